@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,12 @@ def loads(raw: bytes | str, *, source: str = "<input>") -> Any:
             f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", source=source
         ) from None
     except ValueError as exc:
-        raise InputError(str(exc), source=source) from None
+        m = re.search(r'"([^"\\]*)"\s*:\s*-?(?:NaN|Infinity)\b', text)
+        where = ""
+        if m:
+            line = text.count("\n", 0, m.start()) + 1
+            where = f" (key '{m.group(1)}', line {line})"
+        raise InputError(f"{exc}{where}", source=source) from None
     except RecursionError:
         raise InputError("JSON nested too deeply", source=source) from None
 

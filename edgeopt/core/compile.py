@@ -51,7 +51,7 @@ def routes(s: Scenario) -> Routes:
     ctrl = [c.id for c in s.controllers]
     cloud = s.cloud
     hosts = ctrl + ([cloud] if cloud is not None else [])
-    links = [edge_key(u, v) for u, v in g.edges()]
+    links = [edge_key(u, v) for u, v in s.edges]
     link_ix = {k: i for i, k in enumerate(links)}
     n_c, n_h = len(ctrl), len(hosts)
     hops = np.zeros((n_c, n_h), dtype=np.int64)
@@ -195,8 +195,8 @@ def compile_scenario(s: Scenario) -> Problem:
         parts.append(part)
 
     cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    # Group by item, then config, then host (stable lexsort: last key is primary).
-    order = np.lexsort((cols["host"], cols["config"], cols["item"]))
+    # Group by item; within an item controllers' columns by config then host, the cloud last.
+    order = np.lexsort((cols["host"], cols["config"], cols["host"] == n_c, cols["item"]))
     cols = {k: v[order] for k, v in cols.items()}
     n = cols["item"].size
     ar = np.arange(n, dtype=np.int64)

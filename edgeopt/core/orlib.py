@@ -70,7 +70,9 @@ class _Tokens:
             raise  # pragma: no cover - numpy and float() disagree
         if not np.isfinite(values).all():
             k = int(np.flatnonzero(~np.isfinite(values))[0])
-            raise self.fail(f"{what}: {chunk[k]!r} on line {self.lines[self.pos + k]} is not finite")
+            raise self.fail(
+                f"{what}: {chunk[k]!r} on line {self.lines[self.pos + k]} is not finite"
+            )
         self.pos += count
         return values
 
@@ -78,7 +80,9 @@ class _Tokens:
         v = float(self.take(1, what)[0])
         if not v.is_integer() or v < min_value:
             line = self.lines[self.pos - 1]
-            raise self.fail(f"{what} must be an integer >= {min_value}, got {self.toks[self.pos - 1]!r} on line {line}")
+            raise self.fail(
+                f"{what} must be an integer >= {min_value}, got {self.toks[self.pos - 1]!r} on line {line}"
+            )
         return int(v)
 
 
@@ -147,7 +151,7 @@ def read_gap_file(path: str | os.PathLike[str]) -> list[Problem]:
     >>> d = pathlib.Path(tempfile.mkdtemp())
     >>> _ = (d / "gap0.txt").write_text("1\\n2 3\\n1 2 3 4 5 6\\n1 1 1 2 2 2\\n3 4\\n")
     >>> [p] = read_gap_file(d / "gap0.txt")
-    >>> p.name, p.sense, p.n_items, p.n_columns, list(p.capacity)
+    >>> p.name, p.sense, p.n_items, p.n_columns, p.capacity.tolist()
     ('gap0-1', 'max', 3, 6, [3.0, 4.0])
     """
     p = Path(path)
@@ -199,7 +203,9 @@ def published_optima(path: str | os.PathLike[str] | None = None) -> dict[str, fl
                     f"line {lineno}: optimum {cell!r} of {stem}-{k} is not a number", source=str(p)
                 ) from None
             if not math.isfinite(value):
-                raise InputError(f"line {lineno}: optimum of {stem}-{k} is not finite", source=str(p))
+                raise InputError(
+                    f"line {lineno}: optimum of {stem}-{k} is not finite", source=str(p)
+                )
             optima[f"{stem}-{k}"] = value
     if not optima:
         raise InputError("no table rows of published optima found", source=str(p))

@@ -108,6 +108,13 @@ class Scenario:
     catalog: dict[str, Any]
     source: str = "<scenario>"
     extra: dict[str, Any] = field(default_factory=dict)
+    #: edges as (source, target) in file order (networkx iterates by adjacency instead)
+    edge_order: list[tuple[str, str]] | None = None
+
+    @property
+    def edges(self) -> list[tuple[str, str]]:
+        """Topology edges in file order, oriented as written."""
+        return list(self.edge_order) if self.edge_order is not None else list(self.graph.edges())
 
     @property
     def controllers(self) -> list[Controller]:
@@ -156,7 +163,7 @@ def scenario_from_dict(data: Any, *, source: str = "<scenario>") -> Scenario:
     for k in WEIGHT_KEYS:
         f.number(weights[k], f"weights.{k}", min=0.0)
     catalog = validate_catalog(d["catalog"], source=source, field="catalog")
-    graph = _topology(f, d["topology"])
+    graph, edge_order = _topology(f, d["topology"])
     requests = _requests(f, d["requests"], graph, catalog)
     extra = {"meta": f.obj(d["meta"], "meta")} if "meta" in d else {}
     return Scenario(
@@ -168,10 +175,11 @@ def scenario_from_dict(data: Any, *, source: str = "<scenario>") -> Scenario:
         catalog=catalog,
         source=source,
         extra=extra,
+        edge_order=edge_order,
     )
 
 
-def _topology(f: Fields, data: Any) -> nx.Graph:
+def _topology(f: Fields, data: Any) -> tuple[nx.Graph, list[tuple[str, str]]]:
     t = f.obj(data, "topology")
     f.keys(t, "topology", ["nodes", "edges"], ["directed", "multigraph", "graph"])
     if t.get("directed", False) is not False:
@@ -207,6 +215,7 @@ def _topology(f: Fields, data: Any) -> nx.Graph:
     if not any(a["kind"] == "controller" for _, a in g.nodes(data=True)):
         raise f.fail("topology.nodes", "no controller node")
     seen: set[tuple[str, str]] = set()
+    order: list[tuple[str, str]] = []
     for k, e in enumerate(f.arr(t["edges"], "topology.edges")):
         fld = f"topology.edges[{k}]"
         e = f.obj(e, fld)
@@ -226,11 +235,12 @@ def _topology(f: Fields, data: Any) -> nx.Graph:
         if "max_util" in e:
             f.number(e["max_util"], f"{fld}.max_util", min=0.0, max=1.0, min_exclusive=True)
         g.add_edge(u, v, **{k: val for k, val in e.items() if k not in ("source", "target")})
+        order.append((u, v))
     if not nx.is_connected(g):
         parts = sorted(nx.connected_components(g), key=lambda c: -len(c))
         stray = sorted(parts[1])[0]
         raise f.fail("topology", f"disconnected: node {stray!r} cannot reach {sorted(parts[0])[0]!r}")
-    return g
+    return g, order
 
 
 def _requests(f: Fields, data: Any, graph: nx.Graph, catalog: dict[str, Any]) -> list[Request]:
@@ -312,7 +322,7 @@ def validate_catalog(data: Any, *, source: str = "<catalog>", field: str = "") -
 def scenario_to_dict(s: Scenario) -> dict[str, Any]:
     """The file form of ``s``; ``scenario_from_dict(scenario_to_dict(s))`` equals ``s``."""
     nodes = [{"id": n, **a} for n, a in s.graph.nodes(data=True)]
-    edges = [{"source": u, "target": v, **a} for u, v, a in s.graph.edges(data=True)]
+    edges = [{"source": u, "target": v, **s.graph.edges[u, v]} for u, v in s.edges]
     out: dict[str, Any] = {
         "format": SCENARIO_FORMAT,
         "name": s.name,

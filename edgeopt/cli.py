@@ -1,0 +1,365 @@
+"""The ``edgeopt`` command: thin argument parsing over the library.
+
+Every ``EdgeoptError`` becomes one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from edgeopt.errors import EdgeoptError, InputError
+
+__all__ = ["main"]
+
+
+def _fail_line(msg: str) -> None:
+    print(f"edgeopt: error: {msg}", file=sys.stderr)
+
+
+# ----------------------------------------------------------------- generate
+def _add_generate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "generate",
+        help="write a seeded scenario file (or a whole suite)",
+        description="Write a scenario file from a seed and size knobs. Same seed and knobs give "
+        "byte-identical files.",
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--out", help="output scenario file (.json)")
+    p.add_argument("--suite", help="fill instances/SUITE/ with a named suite instead (e.g. 'default')")
+    p.add_argument("--suite-dir", default=None, help="folder for --suite (default instances/SUITE)")
+    p.add_argument("--if-absent", action="store_true", help="with --suite: keep files that already exist")
+    p.add_argument("--controllers", type=int, default=6, help="number of IoT controllers (default 6)")
+    p.add_argument("--gnbs", type=int, default=2, help="number of gNBs (default 2)")
+    p.add_argument("--requests", type=int, default=24, help="number of requests (default 24)")
+    p.add_argument(
+        "--device-mix",
+        default="raspberry-pi-4:1,jetson-nano:2,jetson-tx2:1,jetson-xavier-nx:1",
+        help="profile:weight,... relative frequency of device profiles",
+    )
+    p.add_argument("--capacity-scale", type=float, default=1.0, help="multiply controller gflops and memory")
+    p.add_argument("--families", default=None, help="comma-separated families (default: all in the catalog)")
+    p.add_argument("--load-factor", type=float, default=0.9, help="demand of best configs / capacity")
+    p.add_argument("--no-cloud", action="store_true", help="no cloud node (no fallback)")
+    p.add_argument("--window-s", type=float, default=3600.0, help="round length in seconds")
+    p.add_argument("--name", default=None, help="scenario name (default gen-cC-rR-sSEED)")
+    p.add_argument("--catalog", default=None, help="catalog file (default models/catalog.json)")
+    p.add_argument("--devices", default=None, help="device profiles (default models/devices.json)")
+    p.set_defaults(func=_cmd_generate)
+
+
+def _cmd_generate(a: argparse.Namespace) -> int:
+    from edgeopt.jsonio import read_json
+    from edgeopt.scenario import suites
+    from edgeopt.scenario.generate import (
+        DEFAULT_CATALOG,
+        DEFAULT_DEVICES,
+        GeneratorConfig,
+        generate,
+        load_devices,
+        parse_mix,
+    )
+    from edgeopt.scenario.model import save_scenario, validate_catalog
+
+    cat_path = a.catalog or DEFAULT_CATALOG
+    dev_path = a.devices or DEFAULT_DEVICES
+    if a.suite:
+        out_dir = Path(a.suite_dir or Path("instances") / a.suite)
+        written = suites.write_suite(a.suite, out_dir, catalog_path=cat_path, devices_path=dev_path, if_absent=a.if_absent)
+        print(f"suite {a.suite}: {len(written)} file(s) written to {out_dir}")
+        return 0
+    if not a.out:
+        raise InputError("give --out FILE (or --suite NAME)", field="out")
+    catalog = validate_catalog(read_json(cat_path), source=str(cat_path))
+    cfg = GeneratorConfig(
+        seed=a.seed,
+        controllers=a.controllers,
+        gnbs=a.gnbs,
+        requests=a.requests,
+        device_mix=parse_mix(a.device_mix),
+        capacity_scale=a.capacity_scale,
+        families=[x.strip() for x in a.families.split(",") if x.strip()] if a.families else None,
+        load_factor=a.load_factor,
+        cloud=not a.no_cloud,
+        window_s=a.window_s,
+        name=a.name,
+    )
+    s = generate(cfg, catalog, load_devices(dev_path), catalog_source=str(cat_path))
+    save_scenario(s, a.out)
+    print(f"{a.out}: {s.name}: {len(s.controllers)} controllers, {len(s.requests)} requests")
+    return 0
+
+
+# ----------------------------------------------------------------- validate
+def _add_validate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "validate",
+        help="check an instance file (and optionally a solution against it)",
+        description="Check a scenario or core-problem file: print sizes, admissible columns per "
+        "request and requests with no admissible option. With --solution, re-evaluate a solution "
+        "and check its objective and feasibility (exit 1 if they disagree).",
+    )
+    p.add_argument("file", help="scenario or core-problem file")
+    p.add_argument("--solution", help="solution file to re-check against FILE")
+    p.add_argument("--quiet", "-q", action="store_true", help="only the summary line")
+    p.set_defaults(func=_cmd_validate)
+
+
+def _cmd_validate(a: argparse.Namespace) -> int:
+    import numpy as np
+
+    from edgeopt.core.instance import load_instance
+    from edgeopt.core.solution import check_solution, load_solution
+
+    inst = load_instance(a.file)
+    p = inst.problem
+    counts = np.diff(p.item_ptr)
+    print(
+        f"{a.file}: {inst.kind} {p.name!r}: {p.n_items} items, {p.n_bins} bins, "
+        f"{p.n_columns} admissible columns, {p.n_resources} resources "
+        f"({int(p.balanced.sum())} balanced), sense {p.sense}"
+    )
+    if not a.quiet:
+        print(f"  columns per item: min {counts.min()}, median {int(np.median(counts))}, max {counts.max()}")
+        if inst.scenario is not None and p.n_items <= 60:
+            for i, rid in enumerate(p.item_ids):
+                r = inst.scenario.requests[i]
+                nc = int(counts[i])
+                cloud_only = nc > 0 and all(p.bin_ids[p.col_bin[j]] == "cloud" for j in p.columns_of(i))
+                note = " (cloud only)" if cloud_only else ""
+                print(f"  {rid:>8} {r.family:<16} origin {r.origin:<6} {nc:4d} columns{note}")
+    empty = p.empty_items
+    if empty:
+        print(f"  {len(empty)} item(s) with no admissible option: {', '.join(empty)}")
+    if a.solution:
+        sol = load_solution(a.solution)
+        if sol.get("instance_sha256") and sol["instance_sha256"] != inst.sha256:
+            print(f"  warning: {a.solution} was made for a different file (sha256 differs)")
+        ev, issues = check_solution(p, sol)
+        state = "feasible" if ev.feasible else "INFEASIBLE"
+        print(f"  solution {a.solution}: {state}, Z = {ev.source_objective:.10g} (file says {sol.get('objective')})")
+        for msg in issues:
+            print(f"  problem: {msg}")
+        return 1 if issues else 0
+    return 0
+
+
+# ----------------------------------------------------------------- solve
+def _parse_set(items: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for it in items:
+        key, eq, val = it.partition("=")
+        if not eq or not key:
+            raise InputError(f"expected KEY=VALUE, got {it!r}", field="set")
+        try:
+            out[key.replace("-", "_")] = json.loads(val)
+        except json.JSONDecodeError:
+            out[key.replace("-", "_")] = val
+    return out
+
+
+def _add_solve(sub: argparse._SubParsersAction) -> None:
+    from edgeopt.solvers.base import solver_descriptions
+
+    lines = "\n".join(f"  {k:<14} {v}" for k, v in solver_descriptions().items())
+    p = sub.add_parser(
+        "solve",
+        help="solve one instance file with one solver",
+        description="Solve a scenario or core-problem file and write an edgeopt-solution/1 file.\n\nsolvers:\n" + lines,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("file", help="scenario or core-problem file")
+    p.add_argument("--solver", default="greedy", help="solver name (default greedy)")
+    p.add_argument("--out", help="solution file to write (default: print only)")
+    p.add_argument("--time-limit", type=float, default=None, help="seconds")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--mip-gap", type=float, default=None, help="milp: relative gap tolerance")
+    p.add_argument("--threads", type=int, default=None, help="milp: solver threads")
+    p.add_argument("--warm-start", default=None, help="milp: solver whose plan starts the search (e.g. greedy)")
+    p.add_argument("--samples", type=int, default=None, help="drl: best of N sampled plans")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="extra solver option (repeatable)")
+    p.set_defaults(func=_cmd_solve)
+
+
+def _cmd_solve(a: argparse.Namespace) -> int:
+    from edgeopt.core.instance import load_instance
+    from edgeopt.core.solution import save_solution, solution_to_dict
+    from edgeopt.solvers.base import get_solver
+
+    solver = get_solver(a.solver)
+    inst = load_instance(a.file)
+    opts = _parse_set(a.set)
+    for key in ("mip_gap", "threads", "warm_start", "samples"):
+        if getattr(a, key) is not None:
+            opts[key] = getattr(a, key)
+    res = solver(inst.problem, seed=a.seed, time_limit_s=a.time_limit, **opts)
+    data = solution_to_dict(inst.problem, res, instance_sha256=inst.sha256)
+    if a.out:
+        save_solution(a.out, data)
+    print(_summary(inst.problem.name, data, a.out))
+    return 0
+
+
+def _summary(name: str, d: dict[str, Any], out: str | None) -> str:
+    z = d["objective"]
+    parts = [f"{name}: {d['solver']} {d['status']}"]
+    if z is not None:
+        parts.append(f"Z={z:.6g}")
+        if d["terms"]:
+            parts.append("(" + ", ".join(f"{k} {v:.4g}" for k, v in d["terms"].items()) + ")")
+    if d.get("bound") is not None:
+        parts.append(f"bound={d['bound']:.6g}")
+    parts.append(f"in {d['wall_s']:.3g} s")
+    if d.get("message"):
+        parts.append(f"[{d['message']}]")
+    if out:
+        parts.append(f"→ {out}")
+    return " ".join(parts)
+
+
+# ----------------------------------------------------------------- other commands
+def _add_solvers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("solvers", help="list the registered solvers", description="List the registered solvers.")
+    p.set_defaults(func=_cmd_solvers)
+
+
+def _cmd_solvers(a: argparse.Namespace) -> int:
+    from edgeopt.solvers.base import solver_descriptions
+
+    for k, v in solver_descriptions().items():
+        print(f"{k:<14} {v}")
+    return 0
+
+
+def _add_profile(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "profile",
+        help="measure the DNN cost catalog on this host (TensorFlow)",
+        description="Build every family's Keras model at each width, measure FLOPs, times, memory and "
+        "accuracy, and write a complete new catalog atomically.",
+    )
+    p.add_argument("--out", default="models/catalog.json", help="catalog file to write")
+    p.add_argument("--families", default=None, help="comma-separated families (default all)")
+    p.add_argument("--quick", action="store_true", help="tiny data, few repeats (< 1 minute)")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.set_defaults(func=_cmd_profile)
+
+
+def _cmd_profile(a: argparse.Namespace) -> int:
+    from edgeopt.profiling.run import profile_catalog
+
+    fams = [x.strip() for x in a.families.split(",") if x.strip()] if a.families else None
+    t0 = time.perf_counter()
+    cat = profile_catalog(a.out, families=fams, quick=a.quick, seed=a.seed, progress=True)
+    n = sum(len(f["configs"]) for f in cat["families"].values())
+    print(f"{a.out}: {len(cat['families'])} families, {n} configs, host {cat['host_gflops']:.1f} GFLOP/s, "
+          f"{time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+def _add_import_gap(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "import-gap",
+        help="turn an OR-Library GAP file into core-problem files",
+        description="Write one edgeopt-problem/1 file per problem of an OR-Library gap*.txt file.",
+    )
+    p.add_argument("file", help="OR-Library file, e.g. ../shared/data/orlib-gap/gap1.txt")
+    p.add_argument("--out", required=True, help="output folder")
+    p.set_defaults(func=_cmd_import_gap)
+
+
+def _cmd_import_gap(a: argparse.Namespace) -> int:
+    from edgeopt.core.orlib import import_gap
+
+    paths = import_gap(a.file, a.out)
+    print(f"{a.file}: {len(paths)} problem file(s) written to {a.out}")
+    return 0
+
+
+def _add_bench(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="run a benchmark (orlib, ...)",
+        description="Run a benchmark; arguments after the name go to it (see 'edgeopt bench NAME --help').",
+    )
+    p.add_argument("name", help="benchmark name: orlib, drl")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="arguments of the benchmark")
+    p.set_defaults(func=_cmd_bench)
+
+
+def _cmd_bench(a: argparse.Namespace) -> int:
+    import importlib
+
+    try:
+        mod = importlib.import_module(f"edgeopt.bench.{a.name}")
+    except ModuleNotFoundError:
+        raise InputError(f"unknown benchmark {a.name!r}", field="name") from None
+    return int(mod.main(a.args) or 0)
+
+
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="the main job on the embedded default configuration",
+        description="Generate the default suite if absent, solve it with every available solver, "
+        "and print a summary table.",
+    )
+    p.add_argument("--suite", default="default", help="suite name (default 'default')")
+    p.add_argument("--time-limit", type=float, default=60.0, help="per-solve time limit in seconds")
+    p.set_defaults(func=_cmd_demo)
+
+
+def _cmd_demo(a: argparse.Namespace) -> int:
+    from edgeopt.demo import run_demo
+
+    return run_demo(suite=a.suite, time_limit_s=a.time_limit)
+
+
+COMMANDS = (_add_generate, _add_validate, _add_solve, _add_solvers, _add_profile, _add_import_gap, _add_bench, _add_demo)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from edgeopt import __version__
+
+    ap = argparse.ArgumentParser(
+        prog="edgeopt",
+        description="Plan DNN-model maintenance on 5G edge resources, and measure how far planners "
+        "are from the proven optimum.",
+    )
+    ap.add_argument("--version", action="version", version=f"edgeopt {__version__}")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for add in COMMANDS:
+        add(sub)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``edgeopt`` command."""
+    ap = build_parser()
+    a = ap.parse_args(argv)
+    try:
+        return int(a.func(a) or 0)
+    except EdgeoptError as exc:
+        _fail_line(str(exc))
+        return 2
+    except KeyboardInterrupt:
+        _fail_line("interrupted")
+        return 130
+    except BrokenPipeError:  # pragma: no cover - e.g. piped into head
+        return 0
+    except Exception as exc:  # pragma: no cover - a bug: one line, full trace on request
+        if os.environ.get("EDGEOPT_DEBUG"):
+            raise
+        _fail_line(f"internal error: {type(exc).__name__}: {exc} (set EDGEOPT_DEBUG=1 for the traceback)")
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""Instances: any file a solver can take — a scenario (compiled on load) or a core problem."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgeopt.core.compile import compile_scenario
+from edgeopt.core.io import PROBLEM_FORMAT, problem_from_dict
+from edgeopt.core.problem import Problem
+from edgeopt.errors import InputError
+from edgeopt.jsonio import loads
+from edgeopt.scenario.model import SCENARIO_FORMAT, Scenario, scenario_from_dict
+
+__all__ = ["Instance", "load_instance", "INSTANCE_FORMATS"]
+
+INSTANCE_FORMATS = (SCENARIO_FORMAT, PROBLEM_FORMAT)
+
+
+@dataclass(eq=False)
+class Instance:
+    """A loaded instance file: its core problem, the scenario it came from (if any), and its hash."""
+
+    path: str
+    problem: Problem
+    scenario: Scenario | None
+    sha256: str
+
+    @property
+    def name(self) -> str:
+        return self.problem.name
+
+    @property
+    def kind(self) -> str:
+        return "scenario" if self.scenario is not None else "problem"
+
+
+def load_instance(path: str | os.PathLike[str]) -> Instance:
+    """Read a scenario or core-problem file (chosen by its ``format``) and compile it."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise InputError("file not found", source=str(p)) from None
+    except IsADirectoryError:
+        raise InputError("is a directory, expected an instance file", source=str(p)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read ({exc.strerror})", source=str(p)) from None
+    data = loads(raw, source=str(p))
+    fmt = data.get("format") if isinstance(data, dict) else None
+    if fmt == SCENARIO_FORMAT:
+        sc = scenario_from_dict(data, source=str(p))
+        prob = compile_scenario(sc)
+    elif fmt == PROBLEM_FORMAT:
+        sc = None
+        prob = problem_from_dict(data, source=str(p))
+    else:
+        if not isinstance(data, dict):
+            raise InputError("expected a JSON object", source=str(p))
+        if "format" not in data:
+            raise InputError("missing", source=str(p), field="format")
+        raise InputError(
+            f"unknown format {fmt!r}, expected one of {', '.join(INSTANCE_FORMATS)}",
+            source=str(p),
+            field="format",
+        )
+    return Instance(str(p), prob, sc, hashlib.sha256(raw).hexdigest())
