@@ -20,8 +20,11 @@ __all__ = ["compile_scenario", "Routes", "routes", "COLUMN_INFO"]
 
 #: Per-column arrays kept in ``problem.col_info`` by :func:`compile_scenario`:
 #: config (index within the family), compute (u_rkc), memory_mb, latency_ms,
-#: train_s, accuracy, data_mb (D_r), origin (controller index).
-COLUMN_INFO = ("config", "compute", "memory_mb", "latency_ms", "train_s", "accuracy", "data_mb", "origin")
+#: train_s, accuracy, data_mb (D_r), origin (controller index), full_model (the
+#: family's most accurate configuration, first on a tie: the status-quo model).
+COLUMN_INFO = (
+    "config", "compute", "memory_mb", "latency_ms", "train_s", "accuracy", "data_mb", "origin", "full_model",
+)
 
 TERMS = ("accuracy", "network", "cloud")
 
@@ -169,6 +172,7 @@ def compile_scenario(s: Scenario) -> Problem:
             "accuracy": acc[k_i],
             "data_mb": data_mb[r_i],
             "origin": org[r_i],
+            "full_model": k_i == best_k,
         }
         if has_cloud:
             nr = ridx.size
@@ -190,6 +194,7 @@ def compile_scenario(s: Scenario) -> Problem:
                 "accuracy": np.full(nr, a_star),
                 "data_mb": data_mb,
                 "origin": org,
+                "full_model": np.ones(nr, dtype=bool),
             }
             part = {k: np.concatenate([part[k], cloud_part[k]]) for k in part}
         parts.append(part)
@@ -236,6 +241,7 @@ def compile_scenario(s: Scenario) -> Problem:
         "accuracy": cols["accuracy"],
         "data_mb": cols["data_mb"],
         "origin": cols["origin"],
+        "full_model": cols["full_model"],
     }
     p = Problem.from_columns(
         name=s.name,

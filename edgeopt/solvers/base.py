@@ -25,6 +25,8 @@ __all__ = [
     "register",
     "get_solver",
     "solver_names",
+    "solver_descriptions",
+    "register_composite",
     "finish",
     "infeasible_result",
 ]
@@ -76,6 +78,7 @@ class Solver(Protocol):
 
 _REGISTRY: dict[str, Callable[..., SolveResult]] = {}
 _DESCRIPTIONS: dict[str, str] = {}
+_COMPOSITES: dict[str, Callable[[str], Callable[..., SolveResult]]] = {}
 
 
 def register(name: str, description: str = "") -> Callable[[Callable[..., SolveResult]], Callable[..., SolveResult]]:
@@ -89,9 +92,16 @@ def register(name: str, description: str = "") -> Callable[[Callable[..., SolveR
     return deco
 
 
+def register_composite(suffix: str, factory: Callable[[str], Callable[..., SolveResult]]) -> None:
+    """Names ``X<suffix>`` resolve to ``factory(X)`` for any registered solver X."""
+    _COMPOSITES[suffix] = factory
+
+
 def _load_builtin() -> None:
     # Importing the modules registers their solvers; heavy ones import lazily inside.
+    import edgeopt.solvers.baselines  # noqa: F401
     import edgeopt.solvers.heuristics  # noqa: F401
+    import edgeopt.solvers.local_search  # noqa: F401
 
     try:
         import edgeopt.solvers.milp  # noqa: F401
@@ -119,6 +129,10 @@ def get_solver(name: str) -> Callable[..., SolveResult]:
     _load_builtin()
     if name in _REGISTRY:
         return _REGISTRY[name]
+    for suffix, factory in _COMPOSITES.items():
+        base = name[: -len(suffix)]
+        if name.endswith(suffix) and base in _REGISTRY:
+            return factory(base)
     raise InputError(f"unknown solver {name!r} (known: {', '.join(sorted(_REGISTRY))})", field="solver")
 
 
