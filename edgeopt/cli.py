@@ -321,7 +321,42 @@ def _cmd_demo(a: argparse.Namespace) -> int:
     return run_demo(suite=a.suite, time_limit_s=a.time_limit)
 
 
-COMMANDS = (_add_generate, _add_validate, _add_solve, _add_solvers, _add_profile, _add_import_gap, _add_bench, _add_demo)
+# Commands whose arguments are parsed by their own module's ``main(argv)``.
+PASS_THROUGH = {
+    "train": ("edgeopt.rl.train", "train the actor-critic planner (DRL)"),
+    "batch": ("edgeopt.batch.cli", "solve many instance files with several solvers into SQLite"),
+    "compare": ("edgeopt.report.compare", "compare solvers' gaps and times from a results database"),
+    "report": ("edgeopt.report.build", "write a Markdown report with plots from a results database"),
+    "experiment": ("edgeopt.experiments", "run a named experiment (e.g. capacity-sweep)"),
+}
+
+
+def _add_pass_through(sub: argparse._SubParsersAction) -> None:
+    for name, (module, help_text) in PASS_THROUGH.items():
+        p = sub.add_parser(
+            name,
+            help=help_text,
+            description=f"{help_text[0].upper()}{help_text[1:]}. See 'edgeopt {name} -h' once installed; "
+            "arguments are passed to the command's own parser.",
+            add_help=False,
+        )
+        p.add_argument("args", nargs=argparse.REMAINDER)
+        p.set_defaults(func=_cmd_pass_through, module=module, prog=f"edgeopt {name}")
+
+
+def _cmd_pass_through(a: argparse.Namespace) -> int:
+    import importlib
+
+    try:
+        mod = importlib.import_module(a.module)
+    except ModuleNotFoundError as exc:
+        if exc.name and a.module.startswith(exc.name):
+            raise InputError(f"'{a.prog}' is not available in this installation", field="command") from None
+        raise
+    return int(mod.main(a.args, prog=a.prog) or 0)
+
+
+COMMANDS = (_add_generate, _add_validate, _add_solve, _add_solvers, _add_profile, _add_import_gap, _add_bench, _add_demo, _add_pass_through)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -342,8 +377,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``edgeopt`` command."""
-    ap = build_parser()
-    a = ap.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in PASS_THROUGH:
+        # These commands own their argument parsing (argparse.REMAINDER cannot pass --help on).
+        module, _ = PASS_THROUGH[argv[0]]
+        a = argparse.Namespace(func=_cmd_pass_through, module=module, prog=f"edgeopt {argv[0]}", args=argv[1:])
+    else:
+        a = build_parser().parse_args(argv)
     try:
         return int(a.func(a) or 0)
     except EdgeoptError as exc:
