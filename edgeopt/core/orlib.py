@@ -53,11 +53,13 @@ class _Tokens:
     def fail(self, message: str) -> InputError:
         return InputError(message, source=self.source)
 
-    def take(self, count: int, what: str) -> np.ndarray:
+    def take(self, count: int, what: str, where: str = "") -> np.ndarray:
         """The next ``count`` numbers as float64; a short or non-numeric run raises."""
         chunk = self.toks[self.pos : self.pos + count]
         if len(chunk) < count:
-            raise self.fail(f"expected {count} {what}, got {len(chunk)} (file ends)")
+            prefix = f"{where}: " if where else ""
+            raise self.fail(f"{prefix}expected {count} {what}, got {len(chunk)} (file ends)")
+        what = f"{where}: {what}" if where else what
         try:
             values = np.array(chunk, dtype=np.float64)
         except ValueError:
@@ -76,8 +78,9 @@ class _Tokens:
         self.pos += count
         return values
 
-    def take_int(self, what: str, *, min_value: int) -> int:
-        v = float(self.take(1, what)[0])
+    def take_int(self, what: str, *, min_value: int, where: str = "") -> int:
+        v = float(self.take(1, what, where)[0])
+        what = f"{where}: {what}" if where else what
         if not v.is_integer() or v < min_value:
             line = self.lines[self.pos - 1]
             raise self.fail(
@@ -94,11 +97,11 @@ def parse_gap_text(text: str, *, stem: str, source: str = "<gap>") -> list[Probl
     problems = []
     for k in range(1, n_problems + 1):
         where = f"problem {k}"
-        m = t.take_int(f"{where}: number of agents", min_value=1)
-        n = t.take_int(f"{where}: number of jobs", min_value=1)
-        cost = t.take(m * n, f"{where}: cost values").reshape(m, n)
-        use = t.take(m * n, f"{where}: resource values").reshape(m, n)
-        cap = t.take(m, f"{where}: capacity values")
+        m = t.take_int("number of agents", min_value=1, where=where)
+        n = t.take_int("number of jobs", min_value=1, where=where)
+        cost = t.take(m * n, "cost values", where).reshape(m, n)
+        use = t.take(m * n, "resource values", where).reshape(m, n)
+        cap = t.take(m, "capacity values", where)
         if (use < 0).any():
             raise t.fail(f"{where}: negative resource value {use.min():g}")
         if (cap <= 0).any():

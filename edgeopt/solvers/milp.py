@@ -44,7 +44,7 @@ DEFAULT_MIP_GAP = 1e-6
 #: ``warm_start`` value that selects this module's regret-greedy + local-search start.
 HEURISTIC_START = "heuristic"
 #: Share of the time limit the warm-start heuristic may use (and at most this many seconds).
-_HEURISTIC_SHARE, _HEURISTIC_MAX_S = 0.1, 5.0
+_HEURISTIC_SHARE, _HEURISTIC_MAX_S = 0.02, 1.0
 
 
 # --------------------------------------------------------------------------- model
@@ -339,7 +339,9 @@ class _LocalSearch:
             cand = open_items & np.isfinite(best)
             if not cand.any():
                 return False
-            regret = np.where(cand, np.where(np.isfinite(second), second - best, np.inf), -np.inf)
+            with np.errstate(invalid="ignore"):
+                gap2 = np.where(np.isfinite(second), second - best, np.inf)
+            regret = np.where(cand, gap2, -np.inf)
             top = np.flatnonzero(regret == regret.max())
             i = int(top[np.argmin(best[top])])
             j = int(first_of_item[i])

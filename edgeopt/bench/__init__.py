@@ -1,0 +1,1 @@
+"""Benchmarks that measure edgeopt's solvers against published results and direct solver calls."""

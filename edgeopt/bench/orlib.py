@@ -1,0 +1,392 @@
+"""OR-Library GAP benchmark: edgeopt's ``milp`` against published optima and a direct HiGHS call.
+
+For every problem: our solve (Pyomo build + HiGHS), then the same matrices
+passed straight to ``highspy`` with the same options and no warm start; the
+table compares objective, bound, status, time and (for runs stopped by the
+time limit) the final gap. Writes ``results.md`` and ``results.csv`` atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import os
+import platform
+import re
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from edgeopt.core.orlib import DEFAULT_DATA_DIR, published_optima, read_gap_file
+from edgeopt.core.problem import Problem
+from edgeopt.jsonio import write_text_atomic
+from edgeopt.solvers.milp import DEFAULT_MIP_GAP, HEURISTIC_START, solve
+
+__all__ = ["Row", "direct_highs", "main", "run_problem", "QUICK"]
+
+#: ``--quick``: a handful of problems, one per kind, with a short limit.
+QUICK = {
+    "problems": ["gap1-1", "gap5-2", "gap12-1", "gapa-1", "gapb-3", "gapd-1"],
+    "time_limit_s": 3.0,
+}
+
+
+@dataclass
+class Row:
+    """One problem's line of the table (objectives and bounds in the file's own sense)."""
+
+    instance: str
+    group: str
+    n_columns: int
+    published: float | None
+    ours: float | None
+    bound: float | None
+    status: str
+    reached: bool
+    build_s: float
+    solve_s: float
+    total_s: float
+    build_us_per_col: float
+    nodes: int | None
+    gap: float | None
+    warm_start: str
+    warm_start_obj: float | None
+    direct: float | None
+    direct_bound: float | None
+    direct_status: str
+    direct_s: float
+    direct_gap: float | None
+    ratio: float | None
+
+
+def direct_highs(
+    problem: Problem, *, time_limit_s: float | None, mip_gap: float, threads: int | None
+) -> dict[str, Any]:
+    """Solve ``problem`` by building a ``highspy`` model straight from its arrays (no Pyomo).
+
+    Rows are ``assign_once`` then ``capacity`` in the same order and columns in
+    the same order as :func:`edgeopt.solvers.milp.build_model`, so HiGHS sees
+    identical matrices. GAP problems have no balanced resource; others are refused.
+    """
+    import highspy
+
+    if problem.balanced.any():
+        raise ValueError("direct baseline covers problems without balanced resources")
+    t0 = time.perf_counter()
+    n, n_items = problem.n_columns, problem.n_items
+    assign = sp.csc_array((np.ones(n), (problem.col_item, np.arange(n))), shape=(n_items, n))
+    used = np.flatnonzero(np.diff(problem.use_csr.indptr))
+    a = sp.csc_array(sp.vstack([assign, problem.use_csr[used]]).tocsc())
+    a.sort_indices()
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("mip_rel_gap", float(mip_gap))
+    if time_limit_s is not None:
+        h.setOptionValue("time_limit", float(time_limit_s))
+    if threads is not None:
+        h.setOptionValue("threads", int(threads))
+    lp = highspy.HighsLp()
+    lp.num_col_ = n
+    lp.num_row_ = a.shape[0]
+    lp.col_cost_ = problem.col_cost
+    lp.col_lower_ = np.zeros(n)
+    lp.col_upper_ = np.ones(n)
+    lp.row_lower_ = np.r_[np.ones(n_items), np.full(used.size, -np.inf)]
+    lp.row_upper_ = np.r_[np.ones(n_items), problem.capacity[used]]
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = a.indptr
+    lp.a_matrix_.index_ = a.indices
+    lp.a_matrix_.value_ = a.data
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * n
+    h.passModel(lp)
+    build_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    h.run()
+    solve_s = time.perf_counter() - t1
+    info = h.getInfo()
+    has = info.primal_solution_status == 2
+    return {
+        "status": h.modelStatusToString(h.getModelStatus()),
+        "objective": float(info.objective_function_value) if has else None,
+        "bound": float(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else None,
+        "gap": float(info.mip_gap) if has and np.isfinite(info.mip_gap) else None,
+        "build_s": build_s,
+        "solve_s": solve_s,
+        "nodes": int(info.mip_node_count),
+    }
+
+
+def _group(name: str) -> str:
+    stem = name.split("-")[0]
+    return "gap1-12" if re.fullmatch(r"gap\d+", stem) else stem
+
+
+def run_problem(
+    problem: Problem,
+    *,
+    published: float | None,
+    time_limit_s: float,
+    threads: int | None,
+    warm_start: str | None,
+    mip_gap: float = DEFAULT_MIP_GAP,
+) -> Row:
+    """Solve one problem both ways and make its table row."""
+    res = solve(
+        problem, time_limit_s=time_limit_s, threads=threads, warm_start=warm_start, mip_gap=mip_gap
+    )
+    d = direct_highs(problem, time_limit_s=time_limit_s, mip_gap=mip_gap, threads=threads)
+    src = problem.source_objective
+    ours = None if res.objective is None else src(res.objective)
+    bound = None if res.bound is None else src(res.bound)
+    reached = (
+        published is not None
+        and ours is not None
+        and res.status == "optimal"
+        and abs(ours - published) <= 1e-6 * max(1.0, abs(published))
+    )
+    st = res.stats
+    ws_obj = st.get("warm_start_objective")
+    return Row(
+        instance=problem.name,
+        group=_group(problem.name),
+        n_columns=problem.n_columns,
+        published=published,
+        ours=ours,
+        bound=bound,
+        status=res.status,
+        reached=bool(reached),
+        build_s=float(st.get("build_s", 0.0)),
+        solve_s=float(st.get("solve_s", 0.0)),
+        total_s=res.wall_s,
+        build_us_per_col=1e6 * float(st.get("build_s", 0.0)) / max(problem.n_columns, 1),
+        nodes=st.get("nodes"),
+        gap=res.gap if res.status != "optimal" else 0.0,
+        warm_start=str(st.get("warm_start", "none")),
+        warm_start_obj=None if ws_obj is None else src(ws_obj),
+        direct=None if d["objective"] is None else src(d["objective"]),
+        direct_bound=None if d["bound"] is None else src(d["bound"]),
+        direct_status=d["status"],
+        direct_s=d["solve_s"],
+        direct_gap=d["gap"] if d["status"] != "Optimal" else 0.0,
+        ratio=res.wall_s / d["solve_s"] if d["solve_s"] > 0 else None,
+    )
+
+
+def _files(args: argparse.Namespace) -> list[Path]:
+    if args.files:
+        return [Path(f) for f in args.files]
+
+    def key(p: Path) -> tuple[int, int, str]:
+        tail = p.stem[3:]
+        return (0, int(tail), "") if tail.isdigit() else (1, 0, tail)
+
+    return sorted(DEFAULT_DATA_DIR.glob("gap*.txt"), key=key)
+
+
+def _fmt(x: Any, digits: int = 2) -> str:
+    if x is None:
+        return "—"
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, float):
+        if x.is_integer() and abs(x) >= 10:
+            return f"{x:.0f}"
+        return f"{x:.{digits}f}"
+    return str(x)
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{100 * x:.3f}%"
+
+
+def summarise(rows: list[Row]) -> list[str]:
+    """Summary lines: optima reached per group, gaps at the limit, build cost, time ratios."""
+    out = []
+    groups: dict[str, list[Row]] = {}
+    for r in rows:
+        groups.setdefault(r.group, []).append(r)
+    out.append(
+        "| group | problems | optimal (proven) | published optimum reached | median build µs/col | median ratio (all) | median ratio (direct ≥ 1 s) | max ratio (direct ≥ 1 s) |"
+    )
+    out.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for g, rs in groups.items():
+        big = [r.ratio for r in rs if r.ratio is not None and r.direct_s >= 1.0]
+        ratios = [r.ratio for r in rs if r.ratio is not None]
+        out.append(
+            f"| {g} | {len(rs)} | {sum(r.status == 'optimal' for r in rs)} | "
+            f"{sum(r.reached for r in rs)} | {np.median([r.build_us_per_col for r in rs]):.1f} | "
+            f"{_fmt(float(np.median(ratios)) if ratios else None)} | "
+            f"{_fmt(float(np.median(big)) if big else None)} | {_fmt(max(big) if big else None)} |"
+        )
+    limited = [r for r in rows if r.status != "optimal" or r.direct_status != "Optimal"]
+    if limited:
+        out.append("")
+        out.append(
+            "Problems stopped by the time limit (either side): final relative gap, ours vs direct."
+        )
+        out.append("")
+        out.append(
+            "| instance | ours | bound | gap | direct | direct bound | direct gap | ours no worse |"
+        )
+        out.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        for r in limited:
+            better = r.gap is not None and (r.direct_gap is None or r.gap <= r.direct_gap + 1e-12)
+            out.append(
+                f"| {r.instance} | {_fmt(r.ours)} | {_fmt(r.bound)} | {_pct(r.gap)} | "
+                f"{_fmt(r.direct)} | {_fmt(r.direct_bound)} | {_pct(r.direct_gap)} | {_fmt(better)} |"
+            )
+    return out
+
+
+def render_markdown(rows: list[Row], meta: dict[str, Any]) -> str:
+    lines = ["# OR-Library GAP: edgeopt milp vs published optima and direct HiGHS", ""]
+    for k, v in meta.items():
+        lines.append(f"- **{k}**: {v}")
+    lines += [
+        "",
+        "Objectives and bounds are in each file's own sense (gap1–gap12 maximise, "
+        "gapa–gapd minimise). *ours total* is the whole `milp` call (reduction, warm "
+        "start, Pyomo build + compile, HiGHS); *ratio* = ours total / direct HiGHS "
+        "solve. *reached* = status optimal and objective equal to the published optimum.",
+        "",
+        "## Summary",
+        "",
+        *summarise(rows),
+        "",
+        "## All problems",
+        "",
+        "| instance | cols | published | ours | bound | status | reached | build s | solve s | total s | build µs/col | nodes | warm start | direct | direct status | direct s | ratio |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        ws = (
+            r.warm_start if r.warm_start_obj is None else f"{r.warm_start} {_fmt(r.warm_start_obj)}"
+        )
+        lines.append(
+            f"| {r.instance} | {r.n_columns} | {_fmt(r.published)} | {_fmt(r.ours)} | {_fmt(r.bound)} | "
+            f"{r.status} | {_fmt(r.reached)} | {r.build_s:.3f} | {r.solve_s:.2f} | {r.total_s:.2f} | "
+            f"{r.build_us_per_col:.1f} | {_fmt(r.nodes)} | {ws} | {_fmt(r.direct)} | {r.direct_status} | "
+            f"{r.direct_s:.2f} | {_fmt(r.ratio)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def render_csv(rows: list[Row]) -> str:
+    buf = io.StringIO()
+    fields = list(Row.__dataclass_fields__)
+    w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: ("" if v is None else v) for k, v in asdict(r).items()})
+    return buf.getvalue()
+
+
+def _warm_up() -> None:
+    """Import Pyomo and HiGHS and build one tiny model, so the first row does not pay for it."""
+    p = Problem.from_columns(
+        name="warm-up",
+        item_ids=["i"],
+        bin_ids=["b"],
+        option_ids=["-"],
+        resource_ids=["b"],
+        col_item=[0],
+        col_bin=[0],
+        col_option=[0],
+        col_cost=[1.0],
+        use_rows=[0],
+        use_cols=[0],
+        use_vals=[1.0],
+        capacity=[1.0],
+    )
+    solve(p)
+    direct_highs(p, time_limit_s=None, mip_gap=DEFAULT_MIP_GAP, threads=None)
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="edgeopt bench orlib",
+        description="Solve the OR-Library GAP problems with milp and with direct HiGHS; write a table.",
+    )
+    ap.add_argument(
+        "--files", nargs="+", help="GAP files (default: every gap*.txt in the data folder)"
+    )
+    ap.add_argument("--problems", nargs="+", help="only these problems (e.g. gap1-1 gapd-6)")
+    ap.add_argument("--time-limit", type=float, default=None, help="seconds per solve (default 60)")
+    ap.add_argument("--threads", type=int, default=None, help="HiGHS threads (both sides)")
+    ap.add_argument(
+        "--warm-start",
+        default="none",
+        help=f"milp warm start: 'none' (default: same search as direct), {HEURISTIC_START!r}, or a solver name",
+    )
+    ap.add_argument(
+        "--optima", type=Path, default=None, help="OPTIMA.md (default: beside the data)"
+    )
+    ap.add_argument("--out", type=Path, default=Path("reports/orlib"), help="output folder")
+    ap.add_argument(
+        "--quick", action="store_true", help="a handful of problems, short limit (for tests)"
+    )
+    ap.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return ap
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark; returns 0 (the table says how it went)."""
+    from tqdm import tqdm
+
+    args = parser().parse_args(argv)
+    started = time.perf_counter()
+    wanted = set(args.problems or [])
+    time_limit = args.time_limit
+    if args.quick:
+        wanted = wanted or set(QUICK["problems"])
+        time_limit = time_limit if time_limit is not None else QUICK["time_limit_s"]
+    time_limit = 60.0 if time_limit is None else time_limit
+    warm = None if args.warm_start in ("none", "", None) else args.warm_start
+    optima_path = args.optima or (
+        args.files and Path(args.files[0]).with_name("OPTIMA.md") or DEFAULT_DATA_DIR / "OPTIMA.md"
+    )
+    optima = published_optima(optima_path) if Path(optima_path).exists() else {}
+    problems = [p for f in _files(args) for p in read_gap_file(f) if not wanted or p.name in wanted]
+    _warm_up()
+    rows: list[Row] = []
+    bar = tqdm(problems, desc="orlib", unit="problem", disable=args.no_progress, file=sys.stderr)
+    for p in bar:
+        bar.set_postfix_str(p.name)
+        rows.append(
+            run_problem(
+                p,
+                published=optima.get(p.name),
+                time_limit_s=time_limit,
+                threads=args.threads,
+                warm_start=warm,
+            )
+        )
+    bar.close()
+    from importlib.metadata import version
+
+    meta = {
+        "command": "edgeopt bench orlib " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "versions": f"Pyomo {version('pyomo')}, highspy {version('highspy')}",
+        "settings": f"time limit {time_limit:g} s per solve (each side), mip_rel_gap {DEFAULT_MIP_GAP:g} (both sides), "
+        f"threads {args.threads or 'HiGHS default'}, milp warm start {warm or 'none'} (direct: none)",
+        "run time": f"{time.perf_counter() - started:.0f} s",
+    }
+    out: Path = args.out
+    write_text_atomic(out / "results.csv", render_csv(rows))
+    write_text_atomic(out / "results.md", render_markdown(rows, meta))
+    print("\n".join(summarise(rows)))
+    print(f"wrote {out / 'results.md'} and {out / 'results.csv'}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
