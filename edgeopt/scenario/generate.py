@@ -168,7 +168,7 @@ def generate(
         )
 
     # Requests: family, origin, demand; then scale training volume to the load factor.
-    raw = []
+    raw: list[dict[str, Any]] = []
     for k in range(cfg.requests):
         fam = fams[int(rng.integers(len(fams)))]
         configs = catalog["families"][fam]["configs"]

@@ -37,8 +37,8 @@ def no_downsizing(problem: Problem, *, seed: int | None = None, time_limit_s: fl
     a = np.full(problem.n_items, -1, dtype=np.int64)
     for i in range(problem.n_items):
         lo, hi = int(problem.item_ptr[i]), int(problem.item_ptr[i + 1])
-        cands = [lo + k for k in np.flatnonzero(home[lo:hi])]
-        cands += [lo + k for k in np.flatnonzero(problem.col_bin[lo:hi] == cloud_bin)]
+        cands = [lo + int(k) for k in np.flatnonzero(home[lo:hi])]
+        cands += [lo + int(k) for k in np.flatnonzero(problem.col_bin[lo:hi] == cloud_bin)]
         for j in cands:
             if _fits(loads, j):
                 a[i] = j

@@ -19,7 +19,14 @@ import numpy as np
 
 from edgeopt.core.evaluate import FEAS_TOL
 from edgeopt.core.problem import Problem
-from edgeopt.solvers.base import SolveResult, finish, get_solver, infeasible_result, register, register_composite
+from edgeopt.solvers.base import (
+    SolveResult,
+    finish,
+    get_solver,
+    infeasible_result,
+    register,
+    register_composite,
+)
 
 __all__ = ["polish", "local_search"]
 
@@ -120,7 +127,7 @@ def polish(
     rng = np.random.default_rng(seed)
     st = _State(problem, np.asarray(assignment, dtype=np.int64))
     z = st.z()
-    moves = {"shift": 0, "swap": 0, "rounds": 0}
+    moves: dict[str, Any] = {"shift": 0, "swap": 0, "rounds": 0}
     cmap = _column_map(problem) if swaps and problem.n_bins > 1 else None
 
     def out_of_time() -> bool:
