@@ -1,0 +1,81 @@
+"""What runs on a worker: one solver on one problem, returned as plain data.
+
+Workers never touch the database; the parent re-checks and stores what they return.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from edgeopt.core.problem import Problem
+from edgeopt.errors import EdgeoptError
+
+__all__ = ["solve_task", "now_iso", "jsonable", "one_line"]
+
+
+def now_iso() -> str:
+    """Current UTC time, ISO 8601 with milliseconds."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def one_line(text: str, limit: int = 500) -> str:
+    """``text`` on one line, at most ``limit`` characters."""
+    s = " ".join(str(text).split())
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def jsonable(obj: Any) -> Any:
+    """``obj`` with numpy values turned into plain Python and non-finite floats into None."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    return str(obj)
+
+
+def solve_task(
+    problem: Problem, solver: str, seed: int | None, time_limit_s: float | None, options: dict[str, Any]
+) -> dict[str, Any]:
+    """Run ``solver`` on ``problem``; never raises (a failure comes back as ``error``)."""
+    from edgeopt.solvers.base import get_solver
+
+    started_at = now_iso()
+    t0 = time.perf_counter()
+    try:
+        res = get_solver(solver)(problem, seed=seed, time_limit_s=time_limit_s, **options)
+    except Exception as exc:  # noqa: BLE001 - any failure becomes an error row
+        msg = str(exc) if isinstance(exc, EdgeoptError) else f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, TypeError) and "unexpected keyword argument" in str(exc):
+            msg = f"solver {solver!r} does not take option(s) {sorted(options)}: {exc}"
+        return {
+            "error": one_line(msg),
+            "wall_s": time.perf_counter() - t0,
+            "started_at": started_at,
+            "finished_at": now_iso(),
+        }
+    return {
+        "error": None,
+        "status": res.status,
+        "assignment": None if res.assignment is None else np.asarray(res.assignment, dtype=np.int64),
+        "objective": res.objective,
+        "bound": res.bound,
+        "wall_s": float(res.wall_s),
+        "settings": jsonable(res.settings),
+        "stats": jsonable(res.stats),
+        "message": res.message,
+        "started_at": started_at,
+        "finished_at": now_iso(),
+    }
