@@ -5,6 +5,7 @@ Workers never touch the database; the parent re-checks and stores what they retu
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
 from datetime import UTC, datetime
@@ -79,6 +80,10 @@ def solve_task(
     t0 = time.perf_counter()
     try:
         solve = get_solver(solver)
+        try:  # a misspelt option fails here, before the warm-up and with a clear message
+            inspect.signature(solve).bind(problem, seed=seed, time_limit_s=time_limit_s, **options)
+        except TypeError as exc:
+            raise TypeError(f"unexpected keyword argument: {exc}") from None
         _warm_up(solve, solver)
         started_at = now_iso()
         t0 = time.perf_counter()

@@ -1,0 +1,181 @@
+"""The batch runner: one committed row per (instance, solver, settings), resumable,
+robust to bad files and killed processes, and the same on a Dask cluster."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from edgeopt.batch.cli import parse_options
+from edgeopt.batch.runner import _Task, expand_paths, result_row, run_batch
+from edgeopt.batch.store import read_rows, settings_hash
+from edgeopt.batch.worker import solve_task
+from edgeopt.cli import main as edgeopt_main
+from edgeopt.core.instance import load_instance
+
+ROOT = Path(__file__).resolve().parents[1]
+CAT = str(Path(__file__).parent / "data" / "fixture_catalog.json")
+DEVICES = {
+    "format": "edgeopt-devices/1",
+    "profiles": {
+        "small": {"gflops": 20.0, "memory_mb": 2048, "vm_overhead_mb": 128, "max_util": 0.9},
+        "large": {"gflops": 80.0, "memory_mb": 8192, "vm_overhead_mb": 128, "max_util": 0.9},
+    },
+}
+BAD_TEXT = '{"format": "edgeopt-scenario/1", '
+
+
+def make_instances(folder: Path, n: int, *, requests: int = 8, bad: bool = False) -> list[Path]:
+    """``n`` tiny scenarios (4 controllers) written by ``edgeopt generate``, plus a malformed file if asked."""
+    folder.mkdir(parents=True, exist_ok=True)
+    dev = folder / "devices.json.txt"  # not *.json: folder expansion must not pick it up
+    dev.write_text(json.dumps(DEVICES))
+    out = []
+    for seed in range(1, n + 1):
+        p = folder / f"tiny-{seed}.json"
+        code = edgeopt_main(["generate", "--seed", str(seed), "--out", str(p), "--catalog", CAT, "--devices", str(dev),
+                             "--device-mix", "small:2,large:1", "--controllers", "4", "--requests", str(requests)])
+        assert code == 0
+        out.append(p)
+    if bad:
+        p = folder / "broken.json"
+        p.write_text(BAD_TEXT)
+        out.append(p)
+    return out
+
+
+def outcome(db: Path) -> dict[tuple[str, str], tuple[str, float | None]]:
+    """(instance name, solver) → (status, objective rounded), timings ignored."""
+    out = {}
+    for r in read_rows(db):
+        key = (r["instance_name"], r["solver"])
+        assert key not in out, f"two rows for {key}"
+        z = r["objective"]
+        out[key] = (r["status"], None if z is None else round(z, 9))
+    return out
+
+
+# ---------------------------------------------------------------- inputs
+def test_paths_expand_files_folders_and_globs_without_repeats(tmp_path):
+    files = make_instances(tmp_path / "a", 2)
+    got = expand_paths([str(tmp_path / "a"), str(files[0]), str(tmp_path / "a" / "tiny-*.json")])
+    assert got == files
+    with pytest.raises(Exception, match="no file matches"):
+        expand_paths([str(tmp_path / "nothing-*.json")])
+
+
+def test_options_split_by_solver_and_change_the_settings_hash():
+    assert parse_options(["milp.mip_gap=1e-4", "threads=1", "drl.policy=best"]) == {
+        "milp": {"mip_gap": 1e-4}, "*": {"threads": 1}, "drl": {"policy": "best"}}
+    assert settings_hash({"a": 1, "b": 2}) == settings_hash({"b": 2, "a": 1})
+    assert settings_hash({"a": 1}) != settings_hash({"a": 2})
+
+
+# ---------------------------------------------------------------- rows
+def test_bad_file_is_an_error_row_and_the_others_complete(tmp_path):
+    make_instances(tmp_path / "in", 2, bad=True)
+    db = tmp_path / "r.sqlite"
+    s = run_batch([str(tmp_path / "in")], ["greedy", "random"], db, workers=1, progress=False)
+    assert (s.stored, s.errors) == (6, 2)
+    rows = read_rows(db, with_solution=True)
+    bad = [r for r in rows if r["instance_path"].endswith("broken.json")]
+    assert {r["solver"] for r in bad} == {"greedy", "random"}
+    assert all(r["status"] == "error" and "malformed JSON" in r["error"] and "\n" not in r["error"] for r in bad)
+    good = [r for r in rows if r not in bad]
+    assert all(r["status"] == "feasible" and r["objective"] > 0 for r in good)
+    for r in good:
+        assert r["kind"] == "scenario" and r["n_items"] == 8 and r["n_bins"] == 5  # 4 controllers + cloud
+        assert r["solution"]["format"] == "edgeopt-solution/1" and r["solution"]["objective"] == r["objective"]
+        assert sum(r["terms"].values()) == pytest.approx(r["objective"])
+        assert max(u["load"] for u in r["utilisation"].values()) == pytest.approx(r["terms"]["balance"])
+    # the same command again skips everything, errors included
+    again = run_batch([str(tmp_path / "in")], ["greedy", "random"], db, workers=1, progress=False)
+    assert (again.stored, again.skipped) == (0, 6)
+    # --retry-errors runs the error rows again (still errors: the file is still bad)
+    retry = run_batch([str(tmp_path / "in")], ["greedy", "random"], db, workers=1, retry_errors=True, progress=False)
+    assert (retry.stored, retry.errors) == (2, 2)
+
+
+def test_parent_rejects_an_objective_the_evaluator_does_not_reproduce(tmp_path):
+    (path,) = make_instances(tmp_path, 1)
+    inst = load_instance(path)
+    settings = {"seed": 0, "time_limit_s": None}
+    task = _Task(str(path), inst.sha256, "greedy", settings, settings_hash(settings))
+    out = solve_task(inst.problem, "greedy", 0, None, {})
+    assert result_row(task, inst, out)["status"] == "feasible"
+    out["objective"] *= 1.01
+    row = result_row(task, inst, out)
+    assert row["status"] == "error" and "evaluator finds" in row["error"] and row.get("objective") is None
+
+
+def test_unknown_solver_option_is_an_error_row_not_a_crash(tmp_path):
+    make_instances(tmp_path / "in", 1)
+    db = tmp_path / "r.sqlite"
+    run_batch([str(tmp_path / "in")], ["cloud-only", "milp"], db, workers=1, options={"milp": {"bogus": 1}},
+              progress=False)
+    rows = {r["solver"]: r for r in read_rows(db)}
+    assert rows["cloud-only"]["status"] == "feasible"
+    assert rows["milp"]["status"] == "error" and "bogus" in rows["milp"]["error"]
+
+
+# ---------------------------------------------------------------- crash safety
+def test_killed_batch_loses_no_committed_row_and_a_rerun_completes_it(tmp_path):
+    make_instances(tmp_path / "in", 5)
+    db = tmp_path / "r.sqlite"
+    cmd = [sys.executable, "-m", "edgeopt.cli", "batch", str(tmp_path / "in"), "--solvers", "greedy,milp,random",
+           "--db", str(db), "--workers", "2", "--no-progress"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    seen = 0
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if db.exists():
+                try:
+                    with sqlite3.connect(db) as con:
+                        seen = con.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+                except sqlite3.OperationalError:  # table not created yet
+                    seen = 0
+                if seen >= 1:
+                    break
+            time.sleep(0.02)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the parent and its worker processes
+        proc.wait()
+    assert 1 <= seen < 15, "the batch must be killed mid-run"
+    before = {(r["instance_name"], r["solver"]): r["finished_at"] for r in read_rows(db)}
+    assert len(before) >= seen
+    with sqlite3.connect(db) as con:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    s = run_batch([str(tmp_path / "in")], ["greedy", "milp", "random"], db, workers=1, progress=False)
+    assert s.skipped == len(before) and s.stored == 15 - len(before)
+    after = read_rows(db)
+    assert len(after) == 15 and len({(r["instance_sha256"], r["solver"]) for r in after}) == 15
+    assert all(r["status"] in ("optimal", "feasible") for r in after)
+    for r in after:  # rows committed before the kill are untouched
+        if (r["instance_name"], r["solver"]) in before:
+            assert r["finished_at"] == before[(r["instance_name"], r["solver"])]
+
+
+# ---------------------------------------------------------------- Dask
+def test_dask_local_cluster_gives_the_serial_rows(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    make_instances(tmp_path / "in", 2, bad=True)
+    solvers = ["greedy", "random", "no-downsizing"]  # fast: the cluster start-up dominates
+    serial, dask_db = tmp_path / "serial.sqlite", tmp_path / "dask.sqlite"
+    run_batch([str(tmp_path / "in")], solvers, serial, workers=1, progress=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl:
+        s = run_batch([str(tmp_path / "in")], solvers, dask_db, scheduler=cl.scheduler_address, progress=False)
+    assert s.backend == "dask" and s.workers == 2
+    a, b = outcome(serial), outcome(dask_db)
+    assert len(a) == 9 and a == b
