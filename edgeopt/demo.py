@@ -1,51 +1,76 @@
-"""``make demo``: generate the default suite if absent, solve it with every solver, print a table."""
+"""``make demo``: the main job end to end on the embedded default configuration.
+
+Generate the suite if absent → batch every available solver into
+``reports/demo/results.sqlite`` → compare → write ``reports/demo/report.md``.
+"""
 
 from __future__ import annotations
 
-import sys
+import hashlib
+import os
+import time
 from pathlib import Path
 
-from edgeopt.core.instance import load_instance
+from edgeopt.batch.runner import run_batch
+from edgeopt.batch.store import read_rows
+from edgeopt.report.build import build_report
+from edgeopt.report.compare import compare, format_table
 from edgeopt.scenario.generate import DEFAULT_CATALOG, DEFAULT_DEVICES
 from edgeopt.scenario.suites import write_suite
-from edgeopt.solvers.base import get_solver, solver_names
+from edgeopt.solvers.base import solver_names
 
-__all__ = ["run_demo", "DEMO_SOLVERS"]
+__all__ = ["run_demo", "demo_solvers", "DEMO_FIRST"]
 
-#: Solvers the demo runs, in table order (those not installed are skipped).
-DEMO_SOLVERS = ("milp", "drl", "greedy+ls", "greedy", "no-downsizing", "random")
+#: Table order of the solvers the demo knows; any other registered solver follows.
+DEMO_FIRST = ("milp", "lp", "drl", "greedy+ls", "greedy", "local-search", "no-downsizing", "cloud-only", "random")
 
 
-def run_demo(suite: str = "default", time_limit_s: float = 60.0) -> int:
-    folder = Path("instances") / suite
-    made = write_suite(suite, folder, catalog_path=DEFAULT_CATALOG, devices_path=DEFAULT_DEVICES, if_absent=True)
+def demo_solvers() -> list[str]:
+    """Every registered solver, plus ``greedy+ls``; the ones in :data:`DEMO_FIRST` first."""
+    known = solver_names()
+    first = [s for s in DEMO_FIRST if s in known or (s.endswith("+ls") and s[:-3] in known)]
+    return first + [s for s in known if s not in first]
+
+
+def run_demo(
+    suite: str = "default",
+    time_limit_s: float = 60.0,
+    *,
+    workers: int | None = None,
+    out_dir: str | os.PathLike[str] | None = None,
+    instances_dir: str | os.PathLike[str] | None = None,
+    catalog_path: str | os.PathLike[str] = DEFAULT_CATALOG,
+    devices_path: str | os.PathLike[str] = DEFAULT_DEVICES,
+    progress: bool = True,
+) -> int:
+    """Run the demo; prints the comparison table and the report's path.
+
+    The results file is kept between runs, so an interrupted demo resumes;
+    the table and report use only the rows of the suite's current files.
+    """
+    t0 = time.perf_counter()
+    folder = Path(instances_dir or Path("instances") / suite)
+    out = Path(out_dir or Path("reports") / ("demo" if suite == "default" else f"demo-{suite}"))
+    made = write_suite(suite, folder, catalog_path=catalog_path, devices_path=devices_path, if_absent=True)
     print(f"suite {suite}: {len(made)} new file(s) in {folder}" if made else f"suite {suite}: using {folder}")
-    known = set(solver_names())
-    solvers = [s for s in DEMO_SOLVERS if s in known]
     files = sorted(folder.glob("*.json"))
-    rows = []
-    for f in files:
-        inst = load_instance(f)
-        results = {}
-        for name in solvers:
-            res = get_solver(name)(inst.problem, seed=0, time_limit_s=time_limit_s)
-            results[name] = res
-            print(f"  {inst.name:<24} {name:<14} {res.status:<10} "
-                  f"{'' if res.objective is None else f'{res.objective:.5f}'}", file=sys.stderr)
-        best = min((r.objective for r in results.values() if r.objective is not None and r.status != "error"),
-                   default=None)
-        for name, res in results.items():
-            gap = None
-            if best is not None and res.objective is not None:
-                gap = (res.objective - best) / max(abs(best), 1e-12)
-            rows.append((inst.name, inst.problem.n_items, inst.problem.n_columns, name, res.status,
-                         res.objective, gap, res.wall_s))
+    current = {hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
+
+    solvers = demo_solvers()
+    print(f"solvers: {', '.join(solvers)}; time limit {time_limit_s:g} s per solve")
+    db = out / "results.sqlite"
+    # One HiGHS thread per solve: the batch already runs one solve per core.
+    options = {"milp": {"threads": 1}, "lp": {"threads": 1}}
+    summary = run_batch([str(f) for f in files], solvers, db, time_limit_s=time_limit_s, seed=0, workers=workers,
+                        options=options, progress=progress)
+    print(summary.line())
+    for msg in summary.error_messages[:10]:
+        print(f"  error: {msg}")
+
+    c = compare(read_rows(db), instances=current)
     print()
-    head = f"{'instance':<24} {'items':>5} {'cols':>6} {'solver':<14} {'status':<10} {'Z':>10} {'gap vs best':>11} {'time s':>8}"
-    print(head)
-    print("-" * len(head))
-    for inst, n, m, name, status, z, gap, t in rows:
-        zs = "—" if z is None else f"{z:.5f}"
-        gs = "—" if gap is None else f"{100 * gap:.2f}%"
-        print(f"{inst:<24} {n:>5} {m:>6} {name:<14} {status:<10} {zs:>10} {gs:>11} {t:>8.3f}")
+    print(format_table(c))
+    print()
+    build_report(db, out, instances=current, title=f"edgeopt demo: suite '{suite}'")
+    print(f"report: {out / 'report.md'} (demo wall time {time.perf_counter() - t0:.0f} s)")
     return 0
