@@ -214,7 +214,9 @@ def _sec(x: float | None) -> str:
 
 
 def _ratio(x: float | None) -> str:
-    return "—" if x is None else f"{x:.3g}×"
+    if x is None:
+        return "—"
+    return "<0.001×" if x < 1e-3 else f"{x:.3g}×"
 
 
 def _cells(c: Comparison) -> list[list[str]]:

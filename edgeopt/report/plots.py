@@ -98,6 +98,7 @@ def _plain_log_ticks(ax: Any, sizes: list[float]) -> None:
 
     if 0 < len(sizes) <= 8:
         ax.set_xticks(sizes)
+        ax.tick_params(axis="x", labelrotation=45 if len(sizes) > 4 else 0)
         ax.xaxis.set_minor_formatter(NullFormatter())
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
 
