@@ -13,6 +13,7 @@ from pathlib import Path
 
 from edgeopt.batch.runner import run_batch
 from edgeopt.batch.store import read_rows
+from edgeopt.errors import InputError
 from edgeopt.report.build import build_report
 from edgeopt.report.compare import compare, format_table
 from edgeopt.scenario.generate import DEFAULT_CATALOG, DEFAULT_DEVICES
@@ -51,6 +52,9 @@ def run_demo(
     t0 = time.perf_counter()
     folder = Path(instances_dir or Path("instances") / suite)
     out = Path(out_dir or Path("reports") / ("demo" if suite == "default" else f"demo-{suite}"))
+    if not Path(catalog_path).is_file() and not any(folder.glob("*.json")):
+        raise InputError(f"the {suite!r} suite is generated from the measured catalog, which is missing "
+                         "(run 'edgeopt profile' first, or put scenario files in the folder)", source=str(catalog_path))
     made = write_suite(suite, folder, catalog_path=catalog_path, devices_path=devices_path, if_absent=True)
     print(f"suite {suite}: {len(made)} new file(s) in {folder}" if made else f"suite {suite}: using {folder}")
     files = sorted(folder.glob("*.json"))
