@@ -51,6 +51,8 @@ NASTY_KEYS: tuple[str, ...] = (
     "__class__",
     "ключ",
 )
+# Copies: the document is mutated in place, so it must never share a nasty list or dict.
+_nasty_values = st.sampled_from(NASTY_VALUES).map(copy.deepcopy)
 _DEEP = "\u0000DEEP\u0000"  # placeholder replaced by deeply nested JSON text
 
 
@@ -112,7 +114,7 @@ def _mutate_once(draw: st.DrawFn, doc: Any) -> Any:
         parent.update(items)
         return doc
     if kind == "add_key" and isinstance(value, dict):
-        value[draw(st.sampled_from(NASTY_KEYS))] = draw(st.sampled_from(NASTY_VALUES))
+        value[draw(st.sampled_from(NASTY_KEYS))] = draw(_nasty_values)
         return doc
     if kind == "restring" and isinstance(value, str):
         # Another string of the same file (a wrong reference or a duplicate id) or a nasty one.
@@ -122,7 +124,7 @@ def _mutate_once(draw: st.DrawFn, doc: Any) -> Any:
     elif kind == "deep":
         new = _DEEP
     else:
-        new = draw(st.sampled_from(NASTY_VALUES))
+        new = draw(_nasty_values)
     if parent is None:
         return new
     parent[key] = new
