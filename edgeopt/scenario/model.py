@@ -5,6 +5,7 @@ validation with errors naming file and field, and a lossless save.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -292,6 +293,10 @@ def validate_catalog(data: Any, *, source: str = "<catalog>", field: str = "") -
         ff = p(f"families.{name}")
         fam = f.obj(fam, ff)
         f.keys(fam, ff, ["configs"], FAMILY_OPTIONAL)
+        if "input_shape" in fam:  # the generator derives sample_kb from it
+            dims = [f.integer(x, f"{ff}.input_shape[{k}]", min=1) for k, x in enumerate(f.arr(fam["input_shape"], f"{ff}.input_shape"))]
+            if not dims or math.prod(dims) > 10**12:
+                raise f.fail(f"{ff}.input_shape", "must be 1 to 10^12 elements: a list of positive integers")
         configs = f.arr(fam["configs"], f"{ff}.configs")
         if not configs:
             raise f.fail(f"{ff}.configs", "must not be empty")
