@@ -152,8 +152,19 @@ def test_malformed_solution_files_fail_cleanly(capsys, pair, data):
 
 
 # ------------------------------------------------------------------ catalog files
+def catalog_files():
+    """Standalone catalog documents, with the optional family fields the generator reads."""
+
+    def dress(c: dict) -> dict:
+        for fam in c["families"].values():
+            fam.update(input_shape=[8, 8, 1], classes=10, data="synthetic")
+        return {"format": CATALOG_FORMAT, **c}
+
+    return catalogs(max_families=2, max_configs=2).map(dress)
+
+
 @fuzz()
-@given(raw=catalogs(max_families=2, max_configs=2).map(lambda c: {"format": CATALOG_FORMAT, **c}).flatmap(malformed_json))
+@given(raw=catalog_files().flatmap(malformed_json))
 def test_malformed_catalogs_fail_cleanly_in_validate_catalog(raw):
     try:
         data = loads(raw)
@@ -165,7 +176,7 @@ def test_malformed_catalogs_fail_cleanly_in_validate_catalog(raw):
 
 
 @fuzz(0.5)
-@given(raw=catalogs(max_families=2, max_configs=2).map(lambda c: {"format": CATALOG_FORMAT, **c}).flatmap(malformed_json))
+@given(raw=catalog_files().flatmap(malformed_json))
 def test_malformed_catalogs_fail_cleanly_in_generate(capsys, raw):
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
@@ -199,6 +210,44 @@ def gap_texts(draw: st.DrawFn) -> str:
                 lines.append(" ".join(str(draw(st.integers(lo, 30))) for _ in range(n)))
         lines.append(" ".join(str(draw(st.integers(5, 60))) for _ in range(m)))
     return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("shape", ["abc", [1e300, 1e300], [-1], {"a": 1}, [], [0.5]])
+def test_generate_rejects_a_bad_input_shape_cleanly(tmp_path, capsys, fixture_catalog, shape):
+    # Was a bug: validate_catalog let any input_shape through; generate then crashed
+    # (TypeError, non-finite JSON) or wrote a scenario with a negative sample_kb.
+    fixture_catalog["families"]["toy-vision"]["input_shape"] = shape
+    rc, err = generate_with(tmp_path, capsys, fixture_catalog)
+    assert_clean_failure(rc, err)
+    assert "input_shape" in err and not (tmp_path / "s.json").exists()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG scenario/generate.py: with zero training cost (epochs 0 or host_train_ms_per_sample 0 "
+    "everywhere) _scale_to_load multiplies train_samples by ~1e12 and writes a scenario whose "
+    "train_samples exceed the 1e15 the scenario reader accepts",
+)
+@pytest.mark.parametrize("key", ["epochs", "host_train_ms_per_sample"])
+def test_generate_with_free_training_writes_a_loadable_scenario(tmp_path, capsys, fixture_catalog, key):
+    for fam in fixture_catalog["families"].values():
+        for cfg in fam["configs"]:
+            cfg[key] = 0
+    rc, err = generate_with(tmp_path, capsys, fixture_catalog)
+    if rc == 0:
+        load_scenario(tmp_path / "s.json")
+    else:
+        assert_clean_failure(rc, err)
+
+
+def generate_with(d: Path, capsys, catalog: dict) -> tuple[int, str]:
+    (d / "cat.json").write_text(json.dumps(catalog))
+    (d / "dev.json").write_text(json.dumps(DEVICES))
+    rc, _, err = run(
+        capsys, "generate", "--out", str(d / "s.json"), "--catalog", str(d / "cat.json"),
+        "--devices", str(d / "dev.json"), "--device-mix", "test:1",
+    )
+    return rc, err
 
 
 def _in_problem_file_range(raw: bytes) -> bool:
