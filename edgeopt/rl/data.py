@@ -1,0 +1,184 @@
+"""Instances for training and evaluating the planner: the training distribution,
+fixed validation / held-out sets, and a JSON cache of their MILP optima.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgeopt.core.compile import compile_scenario
+from edgeopt.core.problem import Problem
+from edgeopt.jsonio import read_json, write_json_atomic
+from edgeopt.scenario.generate import (
+    DEFAULT_CATALOG,
+    DEFAULT_DEVICES,
+    GeneratorConfig,
+    generate,
+    load_devices,
+)
+from edgeopt.scenario.model import validate_catalog
+
+__all__ = [
+    "Distribution",
+    "Sources",
+    "fingerprint",
+    "milp_optima",
+    "VALIDATION_SEED",
+    "HELD_OUT_SEED",
+    "LARGE_SEED",
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURE_CATALOG = ROOT / "tests" / "data" / "fixture_catalog.json"
+#: Fallback device profiles (published FP32 GEMM-class figures, see shared PROFILING.md)
+#: used only while models/devices.json does not exist yet.
+FALLBACK_DEVICES = {
+    "raspberry-pi-4": {"gflops": 8.0, "memory_mb": 4096, "vm_overhead_mb": 256, "max_util": 0.9},
+    "jetson-nano": {"gflops": 236.0, "memory_mb": 4096, "vm_overhead_mb": 256, "max_util": 0.9},
+    "jetson-tx2": {"gflops": 665.0, "memory_mb": 8192, "vm_overhead_mb": 256, "max_util": 0.9},
+    "jetson-xavier-nx": {"gflops": 845.0, "memory_mb": 8192, "vm_overhead_mb": 256, "max_util": 0.9},
+}
+#: Seed bases of the fixed instance sets (training seeds count up from the run's seed × 10⁶).
+VALIDATION_SEED, HELD_OUT_SEED, LARGE_SEED = 900_000_000, 910_000_000, 920_000_000
+MIXED = {"raspberry-pi-4": 1.0, "jetson-nano": 2.0, "jetson-tx2": 1.0, "jetson-xavier-nx": 1.0}
+LOW = {"raspberry-pi-4": 2.0, "jetson-nano": 2.0}
+
+
+@dataclass
+class Sources:
+    """Catalog and devices the scenarios are generated from (falls back to the test fixture)."""
+
+    catalog_path: str
+    devices_path: str | None
+    catalog: dict[str, Any]
+    devices: dict[str, dict[str, Any]]
+
+    @classmethod
+    def resolve(cls, catalog: str | None = None, devices: str | None = None) -> Sources:
+        cat_path = Path(catalog) if catalog else (DEFAULT_CATALOG if DEFAULT_CATALOG.exists() else FIXTURE_CATALOG)
+        cat = validate_catalog(read_json(cat_path), source=str(cat_path))
+        if devices or DEFAULT_DEVICES.exists():
+            dev_path: str | None = str(devices or DEFAULT_DEVICES)
+            devs = load_devices(dev_path)
+        else:
+            dev_path, devs = None, dict(FALLBACK_DEVICES)
+        return cls(str(cat_path), dev_path, cat, devs)
+
+    def describe(self) -> dict[str, Any]:
+        return {"catalog": _rel(self.catalog_path), "devices": _rel(self.devices_path) if self.devices_path else "built-in fallback"}
+
+
+def _rel(path: str) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(ROOT))
+    except ValueError:
+        return path
+
+
+@dataclass
+class Distribution:
+    """The training distribution of generated scenarios (sizes chosen so the MILP proves optima in seconds)."""
+
+    #: controllers drawn uniformly from this closed range
+    controllers: tuple[int, int] = (4, 8)
+    #: requests per controller drawn uniformly from this closed range (then rounded)
+    requests_per_controller: tuple[float, float] = (3.0, 5.0)
+    #: capacity_scale drawn from these values
+    capacity_scales: tuple[float, ...] = (0.75, 1.0)
+    #: load_factor drawn uniformly from this range
+    load_factor: tuple[float, float] = (0.8, 1.0)
+    #: multiplies controllers and requests (2 = "twice as large")
+    size_factor: int = 1
+
+    def config(self, seed: int, devices: dict[str, Any] | None = None) -> GeneratorConfig:
+        """The generator settings of instance ``seed`` (every draw from ``default_rng([seed, 7])``).
+
+        The device mix is the suites' mixed or low-end mix, restricted to the
+        profiles in ``devices``; uniform over ``devices`` when none of them is known.
+        """
+        rng = np.random.default_rng([seed, 7])
+        c0 = int(rng.integers(self.controllers[0], self.controllers[1] + 1))
+        r0 = int(round(c0 * rng.uniform(*self.requests_per_controller)))
+        c, r = c0 * self.size_factor, r0 * self.size_factor
+        mix = dict(MIXED if rng.random() < 0.6 else LOW)
+        if devices is not None:
+            mix = {k: v for k, v in mix.items() if k in devices} or {k: 1.0 for k in sorted(devices)}
+        scale = float(self.capacity_scales[int(rng.integers(len(self.capacity_scales)))])
+        load = float(round(rng.uniform(*self.load_factor), 3))
+        return GeneratorConfig(seed=seed, controllers=c, gnbs=2, requests=r, device_mix=mix, capacity_scale=scale,
+                               load_factor=load, name=f"drl-c{c}-r{r}-s{seed}")
+
+    def problems(self, sources: Sources, seeds: list[int] | range) -> list[Problem]:
+        """Generate and compile the scenarios of ``seeds`` (problems with an empty item are skipped)."""
+        out = []
+        for s in seeds:
+            p = compile_scenario(generate(self.config(int(s), sources.devices), sources.catalog, sources.devices))
+            if not p.empty_items:
+                out.append(p)
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+
+
+def fingerprint(problem: Problem) -> str:
+    """Short hash of a problem's arrays: a cached optimum is reused only for the same numbers."""
+    h = hashlib.sha256()
+    for arr in (problem.item_ptr, problem.col_cost, problem.use.indices, problem.use.data, problem.capacity,
+                problem.balanced.astype(np.int8)):
+        h.update(np.ascontiguousarray(arr).tobytes())
+    h.update(repr(problem.balance_weight).encode())
+    return h.hexdigest()[:16]
+
+
+def milp_optima(problems: list[Problem], cache: str | Path, *, time_limit_s: float = 60.0,
+                progress: bool = False) -> dict[str, dict[str, Any]]:
+    """MILP results by problem name (objective, status, wall_s), cached in JSON by fingerprint.
+
+    Only the MILP's own status is kept: callers use an objective as an optimum
+    only when the status is ``optimal`` (proven).
+    """
+    from edgeopt.solvers.base import get_solver
+
+    path = Path(cache)
+    known: dict[str, dict[str, Any]] = {}
+    if path.exists():
+        try:
+            known = json.loads(path.read_text(encoding="utf-8")).get("optima", {})
+        except (json.JSONDecodeError, AttributeError):
+            known = {}
+    milp = get_solver("milp")
+    out: dict[str, dict[str, Any]] = {}
+    changed = False
+    todo = problems
+    if progress:
+        from tqdm import tqdm
+
+        todo = tqdm(problems, desc="milp optima", unit="inst", leave=False)
+    for p in todo:
+        fp = fingerprint(p)
+        hit = known.get(p.name)
+        if hit and hit.get("fingerprint") == fp and (hit["status"] == "optimal" or hit.get("time_limit_s", 0) >= time_limit_s):
+            out[p.name] = hit
+            continue
+        t0 = time.perf_counter()
+        res = milp(p, time_limit_s=time_limit_s, warm_start="greedy")
+        out[p.name] = known[p.name] = {
+            "fingerprint": fp,
+            "status": res.status,
+            "objective": res.objective,
+            "bound": res.bound,
+            "wall_s": round(time.perf_counter() - t0, 4),
+            "time_limit_s": time_limit_s,
+        }
+        changed = True
+    if changed:
+        write_json_atomic(path, {"format": "edgeopt-drl-optima/1", "optima": dict(sorted(known.items()))})
+    return out

@@ -1,0 +1,99 @@
+"""The trained actor-critic planner as a solver: greedy or best-of-N sampled decoding.
+
+TensorFlow is imported only when the solver runs (``edgeopt.rl`` loads it lazily),
+so registering ``drl`` costs nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgeopt.core.evaluate import evaluate
+from edgeopt.core.problem import Problem
+from edgeopt.errors import InputError
+from edgeopt.solvers.base import SolveResult, finish, get_solver, infeasible_result, register
+
+__all__ = ["drl", "DEFAULT_CHECKPOINT", "load_agent"]
+
+#: The committed checkpoint ``--solver drl`` uses unless ``checkpoint=PATH`` is given.
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "solvers" / "drl" / "default"
+_AGENTS: dict[str, Any] = {}
+
+
+def load_agent(checkpoint: str | Path | None = None) -> Any:
+    """The agent of ``checkpoint`` (default :data:`DEFAULT_CHECKPOINT`), loaded once per process."""
+    path = str(Path(checkpoint) if checkpoint else DEFAULT_CHECKPOINT)
+    if path not in _AGENTS:
+        from edgeopt.rl.agent import load_checkpoint
+
+        _AGENTS[path] = load_checkpoint(path)[0]
+    return _AGENTS[path]
+
+
+@register("drl", "trained actor-critic planner (greedy decoding; samples=N: best of N sampled plans)")
+def drl(
+    problem: Problem,
+    *,
+    seed: int | None = None,
+    time_limit_s: float | None = None,
+    samples: int = 0,
+    checkpoint: str | None = None,
+    repair: bool = True,
+    **_: Any,
+) -> SolveResult:
+    """Decode a plan with the trained policy; the evaluator referees it.
+
+    Greedy decoding takes the most probable fitting column for each item in
+    the env's fixed item order. With ``samples=N`` (N ≥ 1) it also draws N
+    plans from the policy (seeded by ``seed``) in one batch and keeps the best
+    feasible one of the N + 1. Status is ``feasible`` (never ``optimal``).
+
+    When every decoded plan gets stuck (an item with no fitting column), the
+    documented repair is the ``greedy`` heuristic's plan; ``stats['repair']``
+    says so, and ``repair=False`` reports ``error`` instead.
+    """
+    t0 = time.perf_counter()
+    samples = int(samples or 0)
+    if samples < 0:
+        raise InputError("must be >= 0", field="samples")
+    settings = {"seed": seed, "time_limit_s": time_limit_s, "samples": samples,
+                "checkpoint": str(checkpoint or DEFAULT_CHECKPOINT)}
+    bad = infeasible_result(problem, "drl", started=t0, settings=settings)
+    if bad is not None:
+        return bad
+    agent = load_agent(checkpoint)
+    from edgeopt.rl.agent import rollout
+
+    t_load = time.perf_counter() - t0
+    plans = []
+    greedy_batch = rollout(agent, [problem])
+    plans.append((greedy_batch, 0))
+    if samples:
+        rng = np.random.default_rng(seed)
+        sampled = rollout(agent, [problem] * samples, rng)
+        plans += [(sampled, b) for b in range(samples)]
+    best, best_z, stuck = None, np.inf, 0
+    for batch, b in plans:
+        if batch.stuck[b]:
+            stuck += 1
+            continue
+        a = batch.assignment(b)
+        ev = evaluate(problem, a)
+        if ev.feasible and ev.objective < best_z - 1e-12:
+            best, best_z = a, ev.objective
+    stats: dict[str, Any] = {"plans": len(plans), "stuck_plans": stuck, "load_s": round(t_load, 4),
+                             "greedy_objective": None if greedy_batch.stuck[0] else float(
+                                 evaluate(problem, greedy_batch.assignment(0)).objective)}
+    if best is None:
+        if not repair:
+            return finish(problem, "drl", None, started=t0, status="error", settings=settings, stats=stats,
+                          message="every decoded plan got stuck (an item had no fitting column)")
+        fallback = get_solver("greedy")(problem, seed=seed, time_limit_s=time_limit_s)
+        stats["repair"] = "greedy heuristic plan (every decoded plan got stuck)"
+        return finish(problem, "drl", fallback.assignment, started=t0, settings=settings, stats=stats,
+                      message="" if fallback.assignment is not None else fallback.message)
+    return finish(problem, "drl", best, started=t0, settings=settings, stats=stats)

@@ -1,0 +1,246 @@
+"""The DRL planner: env dynamics against the evaluator, training, checkpoints, determinism."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgeopt.core.compile import compile_scenario
+from edgeopt.core.evaluate import FEAS_TOL, evaluate
+from edgeopt.core.problem import Problem
+from edgeopt.errors import InputError
+from edgeopt.rl.env import FEATURES, PlanBatch, PlanningEnv, item_order
+from edgeopt.scenario.generate import GeneratorConfig, generate
+
+DATA = Path(__file__).parent / "data"
+DEVICES = {
+    "format": "edgeopt-devices/1",
+    "profiles": {
+        "small": {"gflops": 20.0, "memory_mb": 2048, "vm_overhead_mb": 128, "max_util": 0.9},
+        "large": {"gflops": 80.0, "memory_mb": 8192, "vm_overhead_mb": 128, "max_util": 0.9},
+    },
+}
+MIX = {"small": 1.0, "large": 1.0}
+
+
+def scenario_problems(n: int, *, controllers: int = 3, requests: int = 10, seed0: int = 0) -> list[Problem]:
+    cat = json.loads((DATA / "fixture_catalog.json").read_text())
+    out = []
+    for s in range(seed0, seed0 + n):
+        cfg = GeneratorConfig(seed=s, controllers=controllers, requests=requests, device_mix=MIX, load_factor=1.1)
+        out.append(compile_scenario(generate(cfg, cat, DEVICES["profiles"])))
+    return out
+
+
+def gap_problem(seed: int, n_jobs: int = 12, n_agents: int = 3, tight: float = 0.8) -> Problem:
+    """A random GAP-like core problem: no balanced resource, one column per (job, agent)."""
+    rng = np.random.default_rng(seed)
+    use = rng.integers(5, 25, size=(n_agents, n_jobs)).astype(float)
+    cost = rng.integers(10, 50, size=(n_agents, n_jobs)).astype(float)
+    cap = tight * use.sum(axis=1) / n_agents
+    jj, aa = np.meshgrid(np.arange(n_jobs), np.arange(n_agents), indexing="ij")
+    return Problem.from_columns(
+        name=f"gap-{seed}", item_ids=[f"j{k}" for k in range(n_jobs)], bin_ids=[f"a{k}" for k in range(n_agents)],
+        option_ids=["-"], resource_ids=[f"a{k}" for k in range(n_agents)], col_item=jj.ravel(), col_bin=aa.ravel(),
+        col_option=np.zeros(n_jobs * n_agents), col_cost=cost.T.ravel(), use_rows=aa.ravel(),
+        use_cols=np.arange(n_jobs * n_agents), use_vals=use.T.ravel(), capacity=cap,
+    )
+
+
+def random_rollout(batch: PlanBatch, rng: np.random.Generator) -> np.ndarray:
+    ret = np.zeros(batch.B)
+    while not batch.done.all():
+        m = batch.observe()["mask"]
+        g = np.where(m, rng.random(m.shape), -1.0)
+        ret += batch.step(g.argmax(axis=1))[0]
+    return ret
+
+
+# ------------------------------------------------------------------ env
+@pytest.mark.parametrize("make", [lambda s: scenario_problems(1, seed0=s)[0], lambda s: gap_problem(s)])
+def test_action_mask_is_exactly_the_set_of_columns_the_evaluator_accepts(make):
+    rng = np.random.default_rng(0)
+    checked = 0
+    for s in range(4):
+        p = make(s)
+        batch = PlanBatch([p])
+        while not batch.done.all():
+            obs = batch.observe()
+            partial = batch.assignment(0)
+            item = int(item_order(p)[batch.t])
+            cols = list(p.columns_of(item))
+            for k, j in enumerate(cols):
+                trial = partial.copy()
+                trial[item] = j
+                ev = evaluate(p, trial)  # unassigned items count nothing: loads of the partial plan + j
+                assert bool(obs["mask"][0, k]) == bool((ev.utilisation <= 1.0 + FEAS_TOL).all())
+                checked += 1
+            assert not obs["mask"][0, len(cols):].any()  # padding rows are never allowed
+            m = obs["mask"][0]
+            if not m.any():
+                break
+            batch.step(np.array([rng.choice(np.flatnonzero(m))]))
+    assert checked > 50
+
+
+def test_a_complete_episode_returns_minus_the_evaluators_objective():
+    probs = scenario_problems(3) + [gap_problem(5, tight=1.5)]
+    batch = PlanBatch(probs)
+    ret = random_rollout(batch, np.random.default_rng(1))
+    for b, p in enumerate(probs):
+        if not batch.stuck[b]:
+            ev = evaluate(p, batch.assignment(b))
+            assert ev.feasible
+            assert ret[b] == pytest.approx(-ev.objective, rel=1e-9, abs=1e-12)
+
+
+def test_getting_stuck_costs_more_than_any_complete_plan():
+    # Two items that each need the whole single resource: the second never fits.
+    p = Problem.from_columns(name="stuck", item_ids=["a", "b"], bin_ids=["x"], option_ids=["-"], resource_ids=["x"],
+                             col_item=[0, 1], col_bin=[0, 0], col_option=[0, 0], col_cost=[1.0, 3.0],
+                             use_rows=[0, 0], use_cols=[0, 1], use_vals=[1.0, 1.0], capacity=[1.0])
+    env = PlanningEnv(p)
+    obs, info = env.reset(seed=0)
+    assert info["action_mask"][0]
+    obs, r1, term, trunc, info = env.step(0)
+    assert (r1, term) == (-1.0, False) and not info["action_mask"].any()
+    obs, r2, term, trunc, info = env.step(0)
+    assert term and info["stuck"] and -r1 - r2 > 1.0 + 3.0
+
+
+def test_env_passes_gymnasium_check_env():
+    from gymnasium.utils.env_checker import check_env
+
+    check_env(PlanningEnv(scenario_problems(1)[0]), skip_render_check=True)
+    check_env(PlanningEnv(gap_problem(3)), skip_render_check=True)
+
+
+def test_features_come_from_core_arrays_only():
+    p = gap_problem(2)
+    obs = PlanBatch([p]).observe()
+    assert obs["candidates"].shape == (1, 8, len(FEATURES)) and np.isfinite(obs["candidates"]).all()
+
+
+# ------------------------------------------------------------------ agent, training, checkpoints
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    from edgeopt.rl.agent import load_checkpoint
+    from edgeopt.rl.train import Args, train
+
+    d = tmp_path_factory.mktemp("drl")
+    (d / "devices.json").write_text(json.dumps(DEVICES))
+    args = Args(name="tiny", out_dir=str(d), curve="", seed=3, catalog=str(DATA / "fixture_catalog.json"),
+                devices=str(d / "devices.json"), num_updates=12, num_envs=16, min_controllers=2, max_controllers=3,
+                min_requests_per_controller=3, max_requests_per_controller=4, hidden=32, val_instances=0,
+                progress=False, learning_rate=3e-3)
+    train(args)
+    return d / "tiny", load_checkpoint(d / "tiny")[0]
+
+
+def test_short_seeded_training_beats_the_random_policy(trained):
+    from edgeopt.rl.agent import rollout
+
+    probs = scenario_problems(12, controllers=3, requests=10, seed0=500)
+    greedy = rollout(trained[1], probs)
+    z_policy = [evaluate(p, greedy.assignment(b)).objective for b, p in enumerate(probs) if not greedy.stuck[b]]
+    rand = PlanBatch(probs * 4)
+    random_rollout(rand, np.random.default_rng(0))
+    z_random = [evaluate(p, rand.assignment(b)).objective for b, p in enumerate(probs * 4) if not rand.stuck[b]]
+    assert len(z_policy) == len(probs)
+    assert np.mean(z_policy) < np.mean(z_random)
+
+
+def test_saved_and_loaded_checkpoint_reproduces_decisions_exactly(trained, tmp_path):
+    from edgeopt.rl.agent import load_checkpoint, rollout, save_checkpoint
+
+    agent = trained[1]
+    save_checkpoint(agent, tmp_path / "copy")
+    again = load_checkpoint(tmp_path / "copy")[0]
+    probs = scenario_problems(3, seed0=40) + [gap_problem(7)]
+    a, b = rollout(agent, probs), rollout(again, probs)
+    assert np.array_equal(a.actions, b.actions)
+    for w1, w2 in zip(agent.model.get_weights(), again.model.get_weights(), strict=True):
+        assert np.array_equal(w1, w2)
+
+
+def test_same_seed_twice_gives_identical_actions(trained):
+    from edgeopt.rl.agent import Agent, rollout
+
+    probs = scenario_problems(4, seed0=60)
+    r1 = rollout(trained[1], probs, np.random.default_rng(11))
+    r2 = rollout(trained[1], probs, np.random.default_rng(11))
+    assert np.array_equal(r1.actions, r2.actions)
+    fresh = [rollout(Agent(seed=5), probs, np.random.default_rng(2)).actions for _ in range(2)]
+    assert np.array_equal(fresh[0], fresh[1])
+
+
+def _break(path: Path, how: str) -> None:
+    cfg = path / "config.json"
+    if how == "weights":
+        (path / "agent.weights.h5").write_bytes(b"not an hdf5 file")
+    elif how == "json":
+        cfg.write_text("{ nope")
+    elif how == "features":
+        d = json.loads(cfg.read_text())
+        d["agent"]["features"] = d["agent"]["features"][:-1]
+        cfg.write_text(json.dumps(d))
+    elif how == "hidden":
+        d = json.loads(cfg.read_text())
+        d["agent"]["hidden"] = d["agent"]["hidden"] * 2
+        cfg.write_text(json.dumps(d))
+    elif how == "missing":
+        (path / "agent.weights.h5").unlink()
+
+
+@pytest.mark.parametrize("how", ["weights", "json", "features", "hidden", "missing"])
+def test_a_corrupt_or_mismatched_checkpoint_is_one_clear_input_error(trained, tmp_path, how):
+    import shutil
+
+    from edgeopt.rl.agent import load_checkpoint
+
+    d = tmp_path / "ck"
+    shutil.copytree(trained[0], d)
+    _break(d, how)
+    with pytest.raises(InputError) as exc:
+        load_checkpoint(d)
+    assert "\n" not in str(exc.value) and str(d) in str(exc.value)
+
+
+def test_cli_reports_a_bad_checkpoint_in_one_line_with_exit_2(trained, tmp_path, capsys):
+    import shutil
+
+    from edgeopt.cli import main
+    from edgeopt.core.io import save_problem
+
+    d = tmp_path / "ck"
+    shutil.copytree(trained[0], d)
+    _break(d, "weights")
+    f = save_problem(gap_problem(1), tmp_path / "p.json")
+    code = main(["solve", str(f), "--solver", "drl", "--set", f"checkpoint={d}"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "agent.weights.h5" in err
+
+
+def test_drl_solver_is_refereed_and_never_claims_optimality(trained):
+    from edgeopt.solvers.base import get_solver
+
+    p = scenario_problems(1, seed0=77)[0]
+    ck = str(trained[0])
+    r = get_solver("drl")(p, seed=0, checkpoint=ck)
+    assert r.status == "feasible" and r.evaluation.feasible and r.objective == r.evaluation.objective
+    best = get_solver("drl")(p, seed=0, samples=8, checkpoint=ck)
+    assert best.objective <= r.objective + 1e-12 and best.stats["plans"] == 9
+    again = get_solver("drl")(p, seed=0, samples=8, checkpoint=ck)
+    assert np.array_equal(best.assignment, again.assignment)
+    polished = get_solver("drl+ls")(p, seed=0, checkpoint=ck)
+    assert polished.status == "feasible" and polished.objective <= r.objective + 1e-12
+
+
+def test_importing_the_drl_solver_does_not_import_tensorflow():
+    code = "import sys, edgeopt.solvers.drl, edgeopt.cli; assert 'tensorflow' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
