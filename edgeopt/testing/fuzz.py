@@ -147,7 +147,7 @@ def malformed_json(draw: st.DrawFn, document: Any, *, max_mutations: int = 3) ->
     >>> from hypothesis import given, settings
     >>> from edgeopt.errors import InputError
     >>> from edgeopt.jsonio import loads
-    >>> @settings(max_examples=20, database=None)
+    >>> @settings(max_examples=20, database=None, deadline=None)
     ... @given(malformed_json({"format": "x/1", "ids": ["a", "b"]}))
     ... def check(raw):
     ...     try:
@@ -189,7 +189,7 @@ def malformed_text(draw: st.DrawFn, text: str, *, max_mutations: int = 3) -> byt
     Examples
     --------
     >>> from hypothesis import given, settings
-    >>> @settings(max_examples=10, database=None)
+    >>> @settings(max_examples=10, database=None, deadline=None)
     ... @given(malformed_text("1\\n2 3\\n1 2 3 4 5 6\\n"))
     ... def check(raw):
     ...     assert isinstance(raw, bytes)

@@ -69,7 +69,7 @@ def catalogs(
     Examples
     --------
     >>> from hypothesis import given, settings
-    >>> @settings(max_examples=5, database=None)
+    >>> @settings(max_examples=5, database=None, deadline=None)
     ... @given(catalogs(families=["vision"], max_configs=2))
     ... def check(cat):
     ...     assert list(cat["families"]) == ["vision"]
@@ -168,7 +168,7 @@ def scenario_dicts(
     --------
     >>> from hypothesis import given, settings
     >>> from edgeopt.scenario.model import scenario_from_dict
-    >>> @settings(max_examples=5, database=None)
+    >>> @settings(max_examples=5, database=None, deadline=None)
     ... @given(scenario_dicts(min_controllers=2, max_requests=4, cloud=False))
     ... def check(d):
     ...     s = scenario_from_dict(d)
@@ -239,7 +239,7 @@ def scenarios(**kwargs: Any) -> st.SearchStrategy[Scenario]:
     Examples
     --------
     >>> from hypothesis import given, settings
-    >>> @settings(max_examples=5, database=None)
+    >>> @settings(max_examples=5, database=None, deadline=None)
     ... @given(scenarios(cloud=True, max_controllers=2))
     ... def check(s):
     ...     assert s.cloud == "cloud" and 1 <= len(s.controllers) <= 2
@@ -304,7 +304,7 @@ def core_problems(
     Examples
     --------
     >>> from hypothesis import given, settings
-    >>> @settings(max_examples=5, database=None)
+    >>> @settings(max_examples=5, database=None, deadline=None)
     ... @given(core_problems(max_items=3, balanced=False))
     ... def check(p):
     ...     assert 1 <= p.n_items <= 3 and not p.balanced.any() and p.empty_items == []
@@ -354,7 +354,7 @@ def assignments(problem: Problem, *, partial: bool = False) -> st.SearchStrategy
     --------
     >>> from hypothesis import given, settings
     >>> from edgeopt.core.evaluate import evaluate
-    >>> @settings(max_examples=5, database=None)
+    >>> @settings(max_examples=5, database=None, deadline=None)
     ... @given(core_problems().flatmap(lambda p: st.tuples(st.just(p), assignments(p))))
     ... def check(pa):
     ...     p, a = pa
