@@ -80,6 +80,7 @@ def write_text_atomic(path: str | os.PathLike[str], text: str | bytes) -> Path:
             fh.write(text.encode("utf-8") if isinstance(text, str) else text)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs get normal file modes
         os.replace(tmp, p)
     except BaseException:
         try:
@@ -88,6 +89,12 @@ def write_text_atomic(path: str | os.PathLike[str], text: str | bytes) -> Path:
             pass
         raise
     return p
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_json_atomic(path: str | os.PathLike[str], obj: Any, *, indent: int | None = 1) -> Path:

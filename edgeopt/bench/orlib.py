@@ -27,7 +27,7 @@ import scipy.sparse as sp
 from edgeopt.core.orlib import DEFAULT_DATA_DIR, published_optima, read_gap_file
 from edgeopt.core.problem import Problem
 from edgeopt.jsonio import write_text_atomic
-from edgeopt.solvers.milp import DEFAULT_MIP_GAP, HEURISTIC_START, solve
+from edgeopt.solvers.milp import DEFAULT_MIP_GAP, HEURISTIC_START, new_highs, solve
 
 __all__ = ["Row", "direct_highs", "main", "run_problem", "QUICK"]
 
@@ -85,7 +85,7 @@ def direct_highs(
     used = np.flatnonzero(np.diff(problem.use_csr.indptr))
     a = sp.csc_array(sp.vstack([assign, problem.use_csr[used]]).tocsc())
     a.sort_indices()
-    h = highspy.Highs()
+    h = new_highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("mip_rel_gap", float(mip_gap))
     if time_limit_s is not None:

@@ -28,6 +28,32 @@ from edgeopt.errors import InputError, SolverError
 from edgeopt.solvers.base import SolveResult, finish, get_solver, infeasible_result, register
 from edgeopt.solvers.reduce import Reduction, reduce_problem
 
+_BANNER_SHOWN = False
+
+
+def new_highs() -> Any:
+    """A ``highspy.Highs`` instance; the first one's copyright banner (printed by the C++
+    library straight to file descriptor 1) is kept off stdout so command output stays clean."""
+    global _BANNER_SHOWN
+    import os
+    import sys
+
+    import highspy
+
+    if _BANNER_SHOWN:
+        return highspy.Highs()
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        _BANNER_SHOWN = True
+    return h
+
 __all__ = [
     "DEFAULT_MIP_GAP",
     "HEURISTIC_START",
@@ -202,7 +228,7 @@ def _highs(
 ) -> Any:
     import highspy
 
-    h = highspy.Highs()
+    h = new_highs()
     h.setOptionValue("output_flag", bool(log))
     if time_limit_s is not None:
         h.setOptionValue("time_limit", max(float(time_limit_s), 1e-3))
