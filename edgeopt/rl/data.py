@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ import numpy as np
 
 from edgeopt.core.compile import compile_scenario
 from edgeopt.core.problem import Problem
+from edgeopt.errors import SolverError
 from edgeopt.jsonio import read_json, write_json_atomic
 from edgeopt.scenario.generate import (
     DEFAULT_CATALOG,
@@ -169,12 +171,17 @@ def milp_optima(problems: list[Problem], cache: str | Path, *, time_limit_s: flo
             out[p.name] = hit
             continue
         t0 = time.perf_counter()
-        res = milp(p, time_limit_s=time_limit_s, warm_start="greedy")
+        try:
+            res = milp(p, time_limit_s=time_limit_s, warm_start="greedy")
+            status, objective, bound = res.status, res.objective, res.bound
+        except SolverError as exc:  # e.g. the referee disagreeing with the MILP: no usable optimum
+            status, objective, bound = "error", None, None
+            print(f"{p.name}: milp failed: {exc}", file=sys.stderr)
         out[p.name] = known[p.name] = {
             "fingerprint": fp,
-            "status": res.status,
-            "objective": res.objective,
-            "bound": res.bound,
+            "status": status,
+            "objective": objective,
+            "bound": bound,
             "wall_s": round(time.perf_counter() - t0, 4),
             "time_limit_s": time_limit_s,
         }
