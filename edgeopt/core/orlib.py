@@ -75,6 +75,11 @@ class _Tokens:
             raise self.fail(
                 f"{what}: {chunk[k]!r} on line {self.lines[self.pos + k]} is not finite"
             )
+        if (np.abs(values) > 1e15).any():
+            k = int(np.flatnonzero(np.abs(values) > 1e15)[0])
+            raise self.fail(
+                f"{what}: {chunk[k]!r} on line {self.lines[self.pos + k]} is out of range (|x| <= 1e15)"
+            )
         self.pos += count
         return values
 

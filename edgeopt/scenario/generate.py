@@ -224,10 +224,12 @@ def _scale_to_load(raw: list[dict[str, Any]], cfg: GeneratorConfig, catalog: dic
         best = max(configs, key=lambda c: c["accuracy"])
         infer += r["inference_rate_hz"] * best["host_infer_ms"] * sigma / 1000.0
         train += r["train_samples"] * best["epochs"] * best["host_train_ms_per_sample"] * sigma / (1000.0 * cfg.window_s)
+    if train <= 0.0:
+        return  # training costs nothing in this catalog: there is no volume to scale
     target = cfg.load_factor * capacity - infer
-    factor = max(target, 0.02 * capacity) / max(train, 1e-12)
+    factor = max(target, 0.02 * capacity) / train
     for r in raw:
-        r["train_samples"] = max(1, int(round(r["train_samples"] * factor)))
+        r["train_samples"] = min(max(1, int(round(r["train_samples"] * factor))), 10**12)
 
 
 def _check(cfg: GeneratorConfig, catalog: dict[str, Any], devices: dict[str, dict[str, Any]]) -> None:
