@@ -54,7 +54,7 @@ class Args:
     hidden: int = 64
     """width of every hidden layer"""
     learning_rate: float = 1e-3
-    """Adam learning rate (annealed linearly to 10 % when ``anneal_lr``)"""
+    """Adam learning rate (annealed linearly to 10%% when ``anneal_lr``)"""
     anneal_lr: bool = True
     """anneal the learning rate"""
     gamma: float = 1.0

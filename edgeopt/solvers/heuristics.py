@@ -109,6 +109,7 @@ def greedy(
     seed: int | None = None,
     time_limit_s: float | None = None,
     penalties: tuple[float, ...] = (0.0, 0.01, 0.1),
+    fallback_penalties: tuple[float, ...] = (1.0, 10.0, 100.0),
     **_: Any,
 ) -> SolveResult:
     """Regret greedy (Martello–Toth style) over a few desirability weightings; keeps the best.
@@ -116,10 +117,14 @@ def greedy(
     Desirability of a column: its cost plus the increase of the bottleneck term
     w_U·U it would cause, plus ``penalty``·max|c|·(its summed capacity shares).
     Each pass repeatedly takes the open item whose best and second-best fitting
-    columns differ most and gives it its best column. Deterministic (``seed`` unused).
+    columns differ most and gives it its best column. When every pass gets stuck
+    (tight capacities, e.g. OR-Library types C and D), passes with heavier
+    ``fallback_penalties`` favour light columns to find a feasible plan first.
+    Deterministic (``seed`` unused).
     """
     t0 = time.perf_counter()
-    settings = {"seed": seed, "time_limit_s": time_limit_s, "penalties": list(penalties)}
+    settings = {"seed": seed, "time_limit_s": time_limit_s, "penalties": list(penalties),
+                "fallback_penalties": list(fallback_penalties)}
     bad = infeasible_result(problem, "greedy", started=t0, settings=settings)
     if bad is not None:
         return bad
@@ -127,15 +132,18 @@ def greedy(
     best_z = np.inf
     from edgeopt.core.evaluate import evaluate
 
-    for k, pen in enumerate(penalties):
-        if k and time_limit_s is not None and time.perf_counter() - t0 > time_limit_s:
+    for group in (penalties, fallback_penalties):
+        if best is not None:
             break
-        a = _regret_greedy(problem, pen)
-        if a is None:
-            continue
-        ev = evaluate(problem, a)
-        if ev.feasible and ev.objective < best_z - 1e-12:
-            best, best_z = a, ev.objective
+        for k, pen in enumerate(group):
+            if k and time_limit_s is not None and time.perf_counter() - t0 > time_limit_s:
+                break
+            a = _regret_greedy(problem, pen)
+            if a is None:
+                continue
+            ev = evaluate(problem, a)
+            if ev.feasible and ev.objective < best_z - 1e-12:
+                best, best_z = a, ev.objective
     if best is None:
         return finish(problem, "greedy", None, started=t0, status="error", settings=settings,
                       message="greedy found no feasible plan (every pass got stuck)")

@@ -237,6 +237,11 @@ def _highs(
     if seed is not None:
         h.setOptionValue("random_seed", int(seed) % 2147483647)
     h.setOptionValue("mip_rel_gap", float(mip_gap))
+    # HiGHS accepts x within 1e-6 of integral by default; with a bottleneck U that lets its
+    # objective drift ~1e-6 from the evaluator's on the rounded plan. Tighter tolerances keep
+    # the two within the referee's 1e-6 relative agreement.
+    h.setOptionValue("mip_feasibility_tolerance", 1e-9)
+    h.setOptionValue("primal_feasibility_tolerance", 1e-9)
     lp = highspy.HighsLp()
     lp.num_col_ = cm.n_vars
     lp.num_row_ = cm.n_cons
