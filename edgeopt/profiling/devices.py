@@ -1,0 +1,162 @@
+"""IoT-controller device profiles (``edgeopt-devices/1``) from published figures and the catalog.
+
+Effective speed is calibrated, not taken from peak FLOPS: a device's ``gflops`` is the host's
+GEMM GFLOP/s scaled by how much slower the device runs MobileNetV2-300 than this host
+(σ = device_ms / host_ms, both batch 1 with TensorFlow). Every constant carries its source.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+from edgeopt.errors import InputError
+from edgeopt.jsonio import read_json, write_json_atomic
+
+__all__ = ["DEVICES_FORMAT", "PUBLISHED", "build_devices", "write_devices", "load_devices"]
+
+DEVICES_FORMAT = "edgeopt-devices/1"
+
+# Published batch-1 MobileNetV2 (300×300) latencies with TensorFlow, ms:
+# github.com/aallan/benchmarking-ml-on-the-edge (A. Allan, 2019; TensorRT 72 ms / TFLite 113 ms
+# on the same boards show how much an optimised runtime would gain).
+MOBILENET_V2_300_TF_MS = {
+    "jetson-nano": (309.0, "aallan/benchmarking-ml-on-the-edge: Jetson Nano, TensorFlow, 309 ms"),
+    "raspberry-pi-4": (
+        484.0,
+        "aallan/benchmarking-ml-on-the-edge: Raspberry Pi 4, TensorFlow, 484 ms",
+    ),  # fmt: skip
+}
+
+PUBLISHED: dict[str, dict[str, Any]] = {
+    "jetson-nano": {
+        "peak_gflops": 236.0,
+        "peak_source": "NVIDIA Jetson Nano module: 128-core Maxwell @ 921.6 MHz, 472 GFLOPS FP16; "
+        "FP32 = FP16/2 = 236 (derived)",
+        "memory_mb": 4096,
+        "memory_source": "NVIDIA Jetson Nano module: 4 GB 64-bit LPDDR4, 25.6 GB/s",
+    },
+    "jetson-tx2": {
+        "peak_gflops": 665.0,
+        "peak_source": "NVIDIA Jetson TX2: 256-core Pascal, 1.33 TFLOPS FP16; FP32 = FP16/2 = "
+        "665 (derived; 750 at the 1.465 GHz max-N clock)",
+        "memory_mb": 8192,
+        "memory_source": "NVIDIA Jetson TX2: 8 GB 128-bit LPDDR4, 58.4 GB/s",
+    },
+    "jetson-xavier-nx": {
+        "peak_gflops": 845.0,
+        "peak_source": "NVIDIA Jetson Xavier NX datasheet DA-09366-001: 384 CUDA cores @ 1.1 GHz; "
+        "FP32 = 384 x 2 FLOP (FMA) x 1.1 GHz = 845 (derived; 21 TOPS is INT8)",
+        "memory_mb": 8192,
+        "memory_source": "NVIDIA Jetson Xavier NX datasheet DA-09366-001: 8 GB 128-bit LPDDR4x",
+    },
+    "raspberry-pi-4": {
+        "peak_gflops": 48.0,
+        "peak_source": "Raspberry Pi 4 Model B: 4x Cortex-A72 @ 1.5 GHz; FP32 = 4 cores x 1.5 GHz "
+        "x 8 FLOP/cycle (one 128-bit NEON FMA) = 48 (derived, not published; community HPL "
+        "runs reach ~8 GFLOPS FP64)",
+        "memory_mb": 4096,
+        "memory_source": "Raspberry Pi 4 Model B product brief: 1, 2, 4 or 8 GB LPDDR4-3200; "
+        "the 4 GB variant is profiled",
+    },
+}
+
+CONTAINER_MB = 128
+"""Assumption: a minimal container / micro-VM (init, Python, libc, page cache of the image)."""
+DEFAULT_TF_RUNTIME_MB = 610.0
+"""Fallback TensorFlow runtime footprint when the catalog has no measured baseline."""
+MAX_UTIL = 0.9
+"""Operating policy: leave 10 % of compute for the OS, the 5G modem stack and bursts."""
+
+
+def _calibrated(host_gflops: float, host_ms: float, device: str) -> tuple[float, float, str]:
+    device_ms, src = MOBILENET_V2_300_TF_MS[device]
+    sigma = device_ms / host_ms
+    return host_gflops / sigma, sigma, src
+
+
+def build_devices(catalog: dict) -> dict:
+    """Device profiles calibrated against the host figures measured in ``catalog``."""
+    prov = catalog["provenance"]
+    host_gflops = float(catalog["host_gflops"])
+    host_ms = float(prov["mobilenet_v2_300_host_ms"])
+    runtime_mb = prov.get("tf_runtime_baseline_mb") or DEFAULT_TF_RUNTIME_MB
+    vm_mb = float(round(CONTAINER_MB + runtime_mb))
+    host_note = (f"host: GEMM {host_gflops} GFLOP/s, MobileNetV2-300 {host_ms} ms (catalog of "
+                 f"{prov.get('date')}, {prov.get('host')})")  # fmt: skip
+    nano_gflops, nano_sigma, _ = _calibrated(host_gflops, host_ms, "jetson-nano")
+    profiles: dict[str, Any] = {}
+    for name, pub in PUBLISHED.items():
+        if name in MOBILENET_V2_300_TF_MS:
+            gflops, sigma, src = _calibrated(host_gflops, host_ms, name)
+            how = (f"calibrated: sigma = device_ms / host_ms = {MOBILENET_V2_300_TF_MS[name][0]} "
+                   f"/ {host_ms} = {sigma:.3g}; gflops = host_gflops / sigma ({src}; {host_note})")  # fmt: skip
+        else:
+            ratio = pub["peak_gflops"] / PUBLISHED["jetson-nano"]["peak_gflops"]
+            gflops, sigma = nano_gflops * ratio, host_gflops / (nano_gflops * ratio)
+            how = (f"derived: Jetson Nano calibrated {nano_gflops:.3g} GFLOP/s x peak ratio "
+                   f"{pub['peak_gflops']:.0f}/{PUBLISHED['jetson-nano']['peak_gflops']:.0f} = "
+                   f"{ratio:.3g} (no published TensorFlow MobileNetV2-300 latency used)")  # fmt: skip
+        profiles[name] = {
+            "peak_gflops": pub["peak_gflops"],
+            "gflops": float(f"{gflops:.4g}"),
+            "memory_mb": pub["memory_mb"],
+            "vm_overhead_mb": vm_mb,
+            "max_util": MAX_UTIL,
+            "sigma": float(f"{sigma:.4g}"),
+            "sigma_peak": float(f"{host_gflops / pub['peak_gflops']:.4g}"),
+            "assumptions": ["vm_overhead_mb", "max_util"],
+            "source": {
+                "peak_gflops": pub["peak_source"],
+                "gflops": how,
+                "memory_mb": pub["memory_source"],
+                "vm_overhead_mb": (
+                    f"assumption: {CONTAINER_MB} MB minimal container/micro-VM + "
+                    f"{runtime_mb:.0f} MB TensorFlow runtime (peak RSS after importing TF and "
+                    "warming it up, measured on the host by the catalog's memory probes; the "
+                    "catalog's per-request infer/train memory excludes it)"
+                ),
+                "max_util": "operating policy, not a hardware figure: 10 % headroom for the OS, "
+                "the 5G modem stack and bursts",
+                "sigma": "speed factor G_host / gflops (MODEL.md section 3)",
+                "sigma_peak": "raw peak-ratio scaling G_host / peak_gflops, for comparison: it "
+                "overstates small devices",
+            },
+        }
+    return {"format": DEVICES_FORMAT, "profiles": profiles}
+
+
+def write_devices(catalog: dict, out: str | os.PathLike[str]) -> dict:
+    """Build the device profiles from ``catalog`` and write them atomically to ``out``."""
+    devices = build_devices(catalog)
+    write_json_atomic(out, devices)
+    return devices
+
+
+def load_devices(path: str | os.PathLike[str]) -> dict:
+    """Read and validate a devices file; ``InputError`` names the file and the field."""
+    src = str(path)
+    obj = read_json(path)
+    if not isinstance(obj, dict) or obj.get("format") != DEVICES_FORMAT:
+        got = obj.get("format") if isinstance(obj, dict) else type(obj).__name__
+        raise InputError(f"unknown format {got!r}, expected {DEVICES_FORMAT!r}", source=src,
+                         field="format")  # fmt: skip
+    profiles = obj.get("profiles")
+    if not isinstance(profiles, dict) or not profiles:
+        raise InputError("must be a non-empty object", source=src, field="profiles")
+    for name, p in profiles.items():
+        where = f"profiles.{name}"
+        if not isinstance(p, dict):
+            raise InputError("must be an object", source=src, field=where)
+        for key in ("peak_gflops", "gflops", "memory_mb", "vm_overhead_mb", "max_util"):
+            v = p.get(key)
+            ok = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+            if not ok or v < 0 or (key != "vm_overhead_mb" and v == 0):
+                raise InputError(f"must be a finite positive number (got {v!r})", source=src,
+                                 field=f"{where}.{key}")  # fmt: skip
+        if p["max_util"] > 1:
+            raise InputError("must be in (0, 1]", source=src, field=f"{where}.max_util")
+        if not isinstance(p.get("source"), dict | str) or not p["source"]:
+            raise InputError("missing source", source=src, field=f"{where}.source")
+    return obj
