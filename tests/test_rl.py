@@ -14,7 +14,7 @@ from edgeopt.core.compile import compile_scenario
 from edgeopt.core.evaluate import FEAS_TOL, evaluate
 from edgeopt.core.problem import Problem
 from edgeopt.errors import InputError
-from edgeopt.rl.env import FEATURES, PlanBatch, PlanningEnv, item_order
+from edgeopt.rl.env import FEATURES, ITEM_RULES, PlanBatch, PlanningEnv
 from edgeopt.scenario.generate import GeneratorConfig, generate
 
 DATA = Path(__file__).parent / "data"
@@ -62,17 +62,18 @@ def random_rollout(batch: PlanBatch, rng: np.random.Generator) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ env
+@pytest.mark.parametrize("order", ITEM_RULES)
 @pytest.mark.parametrize("make", [lambda s: scenario_problems(1, seed0=s)[0], lambda s: gap_problem(s)])
-def test_action_mask_is_exactly_the_set_of_columns_the_evaluator_accepts(make):
+def test_action_mask_is_exactly_the_set_of_columns_the_evaluator_accepts(make, order):
     rng = np.random.default_rng(0)
     checked = 0
     for s in range(4):
         p = make(s)
-        batch = PlanBatch([p])
+        batch = PlanBatch([p], order=order)
         while not batch.done.all():
             obs = batch.observe()
             partial = batch.assignment(0)
-            item = int(item_order(p)[batch.t])
+            item = int(batch.current_item()[0])
             cols = list(p.columns_of(item))
             for k, j in enumerate(cols):
                 trial = partial.copy()

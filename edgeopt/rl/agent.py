@@ -17,7 +17,7 @@ import numpy as np
 
 from edgeopt.errors import InputError
 from edgeopt.jsonio import write_json_atomic
-from edgeopt.rl.env import FEATURES, GLOBALS, N_FEATURES, N_GLOBALS
+from edgeopt.rl.env import FEATURES, GLOBALS, ITEM_RULES, N_FEATURES, N_GLOBALS
 
 __all__ = ["AgentConfig", "Agent", "rollout", "CHECKPOINT_FORMAT", "save_checkpoint", "load_checkpoint", "masked_log_softmax"]
 
@@ -25,15 +25,17 @@ CHECKPOINT_FORMAT = "edgeopt-drl-checkpoint/1"
 WEIGHTS_FILE = "agent.weights.h5"
 CONFIG_FILE = "config.json"
 _NEG = -1e9
-#: Initial weight of the myopic prior (logit per unit of ΔZ-above-best / scale).
+#: Initial weight of the myopic prior (logit per unit of ΔZ-above-best / scale), split
+#: evenly between plain ΔZ and ΔZ above the expected bottleneck level.
 PRIOR_STRENGTH = 50.0
 
 
 @dataclass
 class AgentConfig:
-    """Shape of the network; the feature lists pin the checkpoint to this env version."""
+    """Shape of the network; the feature lists and item rule pin the checkpoint to this env version."""
 
     hidden: int = 64
+    order: str = "regret"
     features: list[str] = field(default_factory=lambda: list(FEATURES))
     globals: list[str] = field(default_factory=lambda: list(GLOBALS))
 
@@ -128,7 +130,8 @@ def _build(hidden: int) -> Any:
     # A linear prior on the raw features, initialised to prefer the column of least
     # cost-plus-bottleneck-above-level (the myopic rule); training corrects it.
     prior_w = np.zeros((N_FEATURES, 1), dtype="float32")
-    prior_w[FEATURES.index("dz_level_above_best"), 0] = -PRIOR_STRENGTH
+    prior_w[FEATURES.index("dz_above_best"), 0] = -PRIOR_STRENGTH / 2
+    prior_w[FEATURES.index("dz_level_above_best"), 0] = -PRIOR_STRENGTH / 2
     prior = layers.Dense(1, use_bias=False, name="prior", kernel_initializer=keras.initializers.Constant(prior_w))(cand)
     logits = ops.squeeze(layers.Dense(1, name="score")(g) + prior, -1)
     logits = ops.where(mask_in, logits, _NEG)
@@ -175,7 +178,10 @@ def load_checkpoint(directory: str | os.PathLike[str]) -> tuple[Agent, dict[str,
             f"({len(a.get('features') or [])} vs {len(FEATURES)} candidate features); retrain it",
             source=src,
         )
-    agent = Agent(AgentConfig(hidden=a["hidden"]))
+    if a.get("order") not in ITEM_RULES:
+        raise InputError(f"{CONFIG_FILE}: field 'agent.order' must be one of {list(ITEM_RULES)} (got {a.get('order')!r}); retrain it",
+                         source=src)
+    agent = Agent(AgentConfig(hidden=a["hidden"], order=a["order"]))
     try:
         agent.model.load_weights(str(w_path))
     except Exception as exc:  # h5py/Keras raise many types for corrupt or mismatched files
@@ -192,7 +198,7 @@ def rollout(agent: Agent, problems: list[Any], rng: np.random.Generator | None =
     """
     from edgeopt.rl.env import PlanBatch
 
-    batch = PlanBatch(problems)
+    batch = PlanBatch(problems, order=agent.config.order)
     while not batch.done.all():
         action, _, _ = agent.get_action_and_value(batch.observe(), rng)
         batch.step(action)

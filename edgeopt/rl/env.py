@@ -5,14 +5,18 @@
 
 The process, for one problem
 ----------------------------
-Items are visited in a fixed order (:func:`item_order`: decreasing mean
-normalised size, i.e. the mean over the item's columns of the largest
-capacity share ``max_l a_jl / cap_l``; ties by item index — big items first,
-as in first-fit decreasing). Step ``t`` assigns the ``t``-th item.
+Step ``t`` assigns one open item; *which* item is chosen by the env from the
+current loads (:data:`ITEM_RULES`). The default, ``"regret"``, is the rule of
+the ``greedy`` heuristic: among the open items, the one whose best and
+second-best fitting columns differ most in ΔZ (cost plus bottleneck rise), an
+item with a single fitting column first, an item with none before that (the
+episode then gets stuck at once); ties by item index. ``"fixed"`` is the
+static order of :func:`item_order` (decreasing mean normalised size, as in
+first-fit decreasing). ``current_item()`` names the item being asked about.
 
 Observation
     ``candidates`` (K, F): one row of :data:`FEATURES` per column of the
-    current item (padded to K rows), computed from the core problem's arrays
+    current item, in the item's column order (padded to K rows), computed from the core problem's arrays
     only (costs, sparse use, capacities, balanced flags), so one network works
     for scenarios and OR-Library GAP problems alike; ``state`` (G,): the
     :data:`GLOBALS` of the partial plan; ``action_mask`` (K,): true exactly for
@@ -53,6 +57,7 @@ __all__ = [
     "STUCK_PENALTY",
     "PlanBatch",
     "PlanningEnv",
+    "ITEM_RULES",
     "cost_scale",
     "item_order",
 ]
@@ -86,7 +91,11 @@ GLOBALS = (
     "balance_scale",  # w_U * mean balanced capacity / scale
     "log_items",  # log(1 + n_items) / 5
     "expected_bottleneck",  # expected U: mean over balanced resources of (load + expected later demand), / mean balanced capacity
+    "item_regret",  # (second-best − best ΔZ of the current item's fitting columns) / scale; _CLIP when one fits
+    "tight_items",  # share of the open items (this one included) with at most one fitting column
 )
+#: How the env picks the next item (see the module docstring).
+ITEM_RULES = ("regret", "regret_level", "fixed")
 N_FEATURES, N_GLOBALS = len(FEATURES), len(GLOBALS)
 #: Stuck penalty per unassigned item, in units of the problem's cost scale.
 STUCK_PENALTY = 2.0
@@ -128,25 +137,38 @@ def item_order(problem: Problem) -> np.ndarray:
     return np.lexsort((np.arange(problem.n_items), -size)).astype(np.int64)
 
 
+def _segment_min(values: np.ndarray, ptr: np.ndarray) -> np.ndarray:
+    """Min of each segment [ptr[i], ptr[i+1]); inf for empty segments."""
+    out = np.full(ptr.size - 1, np.inf)
+    nonempty = ptr[1:] > ptr[:-1]
+    if values.size and nonempty.any():
+        out[nonempty] = np.minimum.reduceat(values, ptr[:-1][nonempty])
+    return out
+
+
 class PlanBatch:
     """Many problems stepped together; all share the step counter ``t``.
 
-    Problems are concatenated (resources and columns offset per problem); each
-    column's sparse use is held as R padded entries (``ell_idx``, ``ell_amt``)
-    pointing at a dummy resource of infinite capacity where unused. Problem
-    ``b`` is done after its last item or when stuck; later steps give it an
-    empty mask and zero reward.
+    Problems are concatenated (items, resources and columns offset per
+    problem); each column's sparse use is held as R padded entries
+    (``ell_idx``, ``ell_amt``) pointing at a dummy resource of infinite
+    capacity where unused. Problem ``b`` is done after its last item or when
+    stuck; later steps give it an empty mask and zero reward.
 
     :param problems: the problems (the same object may appear many times, e.g.
         for sampling several plans of one problem).
     :param pad_to: K (candidates per step) is rounded up to a multiple of this.
+    :param order: how the next item is chosen, a key of :data:`ITEM_RULES`.
     """
 
-    def __init__(self, problems: Sequence[Problem], *, pad_to: int = 8):
+    def __init__(self, problems: Sequence[Problem], *, pad_to: int = 8, order: str = "regret"):
         self.problems = list(problems)
         B = len(self.problems)
         if B == 0:
             raise ValueError("PlanBatch needs at least one problem")
+        if order not in ITEM_RULES:
+            raise ValueError(f"unknown item order {order!r}; expected one of {sorted(ITEM_RULES)}")
+        self.order_rule = order
         self.B = B
         self.n_items = np.array([p.n_items for p in self.problems], dtype=np.int64)
         self.T = int(self.n_items.max())
@@ -154,6 +176,7 @@ class PlanBatch:
         col_n = np.array([p.n_columns for p in self.problems], dtype=np.int64)
         self.res_off = np.concatenate([[0], np.cumsum(res_n)]).astype(np.int64)
         self.col_off = np.concatenate([[0], np.cumsum(col_n)]).astype(np.int64)
+        self.item_off = np.concatenate([[0], np.cumsum(self.n_items)]).astype(np.int64)
         n_res, n_col = int(self.res_off[-1]), int(self.col_off[-1])
         self.dummy = n_res
         R = max(1, max(int(np.diff(p.use.indptr).max(initial=0)) for p in self.problems))
@@ -162,23 +185,26 @@ class PlanBatch:
         self.cap = np.concatenate([p.capacity for p in self.problems] + [[np.inf]])
         self.balanced = np.concatenate([p.balanced for p in self.problems] + [[False]])
         self.res_env = np.repeat(np.arange(B), res_n)
+        self.col_env = np.repeat(np.arange(B), col_n)
+        self.item_env = np.repeat(np.arange(B), self.n_items)
         self.cost = np.concatenate([p.col_cost for p in self.problems])
         self.w_u = np.array([p.balance_weight for p in self.problems])
         self.scale = np.array([cost_scale(p) for p in self.problems])
-        bal_cap = []
-        for p in self.problems:
-            bal_cap.append(float(p.capacity[p.balanced].mean()) if p.balanced.any() else 1.0)
-        self.bal_cap = np.array(bal_cap)
+        self.bal_cap = np.array([float(p.capacity[p.balanced].mean()) if p.balanced.any() else 1.0 for p in self.problems])
         self.bal_cap_max = np.array(
             [float(p.capacity[p.balanced].max()) if p.balanced.any() else 0.0 for p in self.problems]
         )
         k_max = max(int(np.diff(p.item_ptr).max(initial=1)) for p in self.problems)
         self.K = int(-(-k_max // pad_to) * pad_to)
-        self.cand = np.full((B, self.T, self.K), -1, dtype=np.int64)
-        self.order = []
-        # Later-demand bookkeeping: each item's mean use per resource, as entries by step.
-        steps, res, vals = [], [], []
-        self.item_max_cost = np.zeros((B, self.T))
+        # Global item → column range, column → global item, (problem, local item) → global item.
+        self.item_ptr = np.concatenate(
+            [p.item_ptr[:-1] + self.col_off[b] for b, p in enumerate(self.problems)] + [[n_col]]
+        ).astype(np.int64)
+        self.col_item = np.concatenate([p.col_item + self.item_off[b] for b, p in enumerate(self.problems)]).astype(np.int64)
+        self.item_mat = np.full((B, self.T), -1, dtype=np.int64)
+        self.fixed_rank = np.zeros(int(self.item_off[-1]))
+        self.item_max_cost = np.zeros(int(self.item_off[-1]))
+        dem_item, dem_res, dem_val = [], [], []
         for b, p in enumerate(self.problems):
             use = p.use
             counts = np.diff(use.indptr)
@@ -186,34 +212,23 @@ class PlanBatch:
             cols = np.repeat(np.arange(p.n_columns), counts)
             self.ell_idx[self.col_off[b] + cols, pos] = self.res_off[b] + use.indices
             self.ell_amt[self.col_off[b] + cols, pos] = use.data
-            order = item_order(p)
-            self.order.append(order)
-            ptr = p.item_ptr
-            n_cols_item = np.diff(ptr)
-            lo = ptr[order]
-            k = np.arange(self.K)
-            local = lo[:, None] + k[None, :]
-            ok = k[None, :] < n_cols_item[order][:, None]
-            self.cand[b, : p.n_items] = np.where(ok, self.col_off[b] + local, -1)
-            if p.n_columns:
-                mx = np.full(p.n_items, 0.0)
-                ne = n_cols_item > 0
-                mx[ne] = np.maximum.reduceat(p.col_cost, ptr[:-1][ne])
-                self.item_max_cost[b, : p.n_items] = mx[order]
-            # mean use of item i on resource l = Σ_{j of i} a_jl / n_cols(i)
-            step_of_item = np.empty(p.n_items, dtype=np.int64)
-            step_of_item[order] = np.arange(p.n_items)
+            g = self.item_off[b] + np.arange(p.n_items)
+            self.item_mat[b, : p.n_items] = g
+            self.fixed_rank[g[item_order(p)]] = np.arange(p.n_items)
+            n_cols_item = np.diff(p.item_ptr)
+            ne = n_cols_item > 0
+            if ne.any():
+                self.item_max_cost[g[ne]] = np.maximum.reduceat(p.col_cost, p.item_ptr[:-1][ne])
+            # Expected demand of item i on resource l: its mean use over its columns.
             ent_item = p.col_item[cols]
-            steps.append(step_of_item[ent_item])
-            res.append(self.res_off[b] + use.indices)
-            vals.append(use.data / np.maximum(n_cols_item[ent_item], 1))
-        steps_a = np.concatenate(steps)
-        srt = np.argsort(steps_a, kind="stable")
-        self.dem_res = np.concatenate(res)[srt]
-        self.dem_val = np.concatenate(vals)[srt]
-        self.dem_ptr = np.searchsorted(steps_a[srt], np.arange(self.T + 1))
-        # Σ over items from step t on of their most expensive column (for the stuck penalty).
-        self.rest_max_cost = np.cumsum(self.item_max_cost[:, ::-1], axis=1)[:, ::-1]
+            dem_item.append(self.item_off[b] + ent_item)
+            dem_res.append(self.res_off[b] + use.indices)
+            dem_val.append(use.data / np.maximum(n_cols_item[ent_item], 1))
+        items_a = np.concatenate(dem_item).astype(np.int64)
+        srt = np.argsort(items_a, kind="stable")
+        self.dem_res = np.concatenate(dem_res).astype(np.int64)[srt]
+        self.dem_val = np.concatenate(dem_val)[srt]
+        self.dem_ptr = np.searchsorted(items_a[srt], np.arange(int(self.item_off[-1]) + 1))
         self.reset()
 
     # ----------------------------------------------------------------- state
@@ -226,23 +241,89 @@ class PlanBatch:
         self.stuck = np.zeros(self.B, dtype=bool)
         self.actions = np.full((self.B, self.T), -1, dtype=np.int64)
         self.chosen = np.full((self.B, self.T), -1, dtype=np.int64)
+        self.items = np.full((self.B, self.T), -1, dtype=np.int64)  # local item asked at each step
+        self.open = np.ones(int(self.item_off[-1]), dtype=bool)  # not yet asked about
+        self.rest_cost = np.bincount(self.item_env, weights=self.item_max_cost, minlength=self.B)
         self.demand = np.zeros(self.cap.shape[0])
         np.add.at(self.demand, self.dem_res, self.dem_val)
-        self._take_demand(0)
         self._obs: dict[str, np.ndarray] | None = None
+        self._select()
 
-    def _take_demand(self, t: int) -> None:
-        """Remove step ``t``'s items from the expected later demand."""
-        if t < self.T:
-            a, b = self.dem_ptr[t], self.dem_ptr[t + 1]
+    def _select(self) -> None:
+        """Choose each active problem's next item (``ITEM_RULES``) and take it out of the later demand."""
+        B, K = self.B, self.K
+        active = ~self.done
+        n_item = int(self.item_off[-1])
+        live = self.open & active[self.item_env] if n_item else np.zeros(0, dtype=bool)
+        # Fit and ΔZ of every column of a live item, against the current loads.
+        sel = np.flatnonzero(live[self.col_item]) if n_item else np.zeros(0, dtype=np.int64)
+        idx, amt = self.ell_idx[sel], self.ell_amt[sel]
+        fits = ((self.load[idx] + amt) / self.cap[idx] <= 1.0 + FEAS_TOL).all(axis=1)
+        env = self.col_env[sel]
+        u_after = np.maximum(self.u[env], np.where(self.balanced[idx], self.load[idx] + amt, -np.inf).max(axis=1))
+        if self.order_rule == "regret_level":
+            level = np.maximum(self.u, self.expected_bottleneck())[env]
+            dz = self.cost[sel] + self.w_u[env] * (np.maximum(level, u_after) - level)
+        else:
+            dz = self.cost[sel] + self.w_u[env] * (u_after - self.u[env])
+        d = np.full(self.cost.shape[0], np.inf)
+        d[sel] = np.where(fits, dz, np.inf)
+        best = _segment_min(d, self.item_ptr)
+        col = np.arange(d.shape[0], dtype=np.float64)
+        best_col = _segment_min(np.where(np.isfinite(d) & (d == best[self.col_item]), col, np.inf), self.item_ptr)
+        d2 = d.copy()
+        ok = np.isfinite(best_col)
+        d2[best_col[ok].astype(np.int64)] = np.inf
+        second = _segment_min(d2, self.item_ptr)
+        n_fit = np.bincount(self.col_item[sel], weights=fits, minlength=n_item)
+        with np.errstate(invalid="ignore"):
+            regret = np.where(n_fit == 0, np.inf, np.where(n_fit == 1, 1e300, second - best))
+        if self.order_rule == "fixed":
+            score = -self.fixed_rank
+        else:
+            score = regret
+        score = np.where(live, score, -np.inf)
+        has = self.item_mat >= 0
+        smat = np.where(has, score[np.where(has, self.item_mat, 0)], -np.inf)
+        pick = smat.argmax(axis=1) if self.T else np.zeros(B, dtype=np.int64)
+        cur = np.where(active, self.item_mat[np.arange(B), pick] if self.T else -1, -1)
+        self.cur = cur
+        rows = np.flatnonzero(cur >= 0)
+        g = cur[rows]
+        self.open[g] = False
+        if self.t < self.T:
+            self.items[rows, self.t] = g - self.item_off[rows]
+        for i in g:  # few entries per item: remove its expected demand
+            a, b = self.dem_ptr[i], self.dem_ptr[i + 1]
             np.add.at(self.demand, self.dem_res[a:b], -self.dem_val[a:b])
+        lo = np.where(cur >= 0, self.item_ptr[np.maximum(cur, 0)], 0)
+        hi = np.where(cur >= 0, self.item_ptr[np.maximum(cur, 0) + 1], 0)
+        k = np.arange(K)
+        self.cur_cand = np.where(k[None, :] < (hi - lo)[:, None], lo[:, None] + k[None, :], -1)
+        # Item-level context for the observation.
+        reg = np.where(cur >= 0, regret[np.maximum(cur, 0)] if n_item else 0.0, 0.0)
+        self.cur_regret = np.where(np.isfinite(reg) & (reg < 1e299), reg / self.scale, _CLIP)
+        tight = live & (n_fit <= 1) if n_item else np.zeros(0, dtype=bool)
+        n_live = np.maximum(np.bincount(self.item_env[live], minlength=B), 1)
+        self.tight_share = np.bincount(self.item_env[tight], minlength=B) / n_live
+
+    def expected_bottleneck(self) -> np.ndarray:
+        """Per problem: mean over balanced resources of (load + expected later demand)."""
+        bal = self.balanced[:-1]
+        n_bal = np.maximum(np.bincount(self.res_env[bal], minlength=self.B), 1)
+        tot = np.bincount(self.res_env[bal], weights=(self.load[:-1] + self.demand[:-1])[bal], minlength=self.B)
+        return tot / n_bal
+
+    def current_item(self) -> np.ndarray:
+        """Per problem: the (local) item the current step asks about, -1 when done."""
+        return np.where(self.cur >= 0, self.cur - self.item_off[:-1], -1)
 
     def observe(self) -> dict[str, np.ndarray]:
         """``candidates`` (B, K, F) float32, ``mask`` (B, K) bool, ``state`` (B, G) float32."""
         if self._obs is not None:
             return self._obs
         B, K, t = self.B, self.K, self.t
-        cand = self.cand[:, t, :] if t < self.T else np.full((B, K), -1, dtype=np.int64)
+        cand = self.cur_cand
         valid = (cand >= 0) & ~self.done[:, None]
         c = np.where(valid, cand, 0)
         idx = self.ell_idx[c]  # (B, K, R)
@@ -271,9 +352,7 @@ class PlanBatch:
         n_real = np.maximum(real.sum(axis=2), 1)
         item_min = np.where(valid, cost, big).min(axis=1, keepdims=True)
         # Expected final bottleneck if the remaining demand spread evenly over balanced resources.
-        bal_res = self.balanced[:-1]
-        n_bal = np.maximum(np.bincount(self.res_env[bal_res], minlength=B), 1)
-        u_exp = np.bincount(self.res_env[bal_res], weights=(self.load[:-1] + self.demand[:-1])[bal_res], minlength=B) / n_bal
+        u_exp = self.expected_bottleneck()
         level = np.maximum(self.u, u_exp)[:, None]
         dzl = cost + self.w_u[:, None] * (np.maximum(level, u_after) - level)
         dzl_best = np.where(mask, dzl, big).min(axis=1, keepdims=True)
@@ -316,6 +395,8 @@ class PlanBatch:
                 self.w_u * self.bal_cap / self.scale,
                 np.log1p(self.n_items) / 5.0,
                 u_exp / self.bal_cap,
+                self.cur_regret,
+                self.tight_share,
             ],
             axis=1,
         )
@@ -347,7 +428,8 @@ class PlanBatch:
         stuck = active & ~ok
         if ok.any():
             rows = np.flatnonzero(ok)
-            j = self.cand[rows, t, a[rows]]
+            j = self.cur_cand[rows, a[rows]]
+            self.rest_cost[rows] -= self.item_max_cost[self.cur[rows]]
             reward[rows] = -obs["dz"][rows, a[rows]]
             np.add.at(self.load, self.ell_idx[j].ravel(), self.ell_amt[j].ravel())
             bal = self.balanced[self.ell_idx[j]]
@@ -360,16 +442,15 @@ class PlanBatch:
             self.stuck[rows] = True
         self.t += 1
         self.done = self.done | stuck | (self.t >= self.n_items)
-        self._take_demand(self.t)
         self._obs = None
+        self._select()
         return reward, self.done.copy()
 
     def stuck_penalty(self, rows: np.ndarray) -> np.ndarray:
         """Penalty (Z units) for getting stuck now at the current step."""
-        t = self.t
-        rest = self.n_items[rows] - t
+        rest = self.n_items[rows] - self.t
         return (
-            self.rest_max_cost[rows, t]
+            self.rest_cost[rows]
             + self.w_u[rows] * self.bal_cap_max[rows]
             + STUCK_PENALTY * self.scale[rows] * rest
         )
@@ -379,8 +460,9 @@ class PlanBatch:
         p = self.problems[b]
         out = np.full(p.n_items, -1, dtype=np.int64)
         n = p.n_items
-        ch = self.chosen[b, :n]
-        out[self.order[b]] = np.where(ch >= 0, ch - self.col_off[b], -1)
+        ch, it = self.chosen[b, :n], self.items[b, :n]
+        done = (ch >= 0) & (it >= 0)
+        out[it[done]] = ch[done] - self.col_off[b]
         return out
 
 
@@ -394,9 +476,9 @@ class PlanningEnv(gym.Env):
 
     metadata: dict[str, Any] = {"render_modes": []}
 
-    def __init__(self, problems: Problem | Sequence[Problem]):
+    def __init__(self, problems: Problem | Sequence[Problem], *, order: str = "regret"):
         self.pool = [problems] if isinstance(problems, Problem) else list(problems)
-        self._batches = [PlanBatch([p]) for p in self.pool]
+        self._batches = [PlanBatch([p], order=order) for p in self.pool]
         K = max(b.K for b in self._batches)
         self.K = K
         self.observation_space = spaces.Dict(

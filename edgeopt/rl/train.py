@@ -1,7 +1,11 @@
-"""Train the actor-critic planner with PPO-clip and GAE on batches of generated scenarios.
+"""Train the actor-critic planner with PPO-clip on batches of generated scenarios.
 
 CleanRL-style: every hyper-parameter in ``Args``, one seeding block, the loop
-written out. ``edgeopt train --help`` lists the flags.
+written out. ``edgeopt train --help`` lists the flags. Each instance is rolled
+out ``rollouts`` times; with ``baseline='pomo'`` (default) an episode's
+advantage is its return minus the mean return of its instance's rollouts
+(POMO's shared baseline: no critic bias, and instance difficulty cancels out);
+``baseline='critic'`` uses GAE on the critic instead.
 """
 
 from __future__ import annotations
@@ -41,8 +45,14 @@ class Args:
     """devices file (default models/devices.json, else built-in published figures)"""
     num_updates: int = 300
     """PPO iterations; each draws ``num_envs`` fresh training instances"""
-    num_envs: int = 64
-    """instances rolled out in parallel per iteration"""
+    num_envs: int = 16
+    """fresh instances per iteration"""
+    rollouts: int = 8
+    """sampled rollouts of each instance per iteration (the POMO group)"""
+    baseline: str = "pomo"
+    """advantage: 'pomo' (return minus the group's mean return) or 'critic' (GAE)"""
+    order: str = "regret"
+    """how the env picks the next item: 'regret', 'regret_level' or 'fixed'"""
     min_controllers: int = 4
     """smallest training instance: controllers"""
     max_controllers: int = 8
@@ -169,8 +179,14 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
     from edgeopt.rl.data import VALIDATION_SEED, Distribution, Sources, milp_optima
     from edgeopt.rl.env import PlanBatch
 
-    if args.num_envs < 1 or args.num_updates < 1 or args.num_minibatches < 1:
-        raise InputError("num-envs, num-updates and num-minibatches must be >= 1", field="args")
+    if min(args.num_envs, args.num_updates, args.num_minibatches, args.rollouts) < 1:
+        raise InputError("num-envs, num-updates, num-minibatches and rollouts must be >= 1", field="args")
+    if args.baseline not in ("pomo", "critic"):
+        raise InputError("must be 'pomo' or 'critic'", field="baseline")
+    from edgeopt.rl.env import ITEM_RULES
+
+    if args.order not in ITEM_RULES:
+        raise InputError(f"must be one of {list(ITEM_RULES)}", field="order")
     started = time.perf_counter()
     out = Path(args.out_dir) / args.name
 
@@ -186,7 +202,7 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
                          progress=args.progress) if val_problems else {}
     greedy_gap = _greedy_gap(val_problems, optima)
 
-    agent = Agent(AgentConfig(hidden=args.hidden), seed=args.seed)
+    agent = Agent(AgentConfig(hidden=args.hidden, order=args.order), seed=args.seed)
     model = agent.model
     optimizer = keras.optimizers.Adam(learning_rate=args.learning_rate, global_clipnorm=args.max_grad_norm)
     optimizer.build(model.trainable_variables)
@@ -221,8 +237,8 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
 
         # ---- collect: fresh instances, one episode each
         seeds = args.seed * 1_000_000 + (update - 1) * args.num_envs + np.arange(args.num_envs)
-        problems = dist.problems(sources, seeds.tolist())
-        batch = PlanBatch(problems)
+        problems = [p for p in dist.problems(sources, seeds.tolist()) for _ in range(args.rollouts)]
+        batch = PlanBatch(problems, order=args.order)
         steps: list[dict[str, np.ndarray]] = []
         ret_z = np.zeros(batch.B)
         while not batch.done.all():
@@ -247,8 +263,14 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
             adv[t] = last
         act_mask = np.stack([s["active"] for s in steps])
         flat = {k: np.concatenate([s[k][s["active"]] for s in steps]) for k in ("candidates", "mask", "state", "action", "logp", "value")}
+        flat_ret = adv[act_mask] + flat["value"]  # the critic's targets (trained either way)
+        if args.baseline == "pomo":
+            # Same instance ⇒ same group; every step of an episode shares its episode advantage.
+            g = ret_z / batch.scale
+            group = g.reshape(-1, args.rollouts)
+            ep_adv = (group - group.mean(axis=1, keepdims=True)).ravel()
+            adv = np.broadcast_to(ep_adv, adv.shape)
         flat_adv = adv[act_mask]
-        flat_ret = flat_adv + flat["value"]
         choice = (flat["mask"].sum(axis=1) >= 2).astype(np.float32)
 
         # ---- PPO update
