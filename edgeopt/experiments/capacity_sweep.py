@@ -254,7 +254,11 @@ def write_report(rows: list[dict[str, Any]], out_dir: Path, cfg: SweepConfig, *,
           f"Sweep: capacities {sorted({a['capacity'] for a in agg})} × Jetson Nano; sizes {sizes}; "
           f"seeds {cfg.seeds}; solvers {solvers}; MILP time limit {cfg.time_limit_s:g} s.", "",
           "Each cell: mean ± 95% CI half-width over seeds (n = seeds with a feasible plan). "
-          "`—`: no feasible plan at any seed.", ""]
+          "`—`: no feasible plan at any seed.", "",
+          "Metrics: " + "; ".join(f"`{k}` = {v}" for k, v in METRICS.items()) + ". "
+          "u_c is controller c's compute share of the round (MODEL.md §3); Jain's index is "
+          "(Σu)²/(n·Σu²) over controllers (1 = perfectly even; undefined when all are idle); "
+          "gap is (Z − Z*)/|Z*| against the proven MILP optimum of the same instance.", ""]
     for C, R in sizes:
         md += [f"## {C} controllers, {R} requests", ""]
         head = ["capacity", "solver", "feasible"] + list(METRICS)
