@@ -38,12 +38,12 @@ from edgeopt.solvers.base import SolveResult, get_solver, solver_names
 __all__ = ["SweepConfig", "PRESETS", "run_sweep", "plan_metrics", "main"]
 
 METRICS = {
-    "max_util": "max controller utilisation u_c",
+    "max_util": "max controller utilisation u_c (share of the round)",
     "jain": "Jain's fairness index of u_c",
-    "acc_loss": "mean accuracy given up per request",
+    "acc_loss": "mean accuracy given up per request (fraction)",
     "cloud_share": "share of requests in the cloud",
     "traffic_gb": "traffic (GB·links)",
-    "gap": "objective gap to the MILP optimum",
+    "gap": "objective gap to the MILP optimum (relative; 1 = 100%)",
     "time_s": "planning time (s)",
 }
 
@@ -220,7 +220,7 @@ def write_report(rows: list[dict[str, Any]], out_dir: Path, cfg: SweepConfig, *,
     solvers = [s for s in cfg.solvers if any(a["solver"] == s for a in agg)]
     pngs = []
     for m, label in METRICS.items():
-        fig, axes = plt.subplots(1, len(sizes), figsize=(5.2 * len(sizes), 4), squeeze=False)
+        fig, axes = plt.subplots(1, len(sizes), figsize=(max(6.4, 5.2 * len(sizes)), 4.4), squeeze=False)
         for ax, (C, R) in zip(axes[0], sizes):
             for sv in solvers:
                 pts = [a for a in agg if a["solver"] == sv and (a["controllers"], a["requests"]) == (C, R)]
@@ -230,12 +230,16 @@ def write_report(rows: list[dict[str, Any]], out_dir: Path, cfg: SweepConfig, *,
                 if xs:
                     ax.errorbar(xs, ys, yerr=es, marker="o", capsize=3, label=sv)
             ax.set_xscale("log")
-            ax.set_xlabel("controller capacity (× Jetson Nano compute and memory)")
+            caps = sorted({a["capacity"] for a in agg})
+            ax.set_xticks(caps)
+            ax.set_xticklabels([f"{c:g}" for c in caps], rotation=45)
+            ax.minorticks_off()
+            ax.set_xlabel("controller capacity (× Jetson Nano)")
             ax.set_ylabel(label)
             ax.set_title(f"{C} controllers, {R} requests")
             ax.grid(True, alpha=0.3)
         axes[0][0].legend(fontsize=8)
-        fig.suptitle(f"{label} against controller capacity (mean, 95% CI over seeds)")
+        fig.suptitle(f"{label}\nagainst controller capacity (mean, 95% CI over seeds)", fontsize=11)
         fig.tight_layout()
         path = out_dir / f"{m}.png"
         tmp = out_dir / f".{m}.png.tmp"
