@@ -14,7 +14,7 @@ from edgeopt.core.compile import compile_scenario
 from edgeopt.core.evaluate import FEAS_TOL, evaluate
 from edgeopt.core.problem import Problem
 from edgeopt.errors import InputError
-from edgeopt.rl.env import FEATURES, ITEM_RULES, PlanBatch, PlanningEnv
+from edgeopt.rl.env import FEATURES, ITEM_RULES, PlanBatch, PlanningEnv, item_order
 from edgeopt.scenario.generate import GeneratorConfig, generate
 
 DATA = Path(__file__).parent / "data"
@@ -114,6 +114,24 @@ def test_getting_stuck_costs_more_than_any_complete_plan():
     assert term and info["stuck"] and -r1 - r2 > 1.0 + 3.0
 
 
+def test_the_env_asks_first_about_the_item_with_one_fitting_column_then_by_largest_regret():
+    # Two bins of one resource each. c has a single column; b's best and second-best
+    # differ by 4, a's by 1: the regret rule asks about c, then b, then a.
+    p = Problem.from_columns(name="regret", item_ids=["a", "b", "c"], bin_ids=["x", "y"], option_ids=["-"],
+                             resource_ids=["x", "y"], col_item=[0, 0, 1, 1, 2], col_bin=[0, 1, 0, 1, 0],
+                             col_option=[0] * 5, col_cost=[1.0, 2.0, 1.0, 5.0, 3.0], use_rows=[0, 1, 0, 1, 0],
+                             use_cols=[0, 1, 2, 3, 4], use_vals=[1.0] * 5, capacity=[10.0, 10.0])
+    batch = PlanBatch([p])
+    asked = []
+    while not batch.done.all():
+        asked.append(int(batch.current_item()[0]))
+        batch.step(np.array([0]))
+    assert asked == [2, 1, 0]
+    assert batch.observe()["state"][0, -2] == 0.0 and not batch.stuck[0]  # regret global of a finished episode
+    fixed = PlanBatch([p], order="fixed")
+    assert int(fixed.current_item()[0]) == int(item_order(p)[0])
+
+
 def test_env_passes_gymnasium_check_env():
     from gymnasium.utils.env_checker import check_env
 
@@ -136,7 +154,7 @@ def trained(tmp_path_factory):
     d = tmp_path_factory.mktemp("drl")
     (d / "devices.json").write_text(json.dumps(DEVICES))
     args = Args(name="tiny", out_dir=str(d), curve="", seed=3, catalog=str(DATA / "fixture_catalog.json"),
-                devices=str(d / "devices.json"), num_updates=12, num_envs=16, min_controllers=2, max_controllers=3,
+                devices=str(d / "devices.json"), num_updates=12, num_envs=8, rollouts=4, min_controllers=2, max_controllers=3,
                 min_requests_per_controller=3, max_requests_per_controller=4, hidden=32, val_instances=0,
                 progress=False, learning_rate=3e-3)
     train(args)

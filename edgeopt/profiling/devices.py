@@ -160,3 +160,22 @@ def load_devices(path: str | os.PathLike[str]) -> dict:
         if not isinstance(p.get("source"), dict | str) or not p["source"]:
             raise InputError("missing source", source=src, field=f"{where}.source")
     return obj
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m edgeopt.profiling.devices --catalog models/catalog.json --out ...``."""
+    import argparse
+
+    from edgeopt.profiling.catalog import load_catalog
+
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--catalog", default="models/catalog.json")
+    ap.add_argument("--out", default="models/devices.json")
+    args = ap.parse_args(argv)
+    devices = write_devices(load_catalog(args.catalog), args.out)
+    for name, p in devices["profiles"].items():
+        print(f"{name}: gflops {p['gflops']} (sigma {p['sigma']}), memory {p['memory_mb']} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -106,3 +106,21 @@ def write_catalog_report(catalog: dict, out_dir: str | os.PathLike[str]) -> list
     md = write_text_atomic(out / "catalog.md", catalog_markdown(catalog))
     png = plot_accuracy_vs_cost(catalog, out / "accuracy_vs_cost.png")
     return [md, png]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m edgeopt.profiling.report --catalog models/catalog.json --out reports/catalog``."""
+    import argparse
+
+    from edgeopt.profiling.catalog import load_catalog
+
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--catalog", default="models/catalog.json")
+    ap.add_argument("--out", default="reports/catalog")
+    args = ap.parse_args(argv)
+    for p in write_catalog_report(load_catalog(args.catalog), args.out):
+        print(f"wrote {p}")
+
+
+if __name__ == "__main__":
+    main()

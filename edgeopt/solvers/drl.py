@@ -47,8 +47,9 @@ def drl(
 ) -> SolveResult:
     """Decode a plan with the trained policy; the evaluator referees it.
 
-    Greedy decoding takes the most probable fitting column for each item in
-    the env's fixed item order. With ``samples=N`` (N ≥ 1) it also draws N
+    Greedy decoding takes the most probable fitting column for each item, the
+    items taken in the env's dynamic order (by default the item of largest
+    regret among fitting columns next, as the ``greedy`` heuristic does). With ``samples=N`` (N ≥ 1) it also draws N
     plans from the policy (seeded by ``seed``) in one batch and keeps the best
     feasible one of the N + 1. Status is ``feasible`` (never ``optimal``).
 
