@@ -62,6 +62,7 @@ def catalog_markdown(catalog: dict) -> str:
 def plot_accuracy_vs_cost(catalog: dict, path: str | os.PathLike[str]) -> Path:
     """Accuracy vs training compute (host ms per training sample × epochs), one panel a family."""
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -80,6 +81,7 @@ def plot_accuracy_vs_cost(catalog: dict, path: str | os.PathLike[str]) -> Path:
                 ax.scatter(c["epochs"] * c["host_train_ms_per_sample"], c["accuracy"],
                            color=cmap(i), marker=marker, s=28)  # fmt: skip
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_title(name)
         ax.set_xlabel("training compute: epochs × host train time (ms per training sample)")
         ax.set_ylabel("held-out accuracy (fraction)")
