@@ -64,6 +64,8 @@ class SweepConfig:
     reference_profile: str = "jetson-nano"
     #: also add a point at Xavier-NX class capacity (its gflops over the reference's)
     include_top_device: str | None = "jetson-xavier-nx"
+    #: scale memory with compute (True) or keep the reference device's memory (False)
+    scale_memory: bool = True
 
 
 PRESETS: dict[str, SweepConfig] = {
@@ -74,12 +76,12 @@ PRESETS: dict[str, SweepConfig] = {
 }
 
 
-def _scaled(base: Scenario, scale: float, ref: dict[str, Any], name: str) -> Scenario:
+def _scaled(base: Scenario, scale: float, ref: dict[str, Any], name: str, *, memory: bool = True) -> Scenario:
     d = scenario_to_dict(base)
     for n in d["topology"]["nodes"]:
         if n["kind"] == "controller":
             n["gflops"] = round(float(ref["gflops"]) * scale, 4)
-            n["memory_mb"] = round(float(ref["memory_mb"]) * scale, 1)
+            n["memory_mb"] = round(float(ref["memory_mb"]) * (scale if memory else 1.0), 1)
             n["profile"] = f"{n['profile']}x{scale:g}"
     d["name"] = name
     return scenario_from_dict(d, source=f"<{name}>")
@@ -149,7 +151,7 @@ def run_sweep(cfg: SweepConfig, out_dir: Path, *, catalog_path: Path = DEFAULT_C
                     if all(k in done for k in keys):
                         bar.update(len(keys))
                         continue
-                    s = _scaled(base, cap, ref, f"sweep-c{C}-r{R}-s{seed}-x{cap:g}")
+                    s = _scaled(base, cap, ref, f"sweep-c{C}-r{R}-s{seed}-x{cap:g}", memory=cfg.scale_memory)
                     p = compile_scenario(s)
                     for k, sv in zip(keys, solvers):
                         if k in done:
@@ -234,7 +236,7 @@ def write_report(rows: list[dict[str, Any]], out_dir: Path, cfg: SweepConfig, *,
             ax.set_xticks(caps)
             ax.set_xticklabels([f"{c:g}" for c in caps], rotation=45)
             ax.minorticks_off()
-            ax.set_xlabel("controller capacity (× Jetson Nano)")
+            ax.set_xlabel("controller capacity (× Jetson Nano" + ("" if cfg.scale_memory else " compute; memory fixed") + ")")
             ax.set_ylabel(label)
             ax.set_title(f"{C} controllers, {R} requests")
             ax.grid(True, alpha=0.3)
@@ -256,7 +258,9 @@ def write_report(rows: list[dict[str, Any]], out_dir: Path, cfg: SweepConfig, *,
     md = ["# Capacity sweep: load balancing with very low controller capacity", "",
           f"Command: `{command}`  ", f"Run time: {run_s:.0f} s on this machine (2 cores).  ",
           f"Sweep: capacities {sorted({a['capacity'] for a in agg})} × Jetson Nano; sizes {sizes}; "
-          f"seeds {cfg.seeds}; solvers {solvers}; MILP time limit {cfg.time_limit_s:g} s.", "",
+          f"seeds {cfg.seeds}; solvers {solvers}; MILP time limit {cfg.time_limit_s:g} s. "
+          + ("Controller compute and memory both scale with capacity." if cfg.scale_memory
+             else f"Only controller compute scales; memory stays at the {cfg.reference_profile}'s."), "",
           "Each cell: mean ± 95% CI half-width over seeds (n = seeds with a feasible plan). "
           "`—`: no feasible plan at any seed.", "",
           "Metrics: " + "; ".join(f"`{k}` = {v}" for k, v in METRICS.items()) + ". "
@@ -294,6 +298,7 @@ def main(argv: list[str] | None = None, prog: str = "edgeopt experiment capacity
     ap.add_argument("--catalog", default=str(DEFAULT_CATALOG), help="catalog file")
     ap.add_argument("--devices", default=str(DEFAULT_DEVICES), help="device profiles")
     ap.add_argument("--fresh", action="store_true", help="ignore rows of an earlier run in --out")
+    ap.add_argument("--compute-only", action="store_true", help="scale only compute; keep the reference memory")
     a = ap.parse_args(argv)
     cfg = SweepConfig(**asdict(PRESETS[a.preset]))
     if a.solvers:
@@ -302,6 +307,7 @@ def main(argv: list[str] | None = None, prog: str = "edgeopt experiment capacity
         cfg.seeds = list(range(1, a.seeds + 1))
     if a.time_limit:
         cfg.time_limit_s = a.time_limit
+    cfg.scale_memory = not a.compute_only
     out = Path(a.out or ("reports/paper" if a.preset == "full" else "reports/paper-quick"))
     if a.fresh and (out / "rows.jsonl").exists():
         (out / "rows.jsonl").unlink()

@@ -6,8 +6,9 @@ each evaluated exactly on dense load deltas:
 - *shift*: give one item another of its columns (any option, any bin);
 - *swap*: two items on different bins exchange bins, each keeping its option.
 
-Every accepted move keeps all capacities and lowers Z by more than 1e-12
-relative. ``X+ls`` in the registry runs solver X, then polishes its plan.
+Every accepted move keeps all capacities and either lowers Z, or keeps Z and
+lowers the spread Σu² of the balanced loads (so the search can walk along a
+bottleneck plateau where two controllers tie at the maximum). ``X+ls`` in the registry runs solver X, then polishes its plan.
 """
 
 from __future__ import annotations
@@ -54,27 +55,50 @@ class _State:
     def z(self) -> float:
         return float(self.z_of(self.load[:, None], np.array([self.cost]))[0])
 
-    def best_shift(self, i: int) -> tuple[float, int]:
+    def spread_of(self, loads: np.ndarray) -> np.ndarray:
+        """Σ of squared balanced loads: the tie-breaker that walks along bottleneck plateaus."""
+        if self.bal.any():
+            b = loads[self.bal]
+            return (b * b).sum(axis=0)
+        return np.zeros(loads.shape[1])
+
+    def spread(self) -> float:
+        return float(self.spread_of(self.load[:, None])[0])
+
+    def best_shift(self, i: int) -> tuple[float, float, int]:
         lo, hi = int(self.p.item_ptr[i]), int(self.p.item_ptr[i + 1])
         cur = self.a[i]
         if hi - lo < 2:
-            return np.inf, -1
+            return np.inf, np.inf, -1
         cand = self.use[:, lo:hi].toarray()
         new = self.load[:, None] - self.use[:, [cur]].toarray() + cand
         ok = (new <= self.limit[:, None]).all(axis=0)
         ok[cur - lo] = False
         if not ok.any():
-            return np.inf, -1
+            return np.inf, np.inf, -1
         cost = self.cost - self.p.col_cost[cur] + self.p.col_cost[lo:hi]
         z = np.where(ok, self.z_of(new, cost), np.inf)
-        k = int(np.argmin(z))
-        return float(z[k]), lo + k
+        k = _pick(z, self.spread_of(new))
+        return float(z[k]), float(self.spread_of(new[:, [k]])[0]), lo + k
 
     def apply(self, i: int, j: int) -> None:
         cur = self.a[i]
         self.load += (self.use[:, [j]] - self.use[:, [cur]]).toarray().ravel()
         self.cost += self.p.col_cost[j] - self.p.col_cost[cur]
         self.a[i] = j
+
+
+def _pick(z: np.ndarray, spread: np.ndarray) -> int:
+    """Index of the least Z; among (near-)ties, the least spread of balanced loads."""
+    zmin = z.min()
+    near = z <= zmin + 1e-12 * max(1.0, abs(zmin))
+    return int(np.flatnonzero(near)[np.argmin(spread[near])])
+
+
+def _better(z_new: float, s_new: float, z: float, s: float) -> bool:
+    """Lower Z, or the same Z (to 1e-12 relative) with a smaller spread: a strict descent."""
+    tol = 1e-12 * max(1.0, abs(z))
+    return z_new < z - tol or (z_new <= z + tol * 1e-3 and s_new < s - 1e-12 * max(1.0, s))
 
 
 def _column_map(p: Problem) -> np.ndarray:
@@ -84,7 +108,7 @@ def _column_map(p: Problem) -> np.ndarray:
     return m
 
 
-def _best_swap(st: _State, cmap: np.ndarray, i1: int) -> tuple[float, int, int, int]:
+def _best_swap(st: _State, cmap: np.ndarray, i1: int) -> tuple[float, float, int, int, int]:
     """Best bin exchange of item i1 with any item on another bin (options kept)."""
     p, a = st.p, st.a
     b1 = p.col_bin[a[i1]]
@@ -93,12 +117,12 @@ def _best_swap(st: _State, cmap: np.ndarray, i1: int) -> tuple[float, int, int, 
     opts = p.col_option[a]
     others = np.flatnonzero(bins != b1)
     if others.size == 0:
-        return np.inf, -1, -1, -1
+        return np.inf, np.inf, -1, -1, -1
     j1 = cmap[i1, o1, bins[others]]  # i1 onto each partner's bin
     j2 = cmap[others, opts[others], b1]  # partner onto i1's bin
     keep = (j1 >= 0) & (j2 >= 0)
     if not keep.any():
-        return np.inf, -1, -1, -1
+        return np.inf, np.inf, -1, -1, -1
     others, j1, j2 = others[keep], j1[keep], j2[keep]
     cur2 = a[others]
     use = st.use
@@ -106,11 +130,12 @@ def _best_swap(st: _State, cmap: np.ndarray, i1: int) -> tuple[float, int, int, 
     new = st.load[:, None] + delta
     ok = (new <= st.limit[:, None]).all(axis=0)
     if not ok.any():
-        return np.inf, -1, -1, -1
+        return np.inf, np.inf, -1, -1, -1
     cost = st.cost + p.col_cost[j1] + p.col_cost[j2] - p.col_cost[cur2] - p.col_cost[a[i1]]
     z = np.where(ok, st.z_of(new, cost), np.inf)
-    k = int(np.argmin(z))
-    return float(z[k]), int(others[k]), int(j1[k]), int(j2[k])
+    spread = st.spread_of(new)
+    k = _pick(z, spread)
+    return float(z[k]), float(spread[k]), int(others[k]), int(j1[k]), int(j2[k])
 
 
 def polish(
@@ -126,7 +151,7 @@ def polish(
     t0 = time.perf_counter()
     rng = np.random.default_rng(seed)
     st = _State(problem, np.asarray(assignment, dtype=np.int64))
-    z = st.z()
+    z, spread = st.z(), st.spread()
     moves: dict[str, Any] = {"shift": 0, "swap": 0, "rounds": 0}
     cmap = _column_map(problem) if swaps and problem.n_bins > 1 else None
 
@@ -137,21 +162,21 @@ def polish(
         moves["rounds"] += 1
         improved = False
         for i in rng.permutation(problem.n_items):
-            zi, j = st.best_shift(int(i))
-            if zi < z - 1e-12 * max(1.0, abs(z)):
+            zi, si, j = st.best_shift(int(i))
+            if j >= 0 and _better(zi, si, z, spread):
                 st.apply(int(i), j)
-                z = st.z()
+                z, spread = st.z(), st.spread()
                 moves["shift"] += 1
                 improved = True
             if out_of_time():
                 break
         if cmap is not None and not out_of_time():
             for i1 in rng.permutation(problem.n_items):
-                zs, i2, j1, j2 = _best_swap(st, cmap, int(i1))
-                if zs < z - 1e-12 * max(1.0, abs(z)):
+                zs, ss, i2, j1, j2 = _best_swap(st, cmap, int(i1))
+                if i2 >= 0 and _better(zs, ss, z, spread):
                     st.apply(int(i1), j1)
                     st.apply(i2, j2)
-                    z = st.z()
+                    z, spread = st.z(), st.spread()
                     moves["swap"] += 1
                     improved = True
                 if out_of_time():
