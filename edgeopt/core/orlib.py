@@ -27,7 +27,11 @@ __all__ = [
 ]
 
 #: Where the shared OR-Library data lives unless ``EDGEOPT_ORLIB_DIR`` says otherwise.
-DEFAULT_DATA_DIR = Path(os.environ.get("EDGEOPT_ORLIB_DIR", "/work/shared/data/orlib-gap"))
+#: The shared OR-Library files live beside the repository (``../shared/data/orlib-gap``);
+#: EDGEOPT_ORLIB_DIR overrides that.
+DEFAULT_DATA_DIR = Path(
+    os.environ.get("EDGEOPT_ORLIB_DIR", Path(__file__).resolve().parents[2].parent / "shared" / "data" / "orlib-gap")
+)
 
 
 def gap_sense(stem: str) -> str:
