@@ -57,7 +57,7 @@ class SweepConfig:
     #: (controllers, requests) pairs
     sizes: list[tuple[int, int]] = field(default_factory=lambda: [(4, 16), (8, 32)])
     seeds: list[int] = field(default_factory=lambda: [1, 2, 3])
-    solvers: list[str] = field(default_factory=lambda: ["milp", "drl", "greedy", "no-downsizing", "cloud-only"])
+    solvers: list[str] = field(default_factory=lambda: ["milp", "drl", "greedy", "greedy+ls", "no-downsizing", "cloud-only"])
     time_limit_s: float = 30.0
     #: demand of the most accurate configs relative to the reference capacity (scale 1.0)
     load_factor: float = 0.9
@@ -256,7 +256,8 @@ def write_report(rows: list[dict[str, Any]], out_dir: Path, cfg: SweepConfig, *,
     write_text_atomic(out_dir / "results.csv", "\n".join(lines) + "\n")
     # Markdown
     md = ["# Capacity sweep: load balancing with very low controller capacity", "",
-          f"Command: `{command}`  ", f"Run time: {run_s:.0f} s on this machine (2 cores).  ",
+          f"Command: `{command}`  ", f"Run time: {run_s:.0f} s for this invocation; the rows' solve times add up to "
+          f"{sum(r['wall_s'] for r in rows):.0f} s (2-core machine; a resumed run re-solves nothing).  ",
           f"Sweep: capacities {sorted({a['capacity'] for a in agg})} × Jetson Nano; sizes {sizes}; "
           f"seeds {cfg.seeds}; solvers {solvers}; MILP time limit {cfg.time_limit_s:g} s. "
           + ("Controller compute and memory both scale with capacity." if cfg.scale_memory
