@@ -16,25 +16,29 @@ from typing import Any
 
 from edgeopt.errors import InputError
 
-__all__ = ["read_json", "dumps", "write_text_atomic", "write_json_atomic"]
+__all__ = ["read_bytes", "read_json", "loads", "dumps", "write_text_atomic", "write_json_atomic"]
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"non-finite number {name} is not allowed")
 
 
-def read_json(path: str | os.PathLike[str]) -> Any:
-    """Parse a UTF-8 JSON file strictly (no NaN/Infinity); errors name the file."""
+def read_bytes(path: str | os.PathLike[str], *, expected: str = "a JSON file") -> bytes:
+    """A file's bytes; a missing, unreadable or folder path raises ``InputError`` naming it."""
     p = Path(path)
     try:
-        raw = p.read_bytes()
+        return p.read_bytes()
     except FileNotFoundError:
         raise InputError("file not found", source=str(p)) from None
     except IsADirectoryError:
-        raise InputError("is a directory, expected a JSON file", source=str(p)) from None
+        raise InputError(f"is a directory, expected {expected}", source=str(p)) from None
     except OSError as exc:
         raise InputError(f"cannot read ({exc.strerror})", source=str(p)) from None
-    return loads(raw, source=str(p))
+
+
+def read_json(path: str | os.PathLike[str]) -> Any:
+    """Parse a UTF-8 JSON file strictly (no NaN/Infinity); errors name the file."""
+    return loads(read_bytes(path), source=str(path))
 
 
 def loads(raw: bytes | str, *, source: str = "<input>") -> Any:

@@ -11,7 +11,7 @@ from edgeopt.core.compile import compile_scenario
 from edgeopt.core.io import PROBLEM_FORMAT, problem_from_dict
 from edgeopt.core.problem import Problem
 from edgeopt.errors import InputError
-from edgeopt.jsonio import loads
+from edgeopt.jsonio import loads, read_bytes
 from edgeopt.scenario.model import SCENARIO_FORMAT, Scenario, scenario_from_dict
 
 __all__ = ["Instance", "load_instance", "INSTANCE_FORMATS"]
@@ -40,14 +40,7 @@ class Instance:
 def load_instance(path: str | os.PathLike[str]) -> Instance:
     """Read a scenario or core-problem file (chosen by its ``format``) and compile it."""
     p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise InputError("file not found", source=str(p)) from None
-    except IsADirectoryError:
-        raise InputError("is a directory, expected an instance file", source=str(p)) from None
-    except OSError as exc:
-        raise InputError(f"cannot read ({exc.strerror})", source=str(p)) from None
+    raw = read_bytes(p, expected="an instance file")
     data = loads(raw, source=str(p))
     fmt = data.get("format") if isinstance(data, dict) else None
     if fmt == SCENARIO_FORMAT:

@@ -16,6 +16,7 @@ import numpy as np
 from edgeopt.core.io import save_problem
 from edgeopt.core.problem import Problem
 from edgeopt.errors import InputError
+from edgeopt.jsonio import read_bytes
 
 __all__ = [
     "DEFAULT_DATA_DIR",
@@ -167,16 +168,11 @@ def read_gap_file(path: str | os.PathLike[str]) -> list[Problem]:
     ('gap0-1', 'max', 3, 6, [3.0, 4.0])
     """
     p = Path(path)
+    raw = read_bytes(p, expected="an OR-Library GAP file")
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("file not found", source=str(p)) from None
-    except IsADirectoryError:
-        raise InputError("is a directory, expected an OR-Library GAP file", source=str(p)) from None
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text (byte {exc.start})", source=str(p)) from None
-    except OSError as exc:
-        raise InputError(f"cannot read ({exc.strerror})", source=str(p)) from None
     return parse_gap_text(text, stem=p.stem, source=str(p))
 
 
