@@ -6,7 +6,6 @@ Every ``EdgeoptError`` becomes one line on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -151,19 +150,6 @@ def _cmd_validate(a: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------- solve
-def _parse_set(items: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for it in items:
-        key, eq, val = it.partition("=")
-        if not eq or not key:
-            raise InputError(f"expected KEY=VALUE, got {it!r}", field="set")
-        try:
-            out[key.replace("-", "_")] = json.loads(val)
-        except json.JSONDecodeError:
-            out[key.replace("-", "_")] = val
-    return out
-
-
 def _add_solve(sub: argparse._SubParsersAction) -> None:
     from edgeopt.solvers.base import solver_descriptions
 
@@ -190,11 +176,12 @@ def _add_solve(sub: argparse._SubParsersAction) -> None:
 def _cmd_solve(a: argparse.Namespace) -> int:
     from edgeopt.core.instance import load_instance
     from edgeopt.core.solution import save_solution, solution_to_dict
-    from edgeopt.solvers.base import get_solver
+    from edgeopt.solvers.base import get_solver, parse_options
 
     solver = get_solver(a.solver)
     inst = load_instance(a.file)
-    opts = _parse_set(a.set)
+    parsed = parse_options(a.set)
+    opts = {**parsed.get("*", {}), **parsed.get(a.solver, {})}
     for key in ("mip_gap", "threads", "warm_start", "samples"):
         if getattr(a, key) is not None:
             opts[key] = getattr(a, key)

@@ -3,38 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
-from typing import Any
 
 from edgeopt.errors import InputError
+from edgeopt.solvers.base import parse_options
 
 __all__ = ["main", "parse_options", "build_parser"]
 
 
-def parse_options(items: list[str]) -> dict[str, dict[str, Any]]:
-    """``KEY=VALUE`` (every solver) or ``SOLVER.KEY=VALUE`` (one solver) → ``{"*": {...}, SOLVER: {...}}``.
-
-    Values are read as JSON when they parse (numbers, true/false, null), else kept as text.
-
-    >>> parse_options(["milp.mip_gap=1e-4", "threads=1"])
-    {'milp': {'mip_gap': 0.0001}, '*': {'threads': 1}}
-    """
-    out: dict[str, dict[str, Any]] = {}
-    for it in items:
-        key, eq, val = it.partition("=")
-        if not eq or not key:
-            raise InputError(f"expected KEY=VALUE or SOLVER.KEY=VALUE, got {it!r}", field="set")
-        solver, dot, name = key.rpartition(".")
-        if not dot:
-            solver = "*"
-        if not name:
-            raise InputError(f"empty option name in {it!r}", field="set")
-        try:
-            value = json.loads(val)
-        except json.JSONDecodeError:
-            value = val
-        out.setdefault(solver, {})[name.replace("-", "_")] = value
-    return out
 
 
 def build_parser(prog: str = "edgeopt batch") -> argparse.ArgumentParser:

@@ -7,6 +7,7 @@ the tests find it by name.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ __all__ = [
     "register_composite",
     "finish",
     "infeasible_result",
+    "parse_options",
 ]
 
 #: What a status may be (MODEL.md §7).
@@ -200,3 +202,29 @@ def infeasible_result(problem: Problem, solver: str, *, started: float, settings
         settings=dict(settings),
         message=f"no admissible column for item(s): {names}",
     )
+
+
+def parse_options(items: list[str]) -> dict[str, dict[str, Any]]:
+    """``KEY=VALUE`` (every solver) or ``SOLVER.KEY=VALUE`` (one solver) → ``{"*": {...}, SOLVER: {...}}``.
+
+    Values are read as JSON when they parse (numbers, true/false, null), else kept as text.
+
+    >>> parse_options(["milp.mip_gap=1e-4", "threads=1"])
+    {'milp': {'mip_gap': 0.0001}, '*': {'threads': 1}}
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for it in items:
+        key, eq, val = it.partition("=")
+        if not eq or not key:
+            raise InputError(f"expected KEY=VALUE or SOLVER.KEY=VALUE, got {it!r}", field="set")
+        solver, dot, name = key.rpartition(".")
+        if not dot:
+            solver = "*"
+        if not name:
+            raise InputError(f"empty option name in {it!r}", field="set")
+        try:
+            value = json.loads(val)
+        except json.JSONDecodeError:
+            value = val
+        out.setdefault(solver, {})[name.replace("-", "_")] = value
+    return out
