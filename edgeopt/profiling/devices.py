@@ -16,7 +16,7 @@ from edgeopt.jsonio import read_json, write_json_atomic
 
 __all__ = ["DEVICES_FORMAT", "PUBLISHED", "build_devices", "write_devices", "load_devices"]
 
-DEVICES_FORMAT = "edgeopt-devices/1"
+from edgeopt.scenario.generate import DEVICES_FORMAT  # noqa: E402  (one name for the format)
 
 # Published batch-1 MobileNetV2 (300×300) latencies with TensorFlow, ms:
 # github.com/aallan/benchmarking-ml-on-the-edge (A. Allan, 2019; TensorRT 72 ms / TFLite 113 ms
@@ -135,28 +135,18 @@ def write_devices(catalog: dict, out: str | os.PathLike[str]) -> dict:
 
 
 def load_devices(path: str | os.PathLike[str]) -> dict:
-    """Read and validate a devices file; ``InputError`` names the file and the field."""
+    """Read and validate a devices file as the generator does, and also require each profile's
+    ``peak_gflops`` and ``source`` (what this module writes); returns the whole file object."""
+    from edgeopt.scenario.generate import load_devices as load_profiles
+
     src = str(path)
+    load_profiles(path)
     obj = read_json(path)
-    if not isinstance(obj, dict) or obj.get("format") != DEVICES_FORMAT:
-        got = obj.get("format") if isinstance(obj, dict) else type(obj).__name__
-        raise InputError(f"unknown format {got!r}, expected {DEVICES_FORMAT!r}", source=src,
-                         field="format")  # fmt: skip
-    profiles = obj.get("profiles")
-    if not isinstance(profiles, dict) or not profiles:
-        raise InputError("must be a non-empty object", source=src, field="profiles")
-    for name, p in profiles.items():
+    for name, p in obj["profiles"].items():
         where = f"profiles.{name}"
-        if not isinstance(p, dict):
-            raise InputError("must be an object", source=src, field=where)
-        for key in ("peak_gflops", "gflops", "memory_mb", "vm_overhead_mb", "max_util"):
-            v = p.get(key)
-            ok = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-            if not ok or v < 0 or (key != "vm_overhead_mb" and v == 0):
-                raise InputError(f"must be a finite positive number (got {v!r})", source=src,
-                                 field=f"{where}.{key}")  # fmt: skip
-        if p["max_util"] > 1:
-            raise InputError("must be in (0, 1]", source=src, field=f"{where}.max_util")
+        v = p.get("peak_gflops")
+        if not (isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v > 0):
+            raise InputError(f"must be a finite positive number (got {v!r})", source=src, field=f"{where}.peak_gflops")
         if not isinstance(p.get("source"), dict | str) or not p["source"]:
             raise InputError("missing source", source=src, field=f"{where}.source")
     return obj

@@ -27,7 +27,7 @@ __all__ = ["GeneratorConfig", "generate", "load_devices", "DEFAULT_CATALOG", "DE
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CATALOG = ROOT / "models" / "catalog.json"
 DEFAULT_DEVICES = ROOT / "models" / "devices.json"
-DEVICE_KEYS = ("gflops", "memory_mb", "vm_overhead_mb", "max_util")
+DEVICES_FORMAT = "edgeopt-devices/1"
 
 
 @dataclass
@@ -95,17 +95,23 @@ def parse_mix(text: str) -> dict[str, float]:
 
 
 def load_devices(path: str | Path = DEFAULT_DEVICES) -> dict[str, dict[str, Any]]:
-    """Device profiles by name (``edgeopt-devices/1``)."""
+    """Device profiles by name (``edgeopt-devices/1``), checked by the rules a scenario's
+    controllers must meet (gflops > 0, memory_mb > 0, vm_overhead_mb ≥ 0, max_util in (0, 1])."""
     src = str(path)
     f = Fields(src)
     d = f.obj(read_json(path), "")
-    if d.get("format") != "edgeopt-devices/1":
-        raise f.fail("format", f"unknown format {d.get('format')!r}, expected 'edgeopt-devices/1'")
+    if d.get("format") != DEVICES_FORMAT:
+        raise f.fail("format", f"unknown format {d.get('format')!r}, expected {DEVICES_FORMAT!r}")
     profiles = f.obj(f.get(d, "profiles", ""), "profiles")
+    if not profiles:
+        raise f.fail("profiles", "must be a non-empty object")
     for name, prof in profiles.items():
-        prof = f.obj(prof, f"profiles.{name}")
-        for k in DEVICE_KEYS:
-            f.number(f.get(prof, k, f"profiles.{name}"), f"profiles.{name}.{k}", min=0.0)
+        where = f"profiles.{name}"
+        prof = f.obj(prof, where)
+        f.number(f.get(prof, "gflops", where), f"{where}.gflops", min=0.0, min_exclusive=True)
+        f.number(f.get(prof, "memory_mb", where), f"{where}.memory_mb", min=0.0, min_exclusive=True)
+        f.number(f.get(prof, "vm_overhead_mb", where), f"{where}.vm_overhead_mb", min=0.0)
+        f.number(f.get(prof, "max_util", where), f"{where}.max_util", min=0.0, max=1.0, min_exclusive=True)
     return profiles
 
 
