@@ -13,10 +13,9 @@ from typing import Any
 
 from edgeopt.errors import InputError
 from edgeopt.jsonio import read_json, write_json_atomic
+from edgeopt.scenario.generate import DEVICES_FORMAT
 
 __all__ = ["DEVICES_FORMAT", "PUBLISHED", "build_devices", "write_devices", "load_devices"]
-
-from edgeopt.scenario.generate import DEVICES_FORMAT  # noqa: E402  (one name for the format)
 
 # Published batch-1 MobileNetV2 (300×300) latencies with TensorFlow, ms:
 # github.com/aallan/benchmarking-ml-on-the-edge (A. Allan, 2019; TensorRT 72 ms / TFLite 113 ms
