@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+from tests.helpers import FIXTURE_CATALOG
 
 settings.register_profile("ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", max_examples=20, deadline=None)
 settings.register_profile("thorough", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(__file__).resolve().parent / "data"
-
 
 @pytest.fixture
 def fixture_catalog() -> dict:
     """Hand-made test catalog (round numbers; not measurements)."""
-    return json.loads((DATA / "fixture_catalog.json").read_text())
+    return json.loads(FIXTURE_CATALOG.read_text())

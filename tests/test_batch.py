@@ -3,7 +3,6 @@ robust to bad files and killed processes, and the same on a Dask cluster."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sqlite3
@@ -18,38 +17,10 @@ from edgeopt.batch.cli import parse_options
 from edgeopt.batch.runner import _Task, expand_paths, result_row, run_batch
 from edgeopt.batch.store import read_rows, settings_hash
 from edgeopt.batch.worker import solve_task
-from edgeopt.cli import main as edgeopt_main
 from edgeopt.core.instance import load_instance
+from tests.helpers import make_instances
 
 ROOT = Path(__file__).resolve().parents[1]
-CAT = str(Path(__file__).parent / "data" / "fixture_catalog.json")
-DEVICES = {
-    "format": "edgeopt-devices/1",
-    "profiles": {
-        "small": {"gflops": 20.0, "memory_mb": 2048, "vm_overhead_mb": 128, "max_util": 0.9},
-        "large": {"gflops": 80.0, "memory_mb": 8192, "vm_overhead_mb": 128, "max_util": 0.9},
-    },
-}
-BAD_TEXT = '{"format": "edgeopt-scenario/1", '
-
-
-def make_instances(folder: Path, n: int, *, requests: int = 8, bad: bool = False) -> list[Path]:
-    """``n`` tiny scenarios (4 controllers) written by ``edgeopt generate``, plus a malformed file if asked."""
-    folder.mkdir(parents=True, exist_ok=True)
-    dev = folder / "devices.json.txt"  # not *.json: folder expansion must not pick it up
-    dev.write_text(json.dumps(DEVICES))
-    out = []
-    for seed in range(1, n + 1):
-        p = folder / f"tiny-{seed}.json"
-        code = edgeopt_main(["generate", "--seed", str(seed), "--out", str(p), "--catalog", CAT, "--devices", str(dev),
-                             "--device-mix", "small:2,large:1", "--controllers", "4", "--requests", str(requests)])
-        assert code == 0
-        out.append(p)
-    if bad:
-        p = folder / "broken.json"
-        p.write_text(BAD_TEXT)
-        out.append(p)
-    return out
 
 
 def outcome(db: Path) -> dict[tuple[str, str], tuple[str, float | None]]:

@@ -10,23 +10,15 @@ from pathlib import Path
 import pytest
 
 from edgeopt.cli import main
-from tests.test_compile import toy
+from tests.helpers import FIXTURE_CATALOG, TINY_DEVICES, toy
 
-DATA = Path(__file__).parent / "data"
-CAT = str(DATA / "fixture_catalog.json")
-DEVICES = {
-    "format": "edgeopt-devices/1",
-    "profiles": {
-        "small": {"gflops": 20.0, "memory_mb": 2048, "vm_overhead_mb": 128, "max_util": 0.9},
-        "large": {"gflops": 80.0, "memory_mb": 8192, "vm_overhead_mb": 128, "max_util": 0.9},
-    },
-}
+CAT = str(FIXTURE_CATALOG)
 
 
 @pytest.fixture
 def devices(tmp_path: Path) -> str:
     p = tmp_path / "devices.json"
-    p.write_text(json.dumps(DEVICES))
+    p.write_text(json.dumps(TINY_DEVICES))
     return str(p)
 
 

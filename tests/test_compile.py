@@ -12,51 +12,7 @@ from edgeopt.core.compile import compile_scenario
 from edgeopt.core.evaluate import evaluate
 from edgeopt.scenario.model import scenario_from_dict
 from edgeopt.scenario.topology import route_from
-
-
-def toy(catalog: dict) -> dict:
-    """cloud — upf — g0 — {c0, c1}. c0: 50 GFLOP/s (σ = 100/50 = 2), c1: 25 GFLOP/s (σ = 4)."""
-    return {
-        "format": "edgeopt-scenario/1",
-        "name": "toy",
-        "window_s": 3600,
-        "weights": {"balance": 1.0, "accuracy": 1.0, "network": 0.05, "cloud": 1.0},
-        "topology": {
-            "directed": False, "multigraph": False, "graph": {},
-            "nodes": [
-                {"id": "cloud", "kind": "cloud"},
-                {"id": "upf", "kind": "edge"},
-                {"id": "g0", "kind": "gnb"},
-                {"id": "c0", "kind": "controller", "profile": "x", "gflops": 50, "memory_mb": 1000,
-                 "vm_overhead_mb": 100, "max_util": 0.9},
-                {"id": "c1", "kind": "controller", "profile": "x", "gflops": 25, "memory_mb": 550,
-                 "vm_overhead_mb": 100, "max_util": 0.9},
-            ],
-            "edges": [
-                {"source": "cloud", "target": "upf", "bandwidth_mbps": 1000, "latency_ms": 20},
-                {"source": "upf", "target": "g0", "bandwidth_mbps": 10000, "latency_ms": 1},
-                {"source": "g0", "target": "c0", "bandwidth_mbps": 100, "latency_ms": 5},
-                {"source": "g0", "target": "c1", "bandwidth_mbps": 100, "latency_ms": 5},
-            ],
-        },
-        "catalog": catalog,
-        "requests": [
-            {"id": "r0", "family": "toy-vision", "origin": "c0", "inference_rate_hz": 2, "train_samples": 5000,
-             "sample_kb": 3, "min_accuracy": 0.6, "max_latency_ms": 200, "weight": 1},
-            {"id": "r1", "family": "toy-series", "origin": "c1", "inference_rate_hz": 1, "train_samples": 20000,
-             "sample_kb": 1, "min_accuracy": 0.9, "max_latency_ms": 100, "weight": 2},
-            {"id": "r2", "family": "toy-vision", "origin": "c1", "inference_rate_hz": 1, "train_samples": 1000,
-             "sample_kb": 3, "min_accuracy": 0.7, "max_latency_ms": 10, "weight": 1},
-        ],
-    }
-
-
-def labels(p):
-    return [p.column_label(j) for j in range(p.n_columns)]
-
-
-def col(p, label):
-    return labels(p).index(label)
+from tests.helpers import col, labels, toy
 
 
 def test_admissible_columns_match_hand_filtering(fixture_catalog):

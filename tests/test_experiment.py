@@ -13,7 +13,7 @@ from edgeopt.experiments import main
 from edgeopt.experiments.capacity_sweep import _mean_ci, plan_metrics
 from edgeopt.scenario.model import scenario_from_dict
 from edgeopt.solvers.base import get_solver
-from tests.test_compile import col, toy
+from tests.helpers import FIXTURE_CATALOG, col, toy
 
 DEVICES = {
     "format": "edgeopt-devices/1",
@@ -25,7 +25,7 @@ def test_quick_sweep_runs_and_resumes(tmp_path, capsys):
     dev = tmp_path / "devices.json"
     dev.write_text(json.dumps(DEVICES))
     out = tmp_path / "sweep"
-    argv = ["capacity-sweep", "--preset", "quick", "--out", str(out), "--catalog", "tests/data/fixture_catalog.json",
+    argv = ["capacity-sweep", "--preset", "quick", "--out", str(out), "--catalog", str(FIXTURE_CATALOG),
             "--devices", str(dev), "--time-limit", "10"]
     assert main(argv) == 0
     rows = [json.loads(x) for x in (out / "rows.jsonl").read_text().splitlines()]

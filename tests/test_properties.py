@@ -13,7 +13,7 @@ import math
 
 import networkx as nx
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from edgeopt.core.compile import compile_scenario
@@ -109,7 +109,6 @@ def test_columns_are_exactly_the_admissible_options(d):
     assert got == want
 
 
-@settings(max_examples=40)
 @given(scenario_dicts(max_controllers=2, max_requests=3, tightness=4.0))
 def test_evaluator_agrees_with_brute_force_on_every_assignment(d):
     p = compile_scenario(scenario_from_dict(d))

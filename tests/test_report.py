@@ -12,7 +12,7 @@ from edgeopt.batch.runner import run_batch
 from edgeopt.batch.store import Store, read_rows, settings_hash
 from edgeopt.cli import main as edgeopt_main
 from edgeopt.report.compare import compare, relative_gap
-from tests.test_batch import make_instances
+from tests.helpers import make_instances
 
 SETTINGS = {"seed": 0, "time_limit_s": None}
 

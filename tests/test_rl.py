@@ -16,24 +16,17 @@ from edgeopt.core.problem import Problem
 from edgeopt.errors import InputError
 from edgeopt.rl.env import FEATURES, ITEM_RULES, PlanBatch, PlanningEnv, item_order
 from edgeopt.scenario.generate import GeneratorConfig, generate
+from tests.helpers import FIXTURE_CATALOG, TINY_DEVICES
 
-DATA = Path(__file__).parent / "data"
-DEVICES = {
-    "format": "edgeopt-devices/1",
-    "profiles": {
-        "small": {"gflops": 20.0, "memory_mb": 2048, "vm_overhead_mb": 128, "max_util": 0.9},
-        "large": {"gflops": 80.0, "memory_mb": 8192, "vm_overhead_mb": 128, "max_util": 0.9},
-    },
-}
 MIX = {"small": 1.0, "large": 1.0}
 
 
 def scenario_problems(n: int, *, controllers: int = 3, requests: int = 10, seed0: int = 0) -> list[Problem]:
-    cat = json.loads((DATA / "fixture_catalog.json").read_text())
+    cat = json.loads(FIXTURE_CATALOG.read_text())
     out = []
     for s in range(seed0, seed0 + n):
         cfg = GeneratorConfig(seed=s, controllers=controllers, requests=requests, device_mix=MIX, load_factor=1.1)
-        out.append(compile_scenario(generate(cfg, cat, DEVICES["profiles"])))
+        out.append(compile_scenario(generate(cfg, cat, TINY_DEVICES["profiles"])))
     return out
 
 
@@ -152,8 +145,8 @@ def trained(tmp_path_factory):
     from edgeopt.rl.train import Args, train
 
     d = tmp_path_factory.mktemp("drl")
-    (d / "devices.json").write_text(json.dumps(DEVICES))
-    args = Args(name="tiny", out_dir=str(d), curve="", seed=3, catalog=str(DATA / "fixture_catalog.json"),
+    (d / "devices.json").write_text(json.dumps(TINY_DEVICES))
+    args = Args(name="tiny", out_dir=str(d), curve="", seed=3, catalog=str(FIXTURE_CATALOG),
                 devices=str(d / "devices.json"), num_updates=12, num_envs=8, rollouts=4, min_controllers=2, max_controllers=3,
                 min_requests_per_controller=3, max_requests_per_controller=4, hidden=32, val_instances=0,
                 progress=False, learning_rate=3e-3)

@@ -14,7 +14,7 @@ from edgeopt.scenario.model import scenario_from_dict
 from edgeopt.solvers.base import STATUSES, get_solver, solver_names
 from edgeopt.solvers.local_search import polish
 from edgeopt.testing import core_problems, scenario_dicts
-from tests.test_compile import col, toy
+from tests.helpers import col, toy
 
 PLANNERS = [s for s in solver_names() if s not in ("lp", "drl")]  # lp gives only a bound; drl has its own tests
 
