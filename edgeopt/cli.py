@@ -56,15 +56,14 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
 def _cmd_generate(a: argparse.Namespace) -> int:
     from edgeopt.jsonio import read_json
     from edgeopt.scenario import suites
-    from edgeopt.scenario.generate import (
+    from edgeopt.scenario.generate import GeneratorConfig, generate, parse_mix
+    from edgeopt.scenario.model import save_scenario
+    from edgeopt.scenario.schema import (
         DEFAULT_CATALOG,
         DEFAULT_DEVICES,
-        GeneratorConfig,
-        generate,
         load_devices,
-        parse_mix,
+        validate_catalog,
     )
-    from edgeopt.scenario.model import save_scenario, validate_catalog
 
     cat_path = a.catalog or DEFAULT_CATALOG
     dev_path = a.devices or DEFAULT_DEVICES

@@ -16,7 +16,7 @@ from edgeopt.batch.store import read_rows
 from edgeopt.errors import InputError
 from edgeopt.report.build import build_report
 from edgeopt.report.compare import compare, format_table
-from edgeopt.scenario.generate import DEFAULT_CATALOG, DEFAULT_DEVICES
+from edgeopt.scenario.schema import DEFAULT_CATALOG, DEFAULT_DEVICES
 from edgeopt.scenario.suites import write_suite
 from edgeopt.solvers.base import solver_names
 

@@ -29,12 +29,8 @@ from edgeopt.core.io import load_problem, problem_from_dict, problem_to_dict
 from edgeopt.core.solution import solution_to_dict
 from edgeopt.errors import InputError
 from edgeopt.jsonio import loads
-from edgeopt.scenario.model import (
-    CATALOG_FORMAT,
-    load_scenario,
-    scenario_from_dict,
-    validate_catalog,
-)
+from edgeopt.scenario.model import load_scenario, scenario_from_dict
+from edgeopt.scenario.schema import CATALOG_FORMAT, validate_catalog
 from edgeopt.solvers.base import get_solver
 from edgeopt.testing import catalogs, core_problems, malformed_json, malformed_text, scenario_dicts
 

@@ -13,11 +13,11 @@ import pytest
 
 from edgeopt.errors import InputError
 from edgeopt.profiling import data as D
-from edgeopt.profiling.catalog import config_id, load_catalog, validate_catalog
-from edgeopt.profiling.devices import build_devices, load_devices, write_devices
+from edgeopt.profiling.catalog import config_id, load_measured_catalog, validate_measured_catalog
+from edgeopt.profiling.devices import build_devices, load_measured_devices, write_devices
+from edgeopt.scenario.schema import DEFAULT_CATALOG, DEFAULT_DEVICES
 
-REPO = Path(__file__).resolve().parents[1]
-COMMITTED = REPO / "models" / "catalog.json"
+COMMITTED = DEFAULT_CATALOG
 QUICK_FAMILIES = ["mnist-lenet", "fall-fdcnn"]
 
 # Per-sample training time must not grow with the batch size "beyond noise". The host is a
@@ -77,7 +77,7 @@ def quick_catalog(tmp_path_factory) -> tuple[Path, dict]:
 
 def test_quick_profile_writes_a_loadable_catalog_of_36_configs_per_family(quick_catalog):
     path, cat = quick_catalog
-    loaded = load_catalog(path)
+    loaded = load_measured_catalog(path)
     assert loaded == json.loads(path.read_text())
     assert loaded["format"] == "edgeopt-catalog/1"
     assert list(loaded["families"]) == QUICK_FAMILIES
@@ -107,7 +107,7 @@ def test_reprofiling_rewrites_the_whole_file(quick_catalog, tmp_path):
     path = tmp_path / "c.json"
     path.write_text(json.dumps({"stale": True}))
     cat = profile_catalog(path, families=["mnist-lenet"], quick=True, progress=False)
-    assert list(load_catalog(path)["families"]) == ["mnist-lenet"]
+    assert list(load_measured_catalog(path)["families"]) == ["mnist-lenet"]
     assert "stale" not in json.loads(path.read_text())
     assert cat["families"]["mnist-lenet"]["configs"][0]["id"] == "w1.00-b16-e1"
 
@@ -124,7 +124,7 @@ def test_unknown_family_is_an_input_error(tmp_path):
 
 
 def test_committed_catalog_is_complete_and_makes_physical_sense():
-    cat = load_catalog(COMMITTED)
+    cat = load_measured_catalog(COMMITTED)
     assert set(cat["families"]) == {
         "mnist-lenet", "svhn-mobilenet", "wisdm-cnn1d", "ecg-resnet1d", "fall-fdcnn",
     }  # fmt: skip
@@ -140,7 +140,7 @@ def test_committed_catalog_is_complete_and_makes_physical_sense():
 
 
 def test_committed_mobilenet_flops_scale_roughly_with_width_squared():
-    fam = load_catalog(COMMITTED)["families"]["svhn-mobilenet"]
+    fam = load_measured_catalog(COMMITTED)["families"]["svhn-mobilenet"]
     flops = {c["width"]: c["infer_mflop"] for c in fam["configs"]}
     ratio = flops[0.5] / flops[1.0]
     assert 0.22 < ratio < 0.32  # α² = 0.25, plus terms linear in α (depthwise, first conv)
@@ -234,12 +234,12 @@ def test_config_id_format():
 )
 def test_load_catalog_rejects_bad_fields_naming_file_and_field(tmp_path, mutate, field):
     cat = _tiny_catalog()
-    validate_catalog(cat)  # the untouched example (MODEL.md §8) is valid
+    validate_measured_catalog(cat)  # the untouched example (MODEL.md §8) is valid
     mutate(cat)
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(cat))
     with pytest.raises(InputError) as err:
-        load_catalog(path)
+        load_measured_catalog(path)
     assert "bad.json" in str(err.value)
     assert field in str(err.value)
 
@@ -251,7 +251,7 @@ def test_devices_are_calibrated_against_the_host_mobilenet_v2_time(tmp_path):
     cat = _tiny_catalog()
     cat["provenance"].update(mobilenet_v2_300_host_ms=40.0, tf_runtime_baseline_mb=600.0)
     devices = write_devices(cat, tmp_path / "devices.json")
-    assert load_devices(tmp_path / "devices.json") == devices
+    assert load_measured_devices(tmp_path / "devices.json") == devices["profiles"]
     p = devices["profiles"]
     assert set(p) == {"jetson-nano", "jetson-tx2", "jetson-xavier-nx", "raspberry-pi-4"}
     assert p["jetson-nano"]["gflops"] == pytest.approx(85.3 * 40.0 / 309.0, rel=1e-3)
@@ -266,8 +266,8 @@ def test_devices_are_calibrated_against_the_host_mobilenet_v2_time(tmp_path):
 
 
 def test_committed_devices_match_the_committed_catalog():
-    devices = load_devices(REPO / "models" / "devices.json")
-    assert devices == build_devices(load_catalog(COMMITTED))
+    devices = load_measured_devices(DEFAULT_DEVICES)
+    assert devices == build_devices(load_measured_catalog(COMMITTED))["profiles"]
 
 
 def test_load_devices_rejects_a_missing_figure(tmp_path):
@@ -276,7 +276,7 @@ def test_load_devices_rejects_a_missing_figure(tmp_path):
     path = tmp_path / "dev.json"
     path.write_text(json.dumps(devices))
     with pytest.raises(InputError, match=r"dev\.json.*memory_mb"):
-        load_devices(path)
+        load_measured_devices(path)
 
 
 # ----------------------------------------------------------------------------- report

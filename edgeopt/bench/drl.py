@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from edgeopt.data import display_path
 from edgeopt.jsonio import write_text_atomic
 
 __all__ = ["main", "SOLVERS"]
 
-ROOT = Path(__file__).resolve().parents[2]
 #: (label, registry name, options) of every solver in the table.
 SOLVERS: list[tuple[str, str, dict[str, Any]]] = [
     ("drl", "drl", {}),
@@ -40,12 +40,12 @@ GAP_SOLVERS = [("drl", "drl", {}), ("greedy+ls", "greedy+ls", {})]
 
 def parser(prog: str = "edgeopt bench drl") -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
-    ap.add_argument("--checkpoint", default=None, help="DRL checkpoint folder (default solvers/drl/default)")
+    ap.add_argument("--checkpoint", default=None, help="DRL checkpoint folder (default: the shipped edgeopt/data/drl/default)")
     ap.add_argument("--held-out", type=int, default=20, help="held-out instances of the training distribution")
     ap.add_argument("--large", type=int, default=8, help="instances twice as large")
     ap.add_argument("--milp-time-limit", type=float, default=60.0, help="MILP seconds per instance (cached)")
     ap.add_argument("--gap-files", default="all", help="'all', 'none' or comma-separated stems (gap1,gapa)")
-    ap.add_argument("--out", type=Path, default=ROOT / "reports" / "drl", help="output folder")
+    ap.add_argument("--out", type=Path, default=Path("reports/drl"), help="output folder")
     ap.add_argument("--seed", type=int, default=0, help="seed of the sampled solvers")
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
     return ap
@@ -184,7 +184,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "edgeopt bench drl") -> 
         f"- **command**: `{prog} {' '.join(argv)}`",
         f"- **date**: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}",
         f"- **machine**: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs (shared), Python {platform.python_version()}",
-        f"- **checkpoint**: `{ckpt.relative_to(ROOT) if ckpt.is_relative_to(ROOT) else ckpt}` "
+        f"- **checkpoint**: `{display_path(ckpt)}` "
         f"(trained on {train_cfg.get('sources', {})}, best validation gap "
         f"{_pct((train_cfg.get('best') or {}).get('gap_mean'))})",
         f"- **instances from**: {sources.describe()}",

@@ -24,15 +24,10 @@ import numpy as np
 
 from edgeopt.core.compile import compile_scenario
 from edgeopt.core.problem import CLOUD, Problem
-from edgeopt.jsonio import read_json, write_text_atomic
-from edgeopt.scenario.generate import (
-    DEFAULT_CATALOG,
-    DEFAULT_DEVICES,
-    GeneratorConfig,
-    generate,
-    load_devices,
-)
-from edgeopt.scenario.model import Scenario, scenario_from_dict, scenario_to_dict, validate_catalog
+from edgeopt.jsonio import write_text_atomic
+from edgeopt.scenario.generate import GeneratorConfig, generate
+from edgeopt.scenario.model import Scenario, scenario_from_dict, scenario_to_dict
+from edgeopt.scenario.schema import DEFAULT_CATALOG, DEFAULT_DEVICES, load_catalog, load_devices
 from edgeopt.solvers.base import SolveResult, get_solver, solver_names
 
 __all__ = ["SweepConfig", "PRESETS", "run_sweep", "plan_metrics", "main"]
@@ -129,7 +124,7 @@ def run_sweep(cfg: SweepConfig, out_dir: Path, *, catalog_path: Path = DEFAULT_C
                 done[_key(r)] = r
             except json.JSONDecodeError:
                 continue  # a line cut by an interruption: that solve is redone
-    catalog = validate_catalog(read_json(catalog_path), source=str(catalog_path))
+    catalog = load_catalog(catalog_path)
     devices = load_devices(devices_path)
     ref = devices[cfg.reference_profile]
     caps = list(cfg.capacities)

@@ -7,15 +7,14 @@ GEMM GFLOP/s scaled by how much slower the device runs MobileNetV2-300 than this
 
 from __future__ import annotations
 
-import math
 import os
 from typing import Any
 
-from edgeopt.errors import InputError
+from edgeopt.fields import Fields
 from edgeopt.jsonio import read_json, write_json_atomic
-from edgeopt.scenario.generate import DEVICES_FORMAT
+from edgeopt.scenario.schema import DEFAULT_DEVICES, DEVICES_FORMAT, validate_devices
 
-__all__ = ["DEVICES_FORMAT", "PUBLISHED", "build_devices", "write_devices", "load_devices"]
+__all__ = ["PUBLISHED", "build_devices", "write_devices", "validate_measured_devices", "load_measured_devices"]
 
 # Published batch-1 MobileNetV2 (300×300) latencies with TensorFlow, ms:
 # github.com/aallan/benchmarking-ml-on-the-edge (A. Allan, 2019; TensorRT 72 ms / TFLite 113 ms
@@ -133,35 +132,34 @@ def write_devices(catalog: dict, out: str | os.PathLike[str]) -> dict:
     return devices
 
 
-def load_devices(path: str | os.PathLike[str]) -> dict:
-    """Read and validate a devices file as the generator does, and also require each profile's
-    ``peak_gflops`` and ``source`` (what this module writes); returns the whole file object."""
-    from edgeopt.scenario.generate import load_devices as load_profiles
+def validate_measured_devices(data: Any, *, source: str = "<devices>") -> dict[str, dict[str, Any]]:
+    """:func:`~edgeopt.scenario.schema.validate_devices`, then require what this module
+    writes for every profile: ``peak_gflops`` and the figures' ``source``. Profiles by name."""
+    profiles = validate_devices(data, source=source)
+    f = Fields(source)
+    for name, prof in profiles.items():
+        for key in ("peak_gflops", "source"):
+            f.get(prof, key, f"profiles.{name}")
+    return profiles
 
-    src = str(path)
-    load_profiles(path)
-    obj = read_json(path)
-    for name, p in obj["profiles"].items():
-        where = f"profiles.{name}"
-        v = p.get("peak_gflops")
-        if not (isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v > 0):
-            raise InputError(f"must be a finite positive number (got {v!r})", source=src, field=f"{where}.peak_gflops")
-        if not isinstance(p.get("source"), dict | str) or not p["source"]:
-            raise InputError("missing source", source=src, field=f"{where}.source")
-    return obj
+
+def load_measured_devices(path: str | os.PathLike[str] = DEFAULT_DEVICES) -> dict[str, dict[str, Any]]:
+    """Read a devices file and check it as :func:`validate_measured_devices` does."""
+    return validate_measured_devices(read_json(path), source=str(path))
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m edgeopt.profiling.devices --catalog models/catalog.json --out ...``."""
+    """``python -m edgeopt.profiling.devices [--catalog CATALOG] [--out DEVICES]``."""
     import argparse
 
-    from edgeopt.profiling.catalog import load_catalog
+    from edgeopt.profiling.catalog import load_measured_catalog
+    from edgeopt.scenario.schema import DEFAULT_CATALOG
 
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--catalog", default="models/catalog.json")
-    ap.add_argument("--out", default="models/devices.json")
+    ap.add_argument("--catalog", default=str(DEFAULT_CATALOG), help="measured catalog (default: the shipped one)")
+    ap.add_argument("--out", default=str(DEFAULT_DEVICES), help="devices file to write (default: the shipped one)")
     args = ap.parse_args(argv)
-    devices = write_devices(load_catalog(args.catalog), args.out)
+    devices = write_devices(load_measured_catalog(args.catalog), args.out)
     for name, p in devices["profiles"].items():
         print(f"{name}: gflops {p['gflops']} (sigma {p['sigma']}), memory {p['memory_mb']} MB")
 

@@ -111,16 +111,17 @@ def write_catalog_report(catalog: dict, out_dir: str | os.PathLike[str]) -> list
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m edgeopt.profiling.report --catalog models/catalog.json --out reports/catalog``."""
+    """``python -m edgeopt.profiling.report [--catalog CATALOG] [--out reports/catalog]``."""
     import argparse
 
-    from edgeopt.profiling.catalog import load_catalog
+    from edgeopt.profiling.catalog import load_measured_catalog
+    from edgeopt.scenario.schema import DEFAULT_CATALOG
 
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--catalog", default="models/catalog.json")
+    ap.add_argument("--catalog", default=str(DEFAULT_CATALOG), help="measured catalog (default: the shipped one)")
     ap.add_argument("--out", default="reports/catalog")
     args = ap.parse_args(argv)
-    for p in write_catalog_report(load_catalog(args.catalog), args.out):
+    for p in write_catalog_report(load_measured_catalog(args.catalog), args.out):
         print(f"wrote {p}")
 
 

@@ -1,7 +1,7 @@
 """Profile the model zoo on this host and write the measured catalog (``edgeopt-catalog/1``).
 
 ``profile_catalog`` measures every family × width × batch × epochs configuration and writes a
-complete new file atomically; ``python -m edgeopt.profiling.run --out models/catalog.json``.
+complete new file atomically; ``python -m edgeopt.profiling.run --out edgeopt/data/catalog.json``.
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ from typing import Any
 
 from edgeopt.errors import InputError
 from edgeopt.jsonio import write_json_atomic
-from edgeopt.profiling.catalog import CATALOG_FORMAT, config_id, load_catalog, validate_catalog
+from edgeopt.profiling.catalog import config_id, validate_measured_catalog
 from edgeopt.profiling.zoo import FAMILIES
+from edgeopt.scenario.schema import CATALOG_FORMAT
 
-__all__ = ["Settings", "FULL", "QUICK", "profile_catalog", "load_catalog", "main"]
+__all__ = ["Settings", "FULL", "QUICK", "profile_catalog", "main"]
 
 FAMILY_OVERRIDES: dict[str, dict[str, Any]] = {
     # MobileNet v1 is a deep plain network: trained from scratch on 1.4k digit images it barely
@@ -356,7 +357,7 @@ def profile_catalog(
         "provenance": provenance,
         "families": families_out,
     }
-    validate_catalog(catalog, source=str(out))
+    validate_measured_catalog(catalog, source=str(out))
     write_json_atomic(out, catalog)
     return catalog
 

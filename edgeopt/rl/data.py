@@ -16,16 +16,12 @@ import numpy as np
 
 from edgeopt.core.compile import compile_scenario
 from edgeopt.core.problem import Problem
+from edgeopt.data import display_path
 from edgeopt.errors import SolverError
-from edgeopt.jsonio import read_json, write_json_atomic
-from edgeopt.scenario.generate import (
-    DEFAULT_CATALOG,
-    DEFAULT_DEVICES,
-    GeneratorConfig,
-    generate,
-    load_devices,
-)
-from edgeopt.scenario.model import validate_catalog
+from edgeopt.jsonio import write_json_atomic
+from edgeopt.scenario.generate import GeneratorConfig, generate
+from edgeopt.scenario.schema import DEFAULT_CATALOG, DEFAULT_DEVICES, load_catalog, load_devices
+from edgeopt.scenario.suites import LOW, MIXED
 
 __all__ = [
     "Distribution",
@@ -37,51 +33,27 @@ __all__ = [
     "LARGE_SEED",
 ]
 
-ROOT = Path(__file__).resolve().parents[2]
-FIXTURE_CATALOG = ROOT / "tests" / "data" / "fixture_catalog.json"
-#: Fallback device profiles (published FP32 GEMM-class figures, see shared PROFILING.md)
-#: used only while models/devices.json does not exist yet.
-FALLBACK_DEVICES = {
-    "raspberry-pi-4": {"gflops": 8.0, "memory_mb": 4096, "vm_overhead_mb": 256, "max_util": 0.9},
-    "jetson-nano": {"gflops": 236.0, "memory_mb": 4096, "vm_overhead_mb": 256, "max_util": 0.9},
-    "jetson-tx2": {"gflops": 665.0, "memory_mb": 8192, "vm_overhead_mb": 256, "max_util": 0.9},
-    "jetson-xavier-nx": {"gflops": 845.0, "memory_mb": 8192, "vm_overhead_mb": 256, "max_util": 0.9},
-}
 #: Seed bases of the fixed instance sets (training seeds count up from the run's seed × 10⁶).
 VALIDATION_SEED, HELD_OUT_SEED, LARGE_SEED = 900_000_000, 910_000_000, 920_000_000
-MIXED = {"raspberry-pi-4": 1.0, "jetson-nano": 2.0, "jetson-tx2": 1.0, "jetson-xavier-nx": 1.0}
-LOW = {"raspberry-pi-4": 2.0, "jetson-nano": 2.0}
 
 
 @dataclass
 class Sources:
-    """Catalog and devices the scenarios are generated from (falls back to the test fixture)."""
+    """Catalog and devices the scenarios are generated from (default: the shipped ones)."""
 
     catalog_path: str
-    devices_path: str | None
+    devices_path: str
     catalog: dict[str, Any]
     devices: dict[str, dict[str, Any]]
 
     @classmethod
     def resolve(cls, catalog: str | None = None, devices: str | None = None) -> Sources:
-        cat_path = Path(catalog) if catalog else (DEFAULT_CATALOG if DEFAULT_CATALOG.exists() else FIXTURE_CATALOG)
-        cat = validate_catalog(read_json(cat_path), source=str(cat_path))
-        if devices or DEFAULT_DEVICES.exists():
-            dev_path: str | None = str(devices or DEFAULT_DEVICES)
-            devs = load_devices(dev_path)
-        else:
-            dev_path, devs = None, dict(FALLBACK_DEVICES)
-        return cls(str(cat_path), dev_path, cat, devs)
+        cat_path = str(catalog or DEFAULT_CATALOG)
+        dev_path = str(devices or DEFAULT_DEVICES)
+        return cls(cat_path, dev_path, load_catalog(cat_path), load_devices(dev_path))
 
     def describe(self) -> dict[str, Any]:
-        return {"catalog": _rel(self.catalog_path), "devices": _rel(self.devices_path) if self.devices_path else "built-in fallback"}
-
-
-def _rel(path: str) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(ROOT))
-    except ValueError:
-        return path
+        return {"catalog": display_path(self.catalog_path), "devices": display_path(self.devices_path)}
 
 
 @dataclass

@@ -21,28 +21,27 @@ from typing import Any
 
 import numpy as np
 
+from edgeopt.data import display_path
 from edgeopt.errors import InputError
 from edgeopt.jsonio import write_json_atomic
 
 __all__ = ["Args", "main", "train", "validate", "plot_curve"]
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
 class Args:
     name: str = "default"
     """checkpoint name: weights and config go to ``<out_dir>/<name>/``"""
-    out_dir: str = str(ROOT / "solvers" / "drl")
-    """folder of checkpoints"""
-    curve: str = str(ROOT / "reports" / "drl" / "learning_curve.png")
+    out_dir: str = "checkpoints"
+    """folder of checkpoints (the shipped default is ``edgeopt/data/drl/default``)"""
+    curve: str = "reports/drl/learning_curve.png"
     """learning-curve plot to write ('' for none)"""
     seed: int = 1
     """seed of numpy, Keras and the training instances"""
     catalog: str = ""
-    """catalog file (default models/catalog.json, else the test fixture)"""
+    """catalog file (default: the shipped measured catalog)"""
     devices: str = ""
-    """devices file (default models/devices.json, else built-in published figures)"""
+    """devices file (default: the shipped device profiles)"""
     num_updates: int = 300
     """PPO iterations; each draws ``num_envs`` fresh training instances"""
     num_envs: int = 16
@@ -335,7 +334,8 @@ def _save(agent: Any, out: Path, args: Args, sources: Any, dist: Any, best: dict
 
     summary = {
         "command": command,
-        "args": dataclasses.asdict(args) | {"out_dir": _rel(args.out_dir), "curve": _rel(args.curve)},
+        "args": dataclasses.asdict(args) | {"out_dir": display_path(args.out_dir),
+                                            "curve": display_path(args.curve) if args.curve else ""},
         "sources": sources.describe(),
         "distribution": dist.describe(),
         "best": {k: v for k, v in best.items() if k != "score"},
@@ -353,13 +353,6 @@ def _save(agent: Any, out: Path, args: Args, sources: Any, dist: Any, best: dict
         write_json_atomic(out / CONFIG_FILE, cfg)
     write_json_atomic(out / "history.json", {"format": "edgeopt-drl-history/1", "history": history})
     return summary
-
-
-def _rel(path: str) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(ROOT))
-    except ValueError:
-        return path
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "edgeopt train") -> int:

@@ -1,8 +1,9 @@
 """Seeded scenario generator: same seed and knobs → byte-identical file.
 
-Shape: cloud — edge (UPF) — gNBs — controllers. Device profiles come from
-``models/devices.json`` (published figures with sources); DNN costs from the
-measured catalog. Link figures and request ranges below are *scenario knobs*,
+Shape: cloud — edge (UPF) — gNBs — controllers. Device profiles (published
+figures with sources) and DNN costs (the measured catalog) come from
+``edgeopt.scenario.schema``'s loaders, by default the files shipped in
+``edgeopt/data``. Link figures and request ranges below are *scenario knobs*,
 not measurements: they describe a plausible 5G deployment and are stated here
 so every generated file can be traced to them.
 """
@@ -11,23 +12,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import networkx as nx
 import numpy as np
 
 from edgeopt.errors import InputError
-from edgeopt.fields import Fields
-from edgeopt.jsonio import read_json
-from edgeopt.scenario.model import Request, Scenario, validate_catalog
+from edgeopt.scenario.model import Request, Scenario
+from edgeopt.scenario.schema import validate_catalog
 
-__all__ = ["GeneratorConfig", "generate", "load_devices", "DEFAULT_CATALOG", "DEFAULT_DEVICES", "parse_mix"]
-
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_CATALOG = ROOT / "models" / "catalog.json"
-DEFAULT_DEVICES = ROOT / "models" / "devices.json"
-DEVICES_FORMAT = "edgeopt-devices/1"
+__all__ = ["GeneratorConfig", "generate", "parse_mix"]
 
 
 @dataclass
@@ -92,27 +86,6 @@ def parse_mix(text: str) -> dict[str, float]:
     if not out or sum(out.values()) <= 0:
         raise InputError("needs at least one profile with a positive weight", field="device-mix")
     return out
-
-
-def load_devices(path: str | Path = DEFAULT_DEVICES) -> dict[str, dict[str, Any]]:
-    """Device profiles by name (``edgeopt-devices/1``), checked by the rules a scenario's
-    controllers must meet (gflops > 0, memory_mb > 0, vm_overhead_mb ≥ 0, max_util in (0, 1])."""
-    src = str(path)
-    f = Fields(src)
-    d = f.obj(read_json(path), "")
-    if d.get("format") != DEVICES_FORMAT:
-        raise f.fail("format", f"unknown format {d.get('format')!r}, expected {DEVICES_FORMAT!r}")
-    profiles = f.obj(f.get(d, "profiles", ""), "profiles")
-    if not profiles:
-        raise f.fail("profiles", "must be a non-empty object")
-    for name, prof in profiles.items():
-        where = f"profiles.{name}"
-        prof = f.obj(prof, where)
-        f.number(f.get(prof, "gflops", where), f"{where}.gflops", min=0.0, min_exclusive=True)
-        f.number(f.get(prof, "memory_mb", where), f"{where}.memory_mb", min=0.0, min_exclusive=True)
-        f.number(f.get(prof, "vm_overhead_mb", where), f"{where}.vm_overhead_mb", min=0.0)
-        f.number(f.get(prof, "max_util", where), f"{where}.max_util", min=0.0, max=1.0, min_exclusive=True)
-    return profiles
 
 
 def _uniform(rng: np.random.Generator, lo_hi: tuple[float, float]) -> float:

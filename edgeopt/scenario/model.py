@@ -5,7 +5,6 @@ validation with errors naming file and field, and a lossless save.
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,11 +14,11 @@ import networkx as nx
 
 from edgeopt.fields import Fields
 from edgeopt.jsonio import dumps, read_json, write_text_atomic
+from edgeopt.scenario.schema import validate_catalog
 from edgeopt.scenario.topology import NODE_KINDS, edge_key
 
 __all__ = [
     "SCENARIO_FORMAT",
-    "CATALOG_FORMAT",
     "Controller",
     "Request",
     "Scenario",
@@ -27,13 +26,10 @@ __all__ = [
     "scenario_from_dict",
     "scenario_to_dict",
     "save_scenario",
-    "validate_catalog",
-    "CONFIG_REQUIRED",
-    "CONFIG_OPTIONAL",
+    "scenario_bytes",
 ]
 
 SCENARIO_FORMAT = "edgeopt-scenario/1"
-CATALOG_FORMAT = "edgeopt-catalog/1"
 WEIGHT_KEYS = ("balance", "accuracy", "network", "cloud")
 CONTROLLER_KEYS = ("profile", "gflops", "memory_mb", "vm_overhead_mb", "max_util")
 REQUEST_KEYS = (
@@ -47,27 +43,6 @@ REQUEST_KEYS = (
     "max_latency_ms",
     "weight",
 )
-CONFIG_REQUIRED = (
-    "id",
-    "width",
-    "batch",
-    "epochs",
-    "accuracy",
-    "host_infer_ms",
-    "host_train_ms_per_sample",
-    "infer_mem_mb",
-    "train_mem_mb",
-    "model_mb",
-)
-CONFIG_OPTIONAL = (
-    "params",
-    "infer_mflop",
-    "infer_mflop_analytic",
-    "train_mem_mb_analytic",
-    "infer_mem_mb_analytic",
-    "memory_source",
-)
-FAMILY_OPTIONAL = ("data", "input_shape", "classes", "architecture")
 
 
 @dataclass(frozen=True)
@@ -271,56 +246,6 @@ def _requests(f: Fields, data: Any, graph: nx.Graph, catalog: dict[str, Any]) ->
     if not out:
         raise f.fail("requests", "must not be empty")
     return out
-
-
-def validate_catalog(data: Any, *, source: str = "<catalog>", field: str = "") -> dict[str, Any]:
-    """Validate a catalog object (embedded in a scenario or a standalone catalog file)."""
-    f = Fields(source)
-
-    def p(key: str) -> str:
-        return f"{field}.{key}" if field else key
-
-    c = f.obj(data, field)
-    if "format" in c and c["format"] != CATALOG_FORMAT:
-        raise f.fail(p("format"), f"unknown format {c['format']!r}, expected {CATALOG_FORMAT!r}")
-    f.keys(c, field, ["host_gflops", "families"], ["format", "provenance"])
-    f.number(c["host_gflops"], p("host_gflops"), min=0.0, min_exclusive=True)
-    f.obj(c.get("provenance", {}), p("provenance"))
-    fams = f.obj(c["families"], p("families"))
-    if not fams:
-        raise f.fail(p("families"), "must not be empty")
-    for name, fam in fams.items():
-        ff = p(f"families.{name}")
-        fam = f.obj(fam, ff)
-        f.keys(fam, ff, ["configs"], FAMILY_OPTIONAL)
-        if "input_shape" in fam:  # the generator derives sample_kb from it
-            dims = [f.integer(x, f"{ff}.input_shape[{k}]", min=1) for k, x in enumerate(f.arr(fam["input_shape"], f"{ff}.input_shape"))]
-            if not dims or math.prod(dims) > 10**12:
-                raise f.fail(f"{ff}.input_shape", "must be 1 to 10^12 elements: a list of positive integers")
-        configs = f.arr(fam["configs"], f"{ff}.configs")
-        if not configs:
-            raise f.fail(f"{ff}.configs", "must not be empty")
-        ids: set[str] = set()
-        for k, cfg in enumerate(configs):
-            cf = f"{ff}.configs[{k}]"
-            cfg = f.obj(cfg, cf)
-            f.keys(cfg, cf, CONFIG_REQUIRED, CONFIG_OPTIONAL)
-            cid = f.string(cfg["id"], f"{cf}.id")
-            if cid in ids:
-                raise f.fail(f"{cf}.id", f"duplicate config id {cid!r}")
-            ids.add(cid)
-            f.number(cfg["width"], f"{cf}.width", min=0.0, min_exclusive=True)
-            f.integer(cfg["batch"], f"{cf}.batch", min=1)
-            f.integer(cfg["epochs"], f"{cf}.epochs", min=0)
-            f.number(cfg["accuracy"], f"{cf}.accuracy", min=0.0, max=1.0)
-            for key in ("host_infer_ms", "host_train_ms_per_sample", "infer_mem_mb", "train_mem_mb", "model_mb"):
-                f.number(cfg[key], f"{cf}.{key}", min=0.0)
-            for key in ("params", "infer_mflop", "infer_mflop_analytic", "train_mem_mb_analytic", "infer_mem_mb_analytic"):
-                if key in cfg:
-                    f.number(cfg[key], f"{cf}.{key}", min=0.0)
-            if "memory_source" in cfg:
-                f.string(cfg["memory_source"], f"{cf}.memory_source")
-    return c
 
 
 # ---------------------------------------------------------------------- save

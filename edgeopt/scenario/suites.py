@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgeopt.errors import InputError
-from edgeopt.jsonio import read_json
-from edgeopt.scenario.generate import GeneratorConfig, generate, load_devices
-from edgeopt.scenario.model import save_scenario, validate_catalog
+from edgeopt.scenario.generate import GeneratorConfig, generate
+from edgeopt.scenario.model import save_scenario
+from edgeopt.scenario.schema import DEFAULT_CATALOG, DEFAULT_DEVICES, load_catalog, load_devices
 
 __all__ = ["SUITES", "suite_configs", "write_suite"]
 
@@ -49,8 +49,8 @@ def write_suite(
     name: str,
     out_dir: str | Path,
     *,
-    catalog_path: str | Path,
-    devices_path: str | Path,
+    catalog_path: str | Path = DEFAULT_CATALOG,
+    devices_path: str | Path = DEFAULT_DEVICES,
     if_absent: bool = False,
 ) -> list[Path]:
     """Generate every scenario of suite ``name`` into ``out_dir`` (atomically, file by file)."""
@@ -61,7 +61,7 @@ def write_suite(
         todo = [(cfg, p) for cfg, p in todo if not p.exists()]
     if not todo:
         return []
-    catalog = validate_catalog(read_json(catalog_path), source=str(catalog_path))
+    catalog = load_catalog(catalog_path)
     devices = load_devices(devices_path)
     written = []
     for cfg, path in todo:

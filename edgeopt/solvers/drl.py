@@ -14,13 +14,14 @@ import numpy as np
 
 from edgeopt.core.evaluate import evaluate
 from edgeopt.core.problem import Problem
+from edgeopt.data import data_path
 from edgeopt.errors import InputError
 from edgeopt.solvers.base import SolveResult, finish, get_solver, infeasible_result, register
 
 __all__ = ["drl", "DEFAULT_CHECKPOINT", "load_agent"]
 
 #: The committed checkpoint ``--solver drl`` uses unless ``checkpoint=PATH`` is given.
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "solvers" / "drl" / "default"
+DEFAULT_CHECKPOINT = data_path("drl", "default")
 _AGENTS: dict[str, Any] = {}
 
 

@@ -157,7 +157,7 @@ def scenario_dicts(
         > 1 divides controller memory and radio bandwidth by it, so capacities
         bind more often; < 1 loosens them.
     catalog : dict, optional
-        A fixed catalog (e.g. a loaded ``models/catalog.json``); drawn from
+        A fixed catalog (e.g. ``edgeopt.scenario.schema.load_catalog()``); drawn from
         :func:`catalogs` otherwise.
     families : list of str, optional
         Family names of the drawn catalog.
