@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from edgeopt.bench import orlib as bench
 from edgeopt.core.evaluate import evaluate
 from edgeopt.core.io import load_problem
-from edgeopt.core.orlib import DEFAULT_DATA_DIR, import_gap, published_optima, read_gap_file
+from edgeopt.core.orlib import ORLIB_ENV, import_gap, orlib_dir, published_optima, read_gap_file
 from edgeopt.errors import InputError
 from edgeopt.solvers.milp import solve
 
-DATA = DEFAULT_DATA_DIR
+
+def _shared_data() -> Path | None:
+    try:
+        return orlib_dir()
+    except InputError:
+        return None
+
+
+DATA = _shared_data()
 needs_data = pytest.mark.skipif(
-    not (DATA / "gap1.txt").exists(), reason="shared OR-Library data absent"
+    DATA is None or not (DATA / "gap1.txt").exists(), reason="shared OR-Library data absent"
 )
 
 # 1 problem, 2 agents x 3 jobs: costs, resources, capacities (agent-major rows).
@@ -86,6 +96,35 @@ def test_truncated_real_file_names_the_file_and_problem(tmp_path):
     f.write_text(text[: len(text) // 2])
     with pytest.raises(InputError, match=r"gap1\.txt.*problem 3: "):
         read_gap_file(f)
+
+
+# ------------------------------------------------------------ where the data is found
+def _checkout(root: Path) -> Path:
+    """``root/repo`` looks like an edgeopt checkout; ``root/shared/data/orlib-gap`` exists beside it."""
+    repo = root / "repo"
+    (repo / "edgeopt").mkdir(parents=True)
+    (repo / "edgeopt" / "__init__.py").write_text("")
+    (repo / "pyproject.toml").write_text("")
+    (root / "shared" / "data" / "orlib-gap").mkdir(parents=True)
+    return repo
+
+
+def test_orlib_dir_prefers_the_option_then_the_variable_then_the_shared_folder(tmp_path, monkeypatch):
+    repo = _checkout(tmp_path)
+    monkeypatch.chdir(repo / "edgeopt")
+    monkeypatch.setenv(ORLIB_ENV, str(tmp_path / "from-env"))
+    assert orlib_dir(tmp_path / "opt") == tmp_path / "opt"
+    assert orlib_dir() == tmp_path / "from-env"
+    monkeypatch.delenv(ORLIB_ENV)
+    assert orlib_dir().resolve() == (tmp_path / "shared" / "data" / "orlib-gap").resolve()
+
+
+def test_orlib_dir_without_any_source_says_to_set_the_variable(tmp_path, monkeypatch):
+    monkeypatch.delenv(ORLIB_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("edgeopt.core.orlib.__file__", str(tmp_path / "site" / "edgeopt" / "core" / "orlib.py"))
+    with pytest.raises(InputError, match=ORLIB_ENV):
+        orlib_dir()
 
 
 def test_missing_file_is_an_input_error(tmp_path):

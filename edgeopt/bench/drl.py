@@ -45,6 +45,8 @@ def parser(prog: str = "edgeopt bench drl") -> argparse.ArgumentParser:
     ap.add_argument("--large", type=int, default=8, help="instances twice as large")
     ap.add_argument("--milp-time-limit", type=float, default=60.0, help="MILP seconds per instance (cached)")
     ap.add_argument("--gap-files", default="all", help="'all', 'none' or comma-separated stems (gap1,gapa)")
+    ap.add_argument("--orlib-dir", default=None,
+                    help="OR-Library data folder (default $EDGEOPT_ORLIB_DIR, else ../shared/data/orlib-gap)")
     ap.add_argument("--out", type=Path, default=Path("reports/drl"), help="output folder")
     ap.add_argument("--seed", type=int, default=0, help="seed of the sampled solvers")
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -97,16 +99,16 @@ def _pct(x: float | None) -> str:
     return "—" if x is None or not np.isfinite(x) else f"{100 * x:.2f}%"
 
 
-def _gap_section(args: argparse.Namespace) -> list[str]:
-    from edgeopt.core.orlib import DEFAULT_DATA_DIR, published_optima, read_gap_file
+def _gap_section(args: argparse.Namespace, data_dir: Path | None) -> list[str]:
+    from edgeopt.core.orlib import published_optima, read_gap_file
 
-    if args.gap_files == "none":
+    if data_dir is None:
         return []
-    files = sorted(DEFAULT_DATA_DIR.glob("gap*.txt"))
+    files = sorted(data_dir.glob("gap*.txt"))
     if args.gap_files != "all":
         wanted = {s.strip() for s in args.gap_files.split(",")}
         files = [f for f in files if f.stem in wanted]
-    optima = published_optima(DEFAULT_DATA_DIR / "OPTIMA.md")
+    optima = published_optima(data_dir / "OPTIMA.md")
     groups: dict[str, list[Any]] = {}
     for f in files:
         g = "gap1-12" if f.stem[3:].isdigit() else f.stem
@@ -140,12 +142,14 @@ def main(argv: Sequence[str] | None = None, prog: str = "edgeopt bench drl") -> 
     """Run the benchmark and write ``benchmark.md``; returns 0."""
     from tqdm import tqdm
 
+    from edgeopt.core.orlib import orlib_dir
     from edgeopt.rl.data import HELD_OUT_SEED, LARGE_SEED, Distribution, Sources, milp_optima
     from edgeopt.solvers.drl import DEFAULT_CHECKPOINT, load_agent
 
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser(prog).parse_args(argv)
     started = time.perf_counter()
+    gap_dir = None if args.gap_files == "none" else orlib_dir(args.orlib_dir)  # fail before the long run
     ckpt = Path(args.checkpoint) if args.checkpoint else DEFAULT_CHECKPOINT
     import json
 
@@ -177,7 +181,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "edgeopt bench drl") -> 
             *rows, "",
         ]
     bar.close()
-    gap_lines = _gap_section(args)
+    gap_lines = _gap_section(args, gap_dir)
     big = infos["twice as large"]
     speed = (big["milp_mean_s"] / big["drl"]["wall_mean_s"]) if big.get("milp_mean_s") and big["drl"]["wall_mean_s"] else None
     meta = [

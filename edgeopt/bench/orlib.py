@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from edgeopt.core.orlib import DEFAULT_DATA_DIR, published_optima, read_gap_file
+from edgeopt.core.orlib import ORLIB_ENV, orlib_dir, published_optima, read_gap_file
 from edgeopt.core.problem import Problem
 from edgeopt.jsonio import write_text_atomic
 from edgeopt.solvers.milp import DEFAULT_MIP_GAP, HEURISTIC_START, new_highs, solve
@@ -187,7 +187,7 @@ def _files(args: argparse.Namespace) -> list[Path]:
         tail = p.stem[3:]
         return (0, int(tail), "") if tail.isdigit() else (1, 0, tail)
 
-    return sorted(DEFAULT_DATA_DIR.glob("gap*.txt"), key=key)
+    return sorted(orlib_dir(args.orlib_dir).glob("gap*.txt"), key=key)
 
 
 def _fmt(x: Any, digits: int = 2) -> str:
@@ -317,6 +317,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--files", nargs="+", help="GAP files (default: every gap*.txt in the data folder)"
     )
+    ap.add_argument(
+        "--orlib-dir", default=None, help=f"OR-Library data folder (default ${ORLIB_ENV}, else ../shared/data/orlib-gap)"
+    )
     ap.add_argument("--problems", nargs="+", help="only these problems (e.g. gap1-1 gapd-6)")
     ap.add_argument("--time-limit", type=float, default=None, help="seconds per solve (default 60)")
     ap.add_argument("--threads", type=int, default=None, help="HiGHS threads (both sides)")
@@ -350,7 +353,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     time_limit = 60.0 if time_limit is None else time_limit
     warm = None if args.warm_start in ("none", "", None) else args.warm_start
     optima_path = args.optima or (
-        args.files and Path(args.files[0]).with_name("OPTIMA.md") or DEFAULT_DATA_DIR / "OPTIMA.md"
+        args.files and Path(args.files[0]).with_name("OPTIMA.md") or orlib_dir(args.orlib_dir) / "OPTIMA.md"
     )
     optima = published_optima(optima_path) if Path(optima_path).exists() else {}
     problems = [p for f in _files(args) for p in read_gap_file(f) if not wanted or p.name in wanted]

@@ -19,7 +19,8 @@ from edgeopt.errors import InputError
 from edgeopt.jsonio import read_bytes
 
 __all__ = [
-    "DEFAULT_DATA_DIR",
+    "ORLIB_ENV",
+    "orlib_dir",
     "gap_sense",
     "import_gap",
     "parse_gap_text",
@@ -27,12 +28,41 @@ __all__ = [
     "read_gap_file",
 ]
 
-#: Where the shared OR-Library data lives unless ``EDGEOPT_ORLIB_DIR`` says otherwise.
-#: The shared OR-Library files live beside the repository (``../shared/data/orlib-gap``);
-#: EDGEOPT_ORLIB_DIR overrides that.
-DEFAULT_DATA_DIR = Path(
-    os.environ.get("EDGEOPT_ORLIB_DIR", Path(__file__).resolve().parents[2].parent / "shared" / "data" / "orlib-gap")
-)
+#: Environment variable naming the folder of the OR-Library files (gap1.txt ... OPTIMA.md).
+ORLIB_ENV = "EDGEOPT_ORLIB_DIR"
+#: Where the shared files sit relative to the folder that holds the repository checkout.
+SHARED_BESIDE = Path("shared") / "data" / "orlib-gap"
+
+
+def orlib_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The folder of the OR-Library GAP files: ``explicit`` (an option), else
+    ``$EDGEOPT_ORLIB_DIR``, else ``../shared/data/orlib-gap`` beside the edgeopt checkout that
+    holds the working directory or this source tree, when that folder exists.
+
+    Raises ``InputError`` saying how to point at the files when none of these is set.
+    """
+    if explicit:
+        return Path(explicit)
+    if os.environ.get(ORLIB_ENV):
+        return Path(os.environ[ORLIB_ENV])
+    for start in (Path.cwd(), Path(__file__).resolve().parent):
+        checkout = _checkout_holding(start)
+        if checkout is not None and (checkout.parent / SHARED_BESIDE).is_dir():
+            return checkout.parent / SHARED_BESIDE
+    raise InputError(
+        f"OR-Library data not found: set {ORLIB_ENV}=DIR (or pass the data folder option) to the "
+        f"folder holding gap1.txt ... OPTIMA.md; no ../{SHARED_BESIDE.as_posix()} beside an edgeopt "
+        "checkout here",
+        field=ORLIB_ENV,
+    )
+
+
+def _checkout_holding(start: Path) -> Path | None:
+    """The nearest folder at or above ``start`` that is an edgeopt source checkout."""
+    for d in (start, *start.parents):
+        if (d / "pyproject.toml").is_file() and (d / "edgeopt" / "__init__.py").is_file():
+            return d
+    return None
 
 
 def gap_sense(stem: str) -> str:
@@ -191,7 +221,7 @@ def published_optima(path: str | os.PathLike[str] | None = None) -> dict[str, fl
     Each table row ``| gapN ... | v1 | v2 | ... |`` gives the optima of problems
     1, 2, ... of file gapN, in the file's own objective sense.
     """
-    p = Path(path) if path is not None else DEFAULT_DATA_DIR / "OPTIMA.md"
+    p = Path(path) if path is not None else orlib_dir() / "OPTIMA.md"
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
