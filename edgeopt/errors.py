@@ -6,7 +6,7 @@ field; the CLI turns any ``EdgeoptError`` into one line and exit status 2.
 
 from __future__ import annotations
 
-__all__ = ["EdgeoptError", "InputError", "SolverError", "InfeasibleError"]
+__all__ = ["EdgeoptError", "InputError", "SolverError"]
 
 
 class EdgeoptError(Exception):
@@ -31,7 +31,3 @@ class InputError(EdgeoptError):
 
 class SolverError(EdgeoptError):
     """A solver failed for a reason other than bad input."""
-
-
-class InfeasibleError(EdgeoptError):
-    """The problem provably has no feasible assignment."""

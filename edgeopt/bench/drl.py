@@ -150,6 +150,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "edgeopt bench drl") -> 
     args = parser(prog).parse_args(argv)
     started = time.perf_counter()
     gap_dir = None if args.gap_files == "none" else orlib_dir(args.orlib_dir)  # fail before the long run
+    load_start = os.getloadavg()[0]
     ckpt = Path(args.checkpoint) if args.checkpoint else DEFAULT_CHECKPOINT
     import json
 
@@ -187,7 +188,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "edgeopt bench drl") -> 
     meta = [
         f"- **command**: `{prog} {' '.join(argv)}`",
         f"- **date**: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}",
-        f"- **machine**: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs (shared), Python {platform.python_version()}",
+        f"- **machine**: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python "
+        f"{platform.python_version()}; 1-minute load average {load_start:.2f} at the start, {os.getloadavg()[0]:.2f} at the end",
         f"- **checkpoint**: `{display_path(ckpt)}` "
         f"(trained on {train_cfg.get('sources', {})}, best validation gap "
         f"{_pct((train_cfg.get('best') or {}).get('gap_mean'))})",

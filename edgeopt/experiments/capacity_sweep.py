@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -252,7 +253,7 @@ def write_report(rows: list[dict[str, Any]], out_dir: Path, cfg: SweepConfig, *,
     # Markdown
     md = ["# Capacity sweep: load balancing with very low controller capacity", "",
           f"Command: `{command}`  ", f"Run time: {run_s:.0f} s for this invocation; the rows' solve times add up to "
-          f"{sum(r['wall_s'] for r in rows):.0f} s (2-core machine; a resumed run re-solves nothing).  ",
+          f"{sum(r['wall_s'] for r in rows):.0f} s ({os.cpu_count()} CPUs; a resumed run re-solves nothing).  ",
           f"Sweep: capacities {sorted({a['capacity'] for a in agg})} × Jetson Nano; sizes {sizes}; "
           f"seeds {cfg.seeds}; solvers {solvers}; MILP time limit {cfg.time_limit_s:g} s. "
           + ("Controller compute and memory both scale with capacity." if cfg.scale_memory

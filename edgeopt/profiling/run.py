@@ -268,6 +268,7 @@ def profile_catalog(
         command = (f"edgeopt profile --out {shlex.quote(str(out))}{fams}"
                    f"{' --quick' if quick else ''} --seed {seed}"
                    f"  (argv: {shlex.join(sys.argv)})")  # fmt: skip
+    load_end = os.getloadavg()
     baselines = [p["baseline_mb"] for p in probes.values()]
     notes = [
         "Times: host_infer_ms is the median of the batch-1 call of the traced (compiled) "
@@ -298,8 +299,9 @@ def profile_catalog(
         ),
         "Analytic memory (PROFILING.md): inference = 4 B/param + 2 x largest layer output; "
         "training = 16 B/param (Adam) + 2 x 4 B x batch x all layer outputs.",
-        "Other processes shared this 2-core host during the run (see loadavg): times carry "
-        "that noise.",
+        f"Load: 1-minute load average {load_start[0]:.2f} at the start and {load_end[0]:.2f} "
+        f"at the end of the run, on {os.cpu_count()} CPUs (os.cpu_count); a load above the CPU "
+        "count means other processes competed for the cores while times were measured.",
     ]
     if settings.quick:
         notes.append("QUICK run: tiny data (64 train / 32 test), epochs 1-3, few repeats; "
@@ -346,7 +348,7 @@ def profile_catalog(
         "flop_disagreements": disagreements,
         "tf_runtime_baseline_mb": _sig(statistics.median(baselines)) if baselines else None,
         "loadavg_start": [round(v, 2) for v in load_start],
-        "loadavg_end": [round(v, 2) for v in os.getloadavg()],
+        "loadavg_end": [round(v, 2) for v in load_end],
         "measure_s": round(t_measured - t_start, 1),
         "wall_s": round(wall_s, 1),
         "notes": " ".join(notes),

@@ -4,7 +4,6 @@ validation with errors naming file and field, and a lossless save.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -281,11 +280,3 @@ def save_scenario(s: Scenario, path: str | os.PathLike[str]) -> Path:
     """Write ``s`` atomically."""
     return write_text_atomic(path, scenario_bytes(s))
 
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """sha256 of a file's bytes (the ``instance_sha256`` of solutions)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()

@@ -1,4 +1,4 @@
-"""Topology: node-link JSON ↔ networkx graph, and the fixed routing of MODEL.md §2.
+"""Topology helpers: node kinds, undirected edge keys, and the fixed routing of MODEL.md §2.
 
 The path between two nodes is the shortest by ``latency_ms``; ties go to the
 fewest hops, then to the lexicographically smallest sequence of node ids, so
@@ -8,7 +8,6 @@ every tool computes the same path.
 from __future__ import annotations
 
 import heapq
-from typing import Any
 
 import networkx as nx
 
@@ -54,8 +53,3 @@ def route_from(graph: nx.Graph, source: str) -> dict[str, tuple[str, ...]]:
             d = dist + float(attrs["latency_ms"])
             heapq.heappush(heap, (round(d, _LAT_DECIMALS), hops + 1, path + (nbr,), d))
     return best
-
-
-def node_link(graph: nx.Graph) -> dict[str, Any]:
-    """Node-link data of ``graph`` in MODEL.md's layout (``edges`` key)."""
-    return nx.node_link_data(graph, edges="edges")
