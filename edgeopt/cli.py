@@ -150,7 +150,7 @@ def _cmd_validate(a: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------- solve
 def _add_solve(sub: argparse._SubParsersAction) -> None:
-    from edgeopt.solvers.base import solver_descriptions
+    from edgeopt.solvers.registry import solver_descriptions
 
     lines = "\n".join(f"  {k:<14} {v}" for k, v in solver_descriptions().items())
     p = sub.add_parser(
@@ -175,7 +175,7 @@ def _add_solve(sub: argparse._SubParsersAction) -> None:
 def _cmd_solve(a: argparse.Namespace) -> int:
     from edgeopt.core.instance import load_instance
     from edgeopt.core.solution import save_solution, solution_to_dict
-    from edgeopt.solvers.base import get_solver, parse_options
+    from edgeopt.solvers.registry import get_solver, parse_options
 
     solver = get_solver(a.solver)
     inst = load_instance(a.file)
@@ -216,7 +216,7 @@ def _add_solvers(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_solvers(a: argparse.Namespace) -> int:
-    from edgeopt.solvers.base import solver_descriptions
+    from edgeopt.solvers.registry import solver_descriptions
 
     for k, v in solver_descriptions().items():
         print(f"{k:<14} {v}")

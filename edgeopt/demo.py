@@ -18,7 +18,7 @@ from edgeopt.report.build import build_report
 from edgeopt.report.compare import compare, format_table
 from edgeopt.scenario.schema import DEFAULT_CATALOG, DEFAULT_DEVICES
 from edgeopt.scenario.suites import write_suite
-from edgeopt.solvers.base import solver_names
+from edgeopt.solvers.registry import solver_names
 
 __all__ = ["run_demo", "demo_solvers", "DEMO_FIRST"]
 

@@ -12,7 +12,7 @@ from edgeopt.core.compile import compile_scenario
 from edgeopt.experiments import main
 from edgeopt.experiments.capacity_sweep import _mean_ci, plan_metrics
 from edgeopt.scenario.model import scenario_from_dict
-from edgeopt.solvers.base import get_solver
+from edgeopt.solvers.registry import get_solver
 from tests.helpers import FIXTURE_CATALOG, col, toy
 
 DEVICES = {

@@ -31,7 +31,7 @@ from edgeopt.errors import InputError
 from edgeopt.jsonio import loads
 from edgeopt.scenario.model import load_scenario, scenario_from_dict
 from edgeopt.scenario.schema import CATALOG_FORMAT, validate_catalog
-from edgeopt.solvers.base import get_solver
+from edgeopt.solvers.registry import get_solver
 from edgeopt.testing import catalogs, core_problems, malformed_json, malformed_text, scenario_dicts
 
 

@@ -12,7 +12,9 @@ from edgeopt.core.evaluate import evaluate
 from edgeopt.core.io import load_problem
 from edgeopt.core.orlib import ORLIB_ENV, import_gap, orlib_dir, published_optima, read_gap_file
 from edgeopt.errors import InputError
-from edgeopt.solvers.milp import solve
+from edgeopt.solvers.registry import get_solver
+
+solve = get_solver("milp")
 
 
 def _shared_data() -> Path | None:

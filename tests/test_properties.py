@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from edgeopt.core.compile import compile_scenario
 from edgeopt.core.evaluate import evaluate
 from edgeopt.scenario.model import scenario_bytes, scenario_from_dict, scenario_to_dict
-from edgeopt.solvers.base import get_solver
+from edgeopt.solvers.registry import get_solver
 from edgeopt.testing import scenario_dicts
 
 
@@ -101,19 +101,54 @@ def brute_evaluate(d: dict, choice: list[dict]) -> tuple[bool, float]:
     return bool(ok), z
 
 
+def brute_dominated(d: dict) -> set[str]:
+    """Config ids some other config of the family beats everywhere (MODEL.md §3 is monotone in
+    accuracy, per-sample inference ms, training ms × epochs and memory); the full model stays."""
+    out = set()
+    for fam in d["catalog"]["families"].values():
+        cfgs = fam["configs"]
+        full = max(range(len(cfgs)), key=lambda k: (cfgs[k]["accuracy"], -k))
+        key = [(-c["accuracy"], c["host_infer_ms"], c["host_train_ms_per_sample"] * c["epochs"],
+                c["infer_mem_mb"] + c["train_mem_mb"]) for c in cfgs]
+        for k in range(len(cfgs)):
+            for k2 in range(len(cfgs)):
+                if k2 != k and k != full and all(a <= b for a, b in zip(key[k2], key[k])) and (
+                        key[k2] != key[k] or k2 < k):
+                    out.add(cfgs[k]["id"])
+    return out
+
+
 @given(scenario_dicts(max_controllers=3, max_requests=3))
-def test_columns_are_exactly_the_admissible_options(d):
+def test_columns_are_exactly_the_admissible_undominated_options(d):
     p = compile_scenario(scenario_from_dict(d))
     got = sorted((p.item_ids[p.col_item[j]], p.option_ids[p.col_option[j]], p.bin_ids[p.col_bin[j]]) for j in range(p.n_columns))
-    want = sorted((r, o["config"], o["host"]) for r, opts in brute_options(d).items() for o in opts)
+    dominated = brute_dominated(d)
+    want = sorted((r, o["config"], o["host"]) for r, opts in brute_options(d).items() for o in opts
+                  if o["host"] == "cloud" or o["config"] not in dominated)
     assert got == want
+
+
+@given(scenario_dicts(max_controllers=2, max_requests=3, tightness=4.0))
+def test_compile_reduction_keeps_the_optimum(d):
+    # The enumerated optimum over every admissible option, dominated ones included,
+    # equals the MILP optimum of the compiled (reduced) problem.
+    opts = brute_options(d)
+    rids = [r["id"] for r in d["requests"]]
+    feasible = [z for combo in itertools.product(*(opts[r] for r in rids))
+                for ok, z in [brute_evaluate(d, list(combo))] if ok]
+    res = get_solver("milp")(compile_scenario(scenario_from_dict(d)), seed=0)
+    if not feasible:
+        assert res.status == "infeasible"
+    else:
+        assert res.status == "optimal"
+        assert math.isclose(res.objective, min(feasible), rel_tol=1e-6, abs_tol=1e-9)
 
 
 @given(scenario_dicts(max_controllers=2, max_requests=3, tightness=4.0))
 def test_evaluator_agrees_with_brute_force_on_every_assignment(d):
     p = compile_scenario(scenario_from_dict(d))
-    opts = brute_options(d)
     index = {(p.item_ids[p.col_item[j]], p.option_ids[p.col_option[j]], p.bin_ids[p.col_bin[j]]): j for j in range(p.n_columns)}
+    opts = {r: [o for o in v if (r, o["config"], o["host"]) in index] for r, v in brute_options(d).items()}
     rids = [r["id"] for r in d["requests"]]
     best_brute = math.inf
     for combo in itertools.product(*(opts[r] for r in rids)):
@@ -126,7 +161,7 @@ def test_evaluator_agrees_with_brute_force_on_every_assignment(d):
             best_brute = min(best_brute, z)
     # greedy is feasible whenever it claims so, and never beats the enumerated optimum
     res = get_solver("greedy")(p)
-    if res.status == "feasible":
+    if res.has_plan:
         assert res.evaluation.feasible and res.objective >= best_brute - 1e-9
 
 

@@ -239,7 +239,7 @@ def test_cli_reports_a_bad_checkpoint_in_one_line_with_exit_2(trained, tmp_path,
 
 
 def test_drl_solver_is_refereed_and_never_claims_optimality(trained):
-    from edgeopt.solvers.base import get_solver
+    from edgeopt.solvers.registry import get_solver
 
     p = scenario_problems(1, seed0=77)[0]
     ck = str(trained[0])

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from edgeopt.core.compile import compile_scenario
 from edgeopt.core.evaluate import evaluate
 from edgeopt.scenario.model import scenario_from_dict
-from edgeopt.solvers.base import STATUSES, get_solver, solver_names
+from edgeopt.core.result import STATUSES
+from edgeopt.solvers.registry import get_solver, solver_names
 from edgeopt.solvers.local_search import polish
 from edgeopt.testing import core_problems, scenario_dicts
 from tests.helpers import col, toy

@@ -1,6 +1,6 @@
 """State machines: incremental load bookkeeping equals a from-scratch evaluation after every step.
 
-``LoadsMachine`` drives the heuristics' running loads (``Loads``) with random
+``PlanStateMachine`` drives the plan state every planner shares with random
 assign / unassign / reassign steps; ``PlanningEnvMachine`` drives the RL
 environment through the Gymnasium API. After every step the trusted reference,
 :func:`edgeopt.core.evaluate.evaluate` of the current (partial) plan, must
@@ -22,7 +22,7 @@ from hypothesis.stateful import (
 )
 
 from edgeopt.core.evaluate import FEAS_TOL, evaluate
-from edgeopt.solvers.heuristics import Loads
+from edgeopt.core.plan import PlanState
 from edgeopt.testing import compiled, core_problems
 
 problems = st.one_of(
@@ -37,13 +37,14 @@ STATEFUL = settings(
 )
 
 
-class LoadsMachine(RuleBasedStateMachine):
-    """Assign, unassign and reassign items; loads, U and fit tests track the evaluator."""
+class PlanStateMachine(RuleBasedStateMachine):
+    """Assign, unassign and reassign items on a tracking :class:`PlanState`; loads, U, Z,
+    the fit counts and every open item's best / second-best ΔZ match a fresh computation."""
 
     @initialize(problem=problems)
     def start(self, problem):
         self.p = problem
-        self.loads = Loads(problem)
+        self.st = PlanState(problem, track=True)
         self.plan = np.full(problem.n_items, -1, dtype=np.int64)
 
     @rule(data=st.data())
@@ -51,40 +52,61 @@ class LoadsMachine(RuleBasedStateMachine):
         """Give an item a (new) column; a reassigned item's old column is taken off first."""
         i = data.draw(st.sampled_from([i for i in range(self.p.n_items) if self.p.item_ptr[i + 1] > self.p.item_ptr[i]]))
         j = data.draw(st.integers(int(self.p.item_ptr[i]), int(self.p.item_ptr[i + 1]) - 1))
-        if self.plan[i] >= 0:
-            self.loads.add(int(self.plan[i]), -1.0)
-        self.loads.add(j)
+        self.st.move(i, j)
         self.plan[i] = j
 
     @precondition(lambda self: (self.plan >= 0).any())
     @rule(data=st.data())
     def unassign(self, data):
         i = data.draw(st.sampled_from(np.flatnonzero(self.plan >= 0).tolist()))
-        self.loads.add(int(self.plan[i]), -1.0)
+        assert self.st.remove(i) == self.plan[i]
         self.plan[i] = -1
 
     @invariant()
-    def loads_equal_a_fresh_evaluation(self):
+    def loads_and_z_equal_a_fresh_evaluation(self):
         ev = evaluate(self.p, self.plan)
-        np.testing.assert_allclose(self.loads.load, ev.loads, rtol=1e-9, atol=1e-9)
-        assert self.loads.u_max() == pytest.approx(ev.max_balanced, rel=1e-9, abs=1e-9)
+        np.testing.assert_array_equal(self.st.assignment, self.plan)
+        np.testing.assert_allclose(self.st.load, ev.loads, rtol=1e-9, atol=1e-9)
+        assert self.st.u() == pytest.approx(ev.max_balanced, rel=1e-9, abs=1e-9)
+        assert self.st.z() == pytest.approx(ev.objective, rel=1e-9, abs=1e-9)
+
+    def _fresh(self):
+        """(fits, ΔZ) of every column on top of the current plan, from the evaluator's loads."""
+        ev = evaluate(self.p, self.plan)
+        use = self.p.use.toarray()
+        after = ev.loads[:, None] + use
+        fits = ((after / self.p.capacity[:, None] <= 1 + FEAS_TOL) | (use == 0)).all(axis=0)
+        u = ev.max_balanced
+        if self.p.balanced.any():
+            u_after = np.maximum(np.where(use[self.p.balanced] > 0, after[self.p.balanced], -np.inf).max(axis=0), u)
+        else:
+            u_after = np.full(self.p.n_columns, u)
+        dz = self.p.col_cost + self.p.balance_weight * (u_after - u)
+        return fits, dz
 
     @invariant()
-    def fit_test_agrees_with_the_evaluator(self):
-        # A column "fits" iff adding it (on top of the current plan) keeps every load within capacity.
-        fits = self.loads.fits()
-        counts = np.bincount(self.plan[self.plan >= 0], minlength=self.p.n_columns)
-        base = self.p.use @ counts
-        for j in range(self.p.n_columns):
-            lo, hi = self.p.use.indptr[j], self.p.use.indptr[j + 1]
-            rows = self.p.use.indices[lo:hi]
-            after = base[rows] + self.p.use.data[lo:hi]
-            want = bool((after <= self.p.capacity[rows] * (1 + FEAS_TOL)).all())
-            assert fits[j] == want, self.p.column_label(j)
+    def fit_counts_agree_with_the_evaluator(self):
+        fits, _ = self._fresh()
+        np.testing.assert_array_equal(self.st.n_over == 0, fits)
+        np.testing.assert_array_equal(self.st.fits(np.arange(self.p.n_columns)), fits)
+
+    @invariant()
+    def open_items_know_their_best_and_second_best(self):
+        fits, dz = self._fresh()
+        for i in np.flatnonzero(self.plan < 0):
+            lo, hi = int(self.p.item_ptr[i]), int(self.p.item_ptr[i + 1])
+            vals = np.sort(np.where(fits[lo:hi], dz[lo:hi], np.inf))
+            want_best = vals[0] if vals.size else np.inf
+            want_second = vals[1] if vals.size > 1 else np.inf
+            assert self.st.best[i] == pytest.approx(want_best, rel=1e-9, abs=1e-12)
+            assert self.st.second[i] == pytest.approx(want_second, rel=1e-9, abs=1e-12)
+            if np.isfinite(want_best):
+                j = self.st.best_col[i]
+                assert lo <= j < hi and fits[j] and dz[j] == pytest.approx(want_best, rel=1e-9, abs=1e-12)
 
 
-LoadsMachine.TestCase.settings = STATEFUL
-test_loads_track_the_evaluator = LoadsMachine.TestCase
+PlanStateMachine.TestCase.settings = STATEFUL
+test_plan_state_tracks_the_evaluator = PlanStateMachine.TestCase
 
 
 # ------------------------------------------------------------------ the RL environment

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from edgeopt.core.evaluate import evaluate
 from edgeopt.core.problem import Problem
-from edgeopt.solvers import base
-from edgeopt.solvers.base import SolveResult, get_solver
+from edgeopt.solvers import registry
+from edgeopt.core.result import Outcome, SolveResult
+from edgeopt.solvers.registry import get_solver
 from edgeopt.testing import (
     NotProvenError,
     assert_feasible,
@@ -153,10 +154,10 @@ def test_proven_optimum_raises_unless_proven(monkeypatch):
         proven_optimum(p)
     assert proven_optimum(p, allow_infeasible=True) == math.inf
 
-    def stopped(problem, **kw):
-        return SolveResult("milp", "time_limit", np.array([0, 3]), 3.0, bound=2.0)
+    def stopped(problem, *, seed=None, time_limit_s=None):
+        return Outcome(np.array([0, 3]), "time_limit", bound=2.0)
 
-    monkeypatch.setitem(base._REGISTRY, "milp", stopped)
+    monkeypatch.setitem(registry._REGISTRY, "milp", registry._entry("milp", stopped, "stopped"))
     q = two_bins()
     q.col_cost = np.array([1.0, 3.0, 1.0, 2.5])  # not in the cache
     with pytest.raises(NotProvenError, match="time_limit"):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from edgeopt.errors import InputError
-from edgeopt.solvers.base import parse_options
+from edgeopt.argcheck import MAX_COLUMNS, SEED, TIME_LIMIT_S, WORKERS, check_options
+from edgeopt.paths import check_output
+from edgeopt.solvers.registry import parse_options
 
 __all__ = ["main", "parse_options", "build_parser"]
 
@@ -38,7 +39,7 @@ def build_parser(prog: str = "edgeopt batch") -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None, prog: str = "edgeopt batch") -> int:
     from edgeopt.batch.runner import run_batch
-    from edgeopt.solvers.base import solver_names
+    from edgeopt.solvers.registry import solver_names
 
     a = build_parser(prog).parse_args(argv)
     solvers = [s.strip() for s in a.solvers.split(",") if s.strip()]

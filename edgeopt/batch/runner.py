@@ -26,12 +26,14 @@ from edgeopt.core.evaluate import evaluate, objectives_agree
 from edgeopt.core.instance import Instance, load_instance
 from edgeopt.core.solution import solution_to_dict
 from edgeopt.errors import EdgeoptError, InputError
-from edgeopt.solvers.base import SolveResult, get_solver
+from edgeopt.jsonio import printable
+from edgeopt.paths import same_file
+from edgeopt.core.result import PLAN_STATUSES, SolveResult
+from edgeopt.solvers.registry import get_solver
 
 __all__ = ["BatchSummary", "expand_paths", "solver_settings", "run_batch", "result_row"]
 
 #: Statuses that promise a plan the evaluator must find feasible.
-PLAN_STATUSES = ("optimal", "feasible", "time_limit")
 
 
 @dataclass

@@ -74,7 +74,7 @@ def solve_task(
     problem: Problem, solver: str, seed: int | None, time_limit_s: float | None, options: dict[str, Any]
 ) -> dict[str, Any]:
     """Run ``solver`` on ``problem``; never raises (a failure comes back as ``error``)."""
-    from edgeopt.solvers.base import get_solver
+    from edgeopt.solvers.registry import get_solver
 
     started_at = now_iso()
     t0 = time.perf_counter()

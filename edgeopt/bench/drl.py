@@ -54,7 +54,7 @@ def parser(prog: str = "edgeopt bench drl") -> argparse.ArgumentParser:
 
 
 def _run(problems: list[Any], label: str, name: str, opts: dict[str, Any], seed: int, ckpt: str | None) -> list[Any]:
-    from edgeopt.solvers.base import get_solver
+    from edgeopt.solvers.registry import get_solver
 
     solver = get_solver(name)
     extra = {"checkpoint": ckpt} if name.startswith("drl") and ckpt else {}

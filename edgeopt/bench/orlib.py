@@ -27,7 +27,8 @@ import scipy.sparse as sp
 from edgeopt.core.orlib import ORLIB_ENV, orlib_dir, published_optima, read_gap_file
 from edgeopt.core.problem import Problem
 from edgeopt.jsonio import write_text_atomic
-from edgeopt.solvers.milp import DEFAULT_MIP_GAP, HEURISTIC_START, new_highs, solve
+from edgeopt.solvers.highs import DEFAULT_MIP_GAP, HighsOptions, solve_arrays
+from edgeopt.solvers.registry import get_solver
 
 __all__ = ["Row", "direct_highs", "main", "run_problem", "QUICK"]
 
@@ -107,11 +108,14 @@ def direct_highs(
     lp.integrality_ = [highspy.HighsVarType.kInteger] * n
     h.passModel(lp)
     build_s = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    h.run()
-    solve_s = time.perf_counter() - t1
-    info = h.getInfo()
-    has = info.primal_solution_status == 2
+    # The same driver and options as ``milp`` (seed 0 there too), no warm start.
+    res = solve_arrays(
+        cost=problem.col_cost, a=a,
+        row_lower=np.r_[np.ones(n_items), np.full(used.size, -np.inf)],
+        row_upper=np.r_[np.ones(n_items), problem.capacity[used]],
+        col_lower=np.zeros(n), col_upper=np.ones(n), integer=np.ones(n, dtype=bool),
+        options=HighsOptions(time_limit_s=time_limit_s, mip_gap=mip_gap, threads=threads, seed=seed),
+    )
     return {
         "status": h.modelStatusToString(h.getModelStatus()),
         "objective": float(info.objective_function_value) if has else None,
@@ -138,8 +142,9 @@ def run_problem(
     mip_gap: float = DEFAULT_MIP_GAP,
 ) -> Row:
     """Solve one problem both ways and make its table row."""
-    res = solve(
-        problem, time_limit_s=time_limit_s, threads=threads, warm_start=warm_start, mip_gap=mip_gap
+    res = get_solver("milp")(
+        problem, seed=0, time_limit_s=time_limit_s, threads=threads, warm_start=warm_start or "none",
+        mip_gap=mip_gap,
     )
     d = direct_highs(problem, time_limit_s=time_limit_s, mip_gap=mip_gap, threads=threads)
     src = problem.source_objective
@@ -305,7 +310,7 @@ def _warm_up() -> None:
         use_vals=[1.0],
         capacity=[1.0],
     )
-    solve(p)
+    get_solver("milp")(p, warm_start="none")
     direct_highs(p, time_limit_s=None, mip_gap=DEFAULT_MIP_GAP, threads=None)
 
 

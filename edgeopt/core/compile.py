@@ -16,7 +16,7 @@ from edgeopt.core.problem import CLOUD, Problem
 from edgeopt.scenario.model import Scenario
 from edgeopt.scenario.topology import edge_key, route_from
 
-__all__ = ["compile_scenario", "Routes", "routes", "COLUMN_INFO"]
+__all__ = ["compile_scenario", "Routes", "routes", "COLUMN_INFO", "undominated_configs"]
 
 #: Per-column arrays kept in ``problem.col_info`` by :func:`compile_scenario`:
 #: config (index within the family), compute (u_rkc), memory_mb, latency_ms,
@@ -31,13 +31,17 @@ TERMS = ("accuracy", "network", "cloud")
 
 @dataclass(frozen=True)
 class Routes:
-    """Per (origin controller, host) path data; host index C means the cloud.
+    """Per (origin, host) path data; host index C means the cloud.
 
-    ``hops``, ``lat2`` (Σ 2·latency_ms), ``inv_bw`` (Σ 1/bandwidth_mbps),
-    ``min_bw`` (min bandwidth_mbps, inf on an empty path) are (C, C+1) arrays;
-    ``edges`` is (C, C+1, max_hops) of link indices padded with -1.
+    Rows are the distinct origins of the requests only (``row_of[c]`` is the row
+    of controller ``c``, -1 when no request starts there), so routing costs one
+    single-source search per origin. ``hops``, ``lat2`` (Σ 2·latency_ms),
+    ``inv_bw`` (Σ 1/bandwidth_mbps), ``min_bw`` (min bandwidth_mbps, inf on an
+    empty path) are (O, C+1) arrays; ``edges`` is (O, C+1, max_hops) of link
+    indices padded with -1.
     """
 
+    row_of: np.ndarray
     hosts: list[str]
     link_ids: list[tuple[str, str]]
     hops: np.ndarray
@@ -49,21 +53,25 @@ class Routes:
 
 
 def routes(s: Scenario) -> Routes:
-    """Fixed routes from every controller to every controller and the cloud."""
+    """Fixed routes from every request origin to every controller and the cloud."""
     g = s.graph
     ctrl = [c.id for c in s.controllers]
     cloud = s.cloud
     hosts = ctrl + ([cloud] if cloud is not None else [])
     links = [edge_key(u, v) for u, v in s.edges]
     link_ix = {k: i for i, k in enumerate(links)}
-    n_c, n_h = len(ctrl), len(hosts)
+    used = {r.origin for r in s.requests}
+    origins = [c for c in ctrl if c in used]
+    row_of = np.full(len(ctrl), -1, dtype=np.int64)
+    row_of[[ctrl.index(c) for c in origins]] = np.arange(len(origins))
+    n_c, n_h = len(origins), len(hosts)
     hops = np.zeros((n_c, n_h), dtype=np.int64)
     lat2 = np.zeros((n_c, n_h))
     inv_bw = np.zeros((n_c, n_h))
     min_bw = np.full((n_c, n_h), np.inf)
     path_edges: dict[tuple[int, int], list[int]] = {}
     paths: dict[tuple[str, str], tuple[str, ...]] = {}
-    for a, o in enumerate(ctrl):
+    for a, o in enumerate(origins):
         best = route_from(g, o)
         for b, h in enumerate(hosts):
             p = best[h]
@@ -81,7 +89,39 @@ def routes(s: Scenario) -> Routes:
     edges = np.full((n_c, n_h, max(width, 1)), -1, dtype=np.int64)
     for (a, b), ids in path_edges.items():
         edges[a, b, : len(ids)] = ids
-    return Routes(hosts, links, hops, lat2, inv_bw, min_bw, edges, paths)
+    return Routes(row_of, hosts, links, hops, lat2, inv_bw, min_bw, edges, paths)
+
+
+def undominated_configs(
+    accuracy: np.ndarray, infer_ms: np.ndarray, train_ms: np.ndarray, memory_mb: np.ndarray
+) -> np.ndarray:
+    """Mask of a family's configurations that no other one dominates on every controller.
+
+    ``k`` is dominated by ``k'`` when ``k'`` is at least as accurate and no dearer
+    per sample in inference time, training time (per sample × epochs) and memory
+    (inference + training), strictly better in one of them or identical with a
+    lower index. Every coefficient of MODEL.md §3 is monotone in these, so
+    ``k'`` is admissible wherever ``k`` is and no worse in cost and every
+    resource: dropping ``k`` never changes the optimum.
+
+    >>> undominated_configs(np.array([0.9, 0.8, 0.8]), np.array([1.0, 1.0, 0.5]),
+    ...                     np.array([2.0, 3.0, 2.0]), np.array([10.0, 10.0, 10.0])).tolist()
+    [True, False, True]
+    """
+    # better[a, b]: a is no worse than b everywhere
+    acc_ok = accuracy[:, None] >= accuracy[None, :]
+    le = [(x[:, None] <= x[None, :]) for x in (infer_ms, train_ms, memory_mb)]
+    no_worse = acc_ok & le[0] & le[1] & le[2]
+    same = (
+        (accuracy[:, None] == accuracy[None, :])
+        & (infer_ms[:, None] == infer_ms[None, :])
+        & (train_ms[:, None] == train_ms[None, :])
+        & (memory_mb[:, None] == memory_mb[None, :])
+    )
+    k = np.arange(accuracy.size)
+    dominates = no_worse & (~same | (k[:, None] < k[None, :]))
+    np.fill_diagonal(dominates, False)
+    return ~dominates.any(axis=0)
 
 
 def compile_scenario(s: Scenario) -> Problem:
@@ -123,6 +163,13 @@ def compile_scenario(s: Scenario) -> Problem:
         kmem = np.array([c["infer_mem_mb"] + c["train_mem_mb"] for c in cfgs], dtype=np.float64)
         best_k = int(np.argmax(acc))  # first on a tie
         a_star = acc[best_k]
+        # Configurations dominated on every controller never become columns; the full
+        # model stays (the cloud option and the status-quo baseline use it).
+        live = undominated_configs(acc, inf_ms, tr_ms * epochs, kmem)
+        live[best_k] = True
+        cfg_k = np.flatnonzero(live)
+        opt, acc, inf_ms, tr_ms, epochs, kmem = (x[cfg_k] for x in (opt, acc, inf_ms, tr_ms, epochs, kmem))
+        best_k = int(np.flatnonzero(cfg_k == best_k)[0])
 
         ridx = np.array([i for i, r in enumerate(s.requests) if r.family == fam], dtype=np.int64)
         reqs = [s.requests[i] for i in ridx]
@@ -141,11 +188,12 @@ def compile_scenario(s: Scenario) -> Problem:
             train_host_ms * sigma[None, None, :] / (1000.0 * T)
         )
         m = (vm[None, :] + kmem[:, None])[None, :, :]
-        hops = rt.hops[org, :n_c]  # (R, C)
-        lat_path = rt.lat2[org, :n_c] + 8.0 * s_kb[:, None] * rt.inv_bw[org, :n_c]
+        orow = rt.row_of[org]
+        hops = rt.hops[orow, :n_c]  # (R, C)
+        lat_path = rt.lat2[orow, :n_c] + 8.0 * s_kb[:, None] * rt.inv_bw[orow, :n_c]
         lat = sigma[None, None, :] * inf_ms[None, :, None] + lat_path[:, None, :]
         with np.errstate(divide="ignore"):
-            xfer = np.where(hops > 0, 8.0 * n_tr[:, None] * s_kb[:, None] / (1000.0 * rt.min_bw[org, :n_c]), 0.0)
+            xfer = np.where(hops > 0, 8.0 * n_tr[:, None] * s_kb[:, None] / (1000.0 * rt.min_bw[orow, :n_c]), 0.0)
         t = xfer[:, None, :] + train_host_ms * sigma[None, None, :] / 1000.0
         ok = (
             (acc[None, :, None] >= a_min[:, None, None])
@@ -160,7 +208,7 @@ def compile_scenario(s: Scenario) -> Problem:
             "item": ridx[r_i],
             "req_local": r_i,
             "option": opt[k_i],
-            "config": k_i,
+            "config": cfg_k[k_i],
             "host": c_i,
             "acc_term": omega[r_i] * w["accuracy"] * (a_star - acc[k_i]),
             "net_term": omega[r_i] * w["network"] * g,
@@ -177,12 +225,12 @@ def compile_scenario(s: Scenario) -> Problem:
         if has_cloud:
             nr = ridx.size
             rr = np.arange(nr)
-            g_cloud = rt.hops[org, n_c] * data_mb / 1000.0
+            g_cloud = rt.hops[orow, n_c] * data_mb / 1000.0
             cloud_part = {
                 "item": ridx,
                 "req_local": rr,
                 "option": np.full(nr, opt[best_k]),
-                "config": np.full(nr, best_k),
+                "config": np.full(nr, cfg_k[best_k]),
                 "host": np.full(nr, n_c),
                 "acc_term": np.zeros(nr),
                 "net_term": omega * w["network"] * g_cloud,
@@ -210,7 +258,7 @@ def compile_scenario(s: Scenario) -> Problem:
     rows = [cols["host"][on_ctrl], n_c + cols["host"][on_ctrl]]
     cix = [ar[on_ctrl], ar[on_ctrl]]
     vals = [cols["compute"][on_ctrl], cols["memory"][on_ctrl]]
-    e = rt.edges[cols["origin"], cols["host"]]  # (n, max_hops)
+    e = rt.edges[rt.row_of[cols["origin"]], cols["host"]]  # (n, max_hops)
     has = e >= 0
     rows.append(2 * n_c + e[has])
     cix.append(np.broadcast_to(ar[:, None], e.shape)[has])

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from edgeopt.core.evaluate import Evaluation, evaluate, objectives_agree
+from edgeopt.core.result import STATUSES
 from edgeopt.core.problem import Problem
 from edgeopt.fields import Fields
 from edgeopt.jsonio import read_json, write_json_atomic
@@ -40,7 +41,7 @@ def _num(x: float | None) -> float | None:
 
 
 def solution_to_dict(problem: Problem, result: Any, *, instance_sha256: str) -> dict[str, Any]:
-    """The file form of a :class:`~edgeopt.solvers.base.SolveResult` for ``problem``."""
+    """The file form of a :class:`~edgeopt.core.result.SolveResult` for ``problem``."""
     sign = -1.0 if problem.sense == "max" else 1.0
     okey, bkey = _keys(problem)
     assignment: dict[str, Any] = {}

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from edgeopt.batch.store import read_rows
+from edgeopt.core.result import PLAN_STATUSES
 from edgeopt.jsonio import write_text_atomic
 
 __all__ = [
@@ -35,8 +36,6 @@ __all__ = [
     "main",
 ]
 
-#: Statuses whose row carries a feasible plan (checked by the evaluator when stored).
-PLAN_STATUSES = ("optimal", "feasible", "time_limit")
 #: Reference kinds, best first.
 REFERENCE_KINDS = ("optimum", "bound", "best found")
 

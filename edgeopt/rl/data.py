@@ -119,7 +119,7 @@ def milp_optima(problems: list[Problem], cache: str | Path, *, time_limit_s: flo
     Only the MILP's own status is kept: callers use an objective as an optimum
     only when the status is ``optimal`` (proven).
     """
-    from edgeopt.solvers.base import get_solver
+    from edgeopt.solvers.registry import get_solver
 
     path = Path(cache)
     known: dict[str, dict[str, Any]] = {}

@@ -316,7 +316,7 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
 
 
 def _greedy_gap(problems: list[Any], optima: dict[str, dict[str, Any]]) -> float | None:
-    from edgeopt.solvers.base import get_solver
+    from edgeopt.solvers.registry import get_solver
 
     gaps = []
     for p in problems:

@@ -16,7 +16,8 @@ from edgeopt.core.evaluate import evaluate
 from edgeopt.core.problem import Problem
 from edgeopt.data import data_path
 from edgeopt.errors import InputError
-from edgeopt.solvers.base import SolveResult, finish, get_solver, infeasible_result, register
+from edgeopt.core.result import Outcome
+from edgeopt.solvers.registry import get_solver, register
 
 __all__ = ["drl", "DEFAULT_CHECKPOINT", "load_agent"]
 
@@ -44,8 +45,7 @@ def drl(
     samples: int = 0,
     checkpoint: str | None = None,
     repair: bool = True,
-    **_: Any,
-) -> SolveResult:
+) -> Outcome:
     """Decode a plan with the trained policy; the evaluator referees it.
 
     Greedy decoding takes the most probable fitting column for each item, the
@@ -62,11 +62,6 @@ def drl(
     samples = int(samples or 0)
     if samples < 0:
         raise InputError("must be >= 0", field="samples")
-    settings = {"seed": seed, "time_limit_s": time_limit_s, "samples": samples,
-                "checkpoint": str(checkpoint or DEFAULT_CHECKPOINT)}
-    bad = infeasible_result(problem, "drl", started=t0, settings=settings)
-    if bad is not None:
-        return bad
     agent = load_agent(checkpoint)
     from edgeopt.rl.agent import rollout
 
@@ -92,10 +87,10 @@ def drl(
                                  evaluate(problem, greedy_batch.assignment(0)).objective)}
     if best is None:
         if not repair:
-            return finish(problem, "drl", None, started=t0, status="error", settings=settings, stats=stats,
-                          message="every decoded plan got stuck (an item had no fitting column)")
+            return Outcome(None, "error", stats=stats,
+                           message="every decoded plan got stuck (an item had no fitting column)")
         fallback = get_solver("greedy")(problem, seed=seed, time_limit_s=time_limit_s)
         stats["repair"] = "greedy heuristic plan (every decoded plan got stuck)"
-        return finish(problem, "drl", fallback.assignment, started=t0, settings=settings, stats=stats,
-                      message="" if fallback.assignment is not None else fallback.message)
-    return finish(problem, "drl", best, started=t0, settings=settings, stats=stats)
+        return Outcome(fallback.assignment, stats=stats,
+                       message="" if fallback.assignment is not None else fallback.message)
+    return Outcome(best, stats=stats)

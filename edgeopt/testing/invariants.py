@@ -1,7 +1,7 @@
 """Invariants every planner's output must satisfy, checked by the evaluator (the
 referee), and the MILP's proven optimum of small problems to measure gaps against.
 
-Every helper takes either a :class:`~edgeopt.solvers.base.SolveResult` or a bare
+Every helper takes either a :class:`~edgeopt.core.result.SolveResult` or a bare
 assignment (column index per item) and raises ``AssertionError`` with a
 readable message, so they read naturally inside hypothesis properties.
 """
@@ -248,7 +248,7 @@ def proven_optimum(
 
 
 def _solve_exactly(problem: Problem, time_limit_s: float) -> float:
-    from edgeopt.solvers.base import get_solver  # testing sits above solvers; import lazily
+    from edgeopt.solvers.registry import get_solver  # testing sits above solvers; import lazily
 
     res = get_solver("milp")(problem, seed=0, time_limit_s=time_limit_s)
     if res.status == "infeasible":

@@ -1,0 +1,337 @@
+"""The plan state every constructive planner walks: running loads of a partial
+assignment, what still fits, and what each column would cost (ΔZ) if added.
+
+One engine under greedy, random construction, local search, LNS, the baselines,
+the MILP warm start and the RL environment, so "fits" means the evaluator's
+test everywhere: ``(load + a) / capacity <= 1 + FEAS_TOL``.
+
+:class:`PlanState` holds one problem's loads and assignment; ``add``/``remove``
+update only the resources the column uses. With ``track=True`` it also keeps,
+per column, how many resources it would overflow (``n_over``) and, per open
+item, its best and second-best fitting ΔZ (the regret), recomputing only the
+items whose columns the last change touched.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from edgeopt.core.evaluate import FEAS_TOL
+from edgeopt.core.problem import Problem
+
+__all__ = ["PlanState", "segment_min", "ranges"]
+
+_LIMIT = 1.0 + FEAS_TOL
+
+
+def segment_min(values: np.ndarray, ptr: np.ndarray) -> np.ndarray:
+    """Min of each segment ``values[ptr[i]:ptr[i+1]]``; inf for empty segments."""
+    out = np.full(ptr.size - 1, np.inf)
+    nonempty = ptr[1:] > ptr[:-1]
+    if values.size and nonempty.any():
+        out[nonempty] = np.minimum.reduceat(values, ptr[:-1][nonempty])
+    return out
+
+
+def ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Concatenation of ``arange(lo[k], hi[k])`` over k, without a Python loop."""
+    lens = hi - lo
+    total = int(lens.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.repeat(lo - np.concatenate(([0], np.cumsum(lens)[:-1])), lens)
+    return starts + np.arange(total, dtype=np.int64)
+
+
+def _first_min(dz: np.ndarray, seg: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per segment: the min of ``dz`` and the position of the first entry reaching it (-1: none finite)."""
+    best = segment_min(dz, seg)
+    hit = np.flatnonzero((dz == best[owner]) & np.isfinite(dz))
+    first = np.full(seg.size - 1, -1, dtype=np.int64)
+    first[owner[hit[::-1]]] = hit[::-1]
+    return best, first
+
+
+class PlanState:
+    """Loads and assignment of a partial plan over ``problem``.
+
+    Attributes
+    ----------
+    load : float array (n_resources,)
+    assignment : int array (n_items,), -1 for an open item
+    cost : float, Σ c_j over assigned columns
+
+    Examples
+    --------
+    >>> p = Problem.from_columns(name="t", item_ids=["a", "b"], bin_ids=["x", "y"],
+    ...     option_ids=["o"], resource_ids=["x", "y"], col_item=[0, 0, 1, 1],
+    ...     col_bin=[0, 1, 0, 1], col_option=[0, 0, 0, 0], col_cost=[1.0, 2.0, 1.0, 3.0],
+    ...     use_rows=[0, 1, 0, 1], use_cols=[0, 1, 2, 3], use_vals=[0.6, 0.6, 0.6, 0.6],
+    ...     capacity=[1.0, 1.0], balanced=[True, True], balance_weight=1.0)
+    >>> st = PlanState(p)
+    >>> st.add(0); st.fits(np.arange(4)).tolist()
+    [False, True, False, True]
+    >>> round(st.z(), 6), st.delta_z(np.array([3])).round(6).tolist()
+    (1.6, [3.0])
+
+    With ``track=True`` it keeps the regret greedy's view of every open item:
+
+    >>> st = PlanState(p, track=True)
+    >>> st.best_col.tolist(), st.regret().tolist()
+    ([0, 2], [1.0, 2.0])
+    """
+
+    def __init__(
+        self,
+        problem: Problem,
+        assignment: np.ndarray | None = None,
+        *,
+        track: bool = False,
+        bias: np.ndarray | None = None,
+    ):
+        self.p = problem
+        use = sp.csc_array(problem.use)
+        use.sort_indices()
+        self.indptr = use.indptr.astype(np.int64)
+        self.rows = use.indices.astype(np.int64)
+        self.vals = use.data.astype(np.float64)
+        self.cap = problem.capacity.astype(np.float64)
+        self.cost_c = problem.col_cost
+        self.w_u = float(problem.balance_weight) if problem.balanced.any() else 0.0
+        self.bal_rows = np.flatnonzero(problem.balanced)
+        self.load = np.zeros(problem.n_resources)
+        self.assignment = np.full(problem.n_items, -1, dtype=np.int64)
+        self.cost = 0.0
+        self._balanced_use(problem)
+        self.track = False
+        #: Static per-column addition to ΔZ when tracking items' best columns (a heuristic's
+        #: tie-breaker; None: plain ΔZ).
+        self.bias = bias
+        if assignment is not None:
+            for i, j in enumerate(np.asarray(assignment, dtype=np.int64)):
+                if j >= 0:
+                    self.add(int(j))
+        if track:
+            self._start_tracking()
+
+    # ------------------------------------------------------------ balanced use
+    def _balanced_use(self, p: Problem) -> None:
+        """Per column its balanced resource and amount, when each column uses at most one
+        (every compiled scenario); otherwise :meth:`bal_after` walks the columns."""
+        is_bal = p.balanced[self.rows]
+        n = p.n_columns
+        owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(self.indptr))
+        counts = np.bincount(owner[is_bal], minlength=n)
+        self.single_bal = bool((counts <= 1).all())
+        self.col_bal_row = np.full(n, -1, dtype=np.int64)
+        self.col_bal_amt = np.zeros(n)
+        if self.single_bal:
+            e = np.flatnonzero(is_bal)
+            self.col_bal_row[owner[e]] = self.rows[e]
+            self.col_bal_amt[owner[e]] = self.vals[e]
+
+    def u(self) -> float:
+        """U: the largest balanced load (0 with none)."""
+        if self.bal_rows.size == 0:
+            return 0.0
+        return max(float(self.load[self.bal_rows].max()), 0.0)
+
+    def z(self) -> float:
+        """Z of the current (partial) plan."""
+        return self.cost + self.w_u * self.u()
+
+    def bal_after(self, cols: np.ndarray, load: np.ndarray | None = None) -> np.ndarray:
+        """Per column: its balanced resource's load if it were added (-inf when it uses none)."""
+        load = self.load if load is None else load
+        if self.single_bal:
+            r = self.col_bal_row[cols]
+            return np.where(r >= 0, load[np.maximum(r, 0)] + self.col_bal_amt[cols], -np.inf)
+        out = np.full(cols.size, -np.inf)
+        for k, j in enumerate(cols.tolist()):  # general form: rare (no compiled scenario has it)
+            lo, hi = self.indptr[j], self.indptr[j + 1]
+            r = self.rows[lo:hi]
+            m = self.p.balanced[r]
+            if m.any():
+                out[k] = float((load[r[m]] + self.vals[lo:hi][m]).max())
+        return out
+
+    def delta_z(self, cols: np.ndarray, *, u: float | None = None, load: np.ndarray | None = None) -> np.ndarray:
+        """ΔZ of adding each column to the current loads: c_j + w_U·(max(U, u_after) − U)."""
+        if self.w_u == 0.0:
+            return self.cost_c[cols].copy()
+        u = self.u() if u is None else u
+        return self.cost_c[cols] + self.w_u * np.maximum(self.bal_after(cols, load) - u, 0.0)
+
+    # ------------------------------------------------------------------ fits
+    def fits(self, cols: np.ndarray, load: np.ndarray | None = None) -> np.ndarray:
+        """Whether adding each column keeps every resource it uses within capacity."""
+        load = self.load if load is None else load
+        cols = np.asarray(cols, dtype=np.int64)
+        lo, hi = self.indptr[cols], self.indptr[cols + 1]
+        e = ranges(lo, hi)
+        r = self.rows[e]
+        over = (load[r] + self.vals[e]) / self.cap[r] > _LIMIT
+        owner = np.repeat(np.arange(cols.size), hi - lo)
+        return np.bincount(owner[over], minlength=cols.size) == 0
+
+    def fits_range(self, lo: int, hi: int, load: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`fits` for the contiguous columns ``lo..hi-1`` (one item's columns)."""
+        load = self.load if load is None else load
+        a, b = self.indptr[lo], self.indptr[hi]
+        r = self.rows[a:b]
+        over = (load[r] + self.vals[a:b]) / self.cap[r] > _LIMIT
+        owner = np.repeat(np.arange(hi - lo), np.diff(self.indptr[lo : hi + 1]))
+        return np.bincount(owner[over], minlength=hi - lo) == 0
+
+    def column_use(self, j: int) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = self.indptr[j], self.indptr[j + 1]
+        return self.rows[lo:hi], self.vals[lo:hi]
+
+    def load_without(self, i: int) -> np.ndarray:
+        """A copy of the loads with item ``i``'s current column taken out."""
+        load = self.load.copy()
+        j = int(self.assignment[i])
+        if j >= 0:
+            r, v = self.column_use(j)
+            load[r] -= v
+        return load
+
+    def moves(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Item ``i``'s columns, whether each fits, and Z if ``i`` moved to it (exact)."""
+        lo, hi = int(self.p.item_ptr[i]), int(self.p.item_ptr[i + 1])
+        cols = np.arange(lo, hi, dtype=np.int64)
+        cur = int(self.assignment[i])
+        load = self.load_without(i)
+        ok = self.fits_range(lo, hi, load)
+        cost = self.cost - (self.cost_c[cur] if cur >= 0 else 0.0) + self.cost_c[cols]
+        if self.w_u:
+            u0 = max(float(load[self.bal_rows].max()), 0.0)
+            z = cost + self.w_u * np.maximum(self.bal_after(cols, load), u0)
+        else:
+            z = cost
+        return cols, ok, z
+
+    # ----------------------------------------------------------- add / remove
+    def add(self, j: int) -> None:
+        """Assign column ``j`` to its item (which must be open)."""
+        i = int(self.p.col_item[j])
+        if self.assignment[i] >= 0:
+            raise ValueError(f"item {self.p.item_ids[i]} is already assigned")
+        r, v = self.column_use(j)
+        if self.track:
+            self._update(r, +v, j)
+        else:
+            self.load[r] += v
+        self.assignment[i] = j
+        self.cost += float(self.cost_c[j])
+        if self.track:
+            self.open[i] = False
+            self._refresh_after(r)
+
+    def remove(self, i: int) -> int:
+        """Unassign item ``i``; returns the column it had."""
+        j = int(self.assignment[i])
+        if j < 0:
+            raise ValueError(f"item {self.p.item_ids[i]} is not assigned")
+        r, v = self.column_use(j)
+        if self.track:
+            self._update(r, -v, j)
+        else:
+            self.load[r] -= v
+        self.assignment[i] = -1
+        self.cost -= float(self.cost_c[j])
+        if self.track:
+            self.open[i] = True
+            self._refresh_after(r, extra_items=np.array([i]))
+        return j
+
+    def move(self, i: int, j: int) -> None:
+        """Give item ``i`` column ``j`` instead of its current one."""
+        if self.assignment[i] >= 0:
+            self.remove(i)
+        self.add(j)
+
+    # -------------------------------------------------- tracking for greedy
+    def _start_tracking(self) -> None:
+        p = self.p
+        self.track = True
+        csr = sp.csr_array(sp.csc_array((self.vals, self.rows, self.indptr), shape=p.use.shape))
+        csr.sort_indices()
+        self.r_ptr, self.r_col, self.r_val = csr.indptr.astype(np.int64), csr.indices.astype(np.int64), csr.data
+        over = (self.load[self.rows] + self.vals) / self.cap[self.rows] > _LIMIT
+        owner = np.repeat(np.arange(p.n_columns, dtype=np.int64), np.diff(self.indptr))
+        self.n_over = np.bincount(owner[over], minlength=p.n_columns).astype(np.int64)
+        self.open = self.assignment < 0
+        self.best = np.full(p.n_items, np.inf)
+        self.best_col = np.full(p.n_items, -1, dtype=np.int64)
+        self.second = np.full(p.n_items, np.inf)
+        self.second_col = np.full(p.n_items, -1, dtype=np.int64)
+        self._u_seen = self.u()
+        self._score(np.flatnonzero(self.open))
+
+    def _update(self, r: np.ndarray, dv: np.ndarray, j: int) -> None:
+        """Change loads on rows ``r`` by ``dv`` and keep ``n_over`` exact for every column using them."""
+        for row, d in zip(r.tolist(), dv.tolist()):
+            a, b = self.r_ptr[row], self.r_ptr[row + 1]
+            cols, amt = self.r_col[a:b], self.r_val[a:b]
+            before = (self.load[row] + amt) / self.cap[row] > _LIMIT
+            self.load[row] += d
+            after = (self.load[row] + amt) / self.cap[row] > _LIMIT
+            changed = before != after
+            if changed.any():
+                self.n_over[cols[changed]] += np.where(after[changed], 1, -1)
+
+    def _refresh_after(self, r: np.ndarray, extra_items: np.ndarray | None = None) -> None:
+        """Re-score the open items whose best or second-best ΔZ the change of rows ``r`` may have moved.
+
+        After an add, the columns on ``r`` only got dearer (or stopped fitting), so
+        only items whose best or second-best column is among them can change;
+        when U rose, ΔZ fell for every column above the old level, and after a
+        remove loads fell: those items are re-scored in full.
+        """
+        p = self.p
+        touched = [self.r_col[self.r_ptr[row] : self.r_ptr[row + 1]] for row in r.tolist()]
+        cols = np.concatenate(touched) if touched else np.zeros(0, dtype=np.int64)
+        if extra_items is None:  # an add: values only rose on ``cols``
+            mark = np.zeros(p.n_columns + 1, dtype=bool)
+            mark[cols] = True
+            items = np.flatnonzero(self.open & (mark[self.best_col] | mark[self.second_col]))
+        else:
+            items = np.union1d(np.unique(p.col_item[cols]), extra_items)
+        u = self.u()
+        if self.w_u and u != self._u_seen:
+            # ΔZ = c + w·max(b − U, 0) moved for every column whose b exceeds the lower of the
+            # two levels: with balanced loads that is nearly every open column, so re-score all.
+            items = np.flatnonzero(self.open)
+            self._u_seen = u
+        self._score(items[self.open[items]])
+
+    def _score(self, items: np.ndarray) -> None:
+        """Best column, best and second-best ΔZ over the fitting columns of ``items``."""
+        if items.size == 0:
+            return
+        ptr = self.p.item_ptr
+        lo, hi = ptr[items], ptr[items + 1]
+        cols = ranges(lo, hi)
+        if cols.size == 0:  # items without columns: nothing fits
+            self.best[items] = self.second[items] = np.inf
+            self.best_col[items] = self.second_col[items] = -1
+            return
+        seg = np.concatenate(([0], np.cumsum(hi - lo)))
+        dz = self.delta_z(cols)
+        if self.bias is not None:
+            dz += self.bias[cols]
+        dz[self.n_over[cols] != 0] = np.inf
+        owner = np.repeat(np.arange(items.size), hi - lo)
+        best, pos = _first_min(dz, seg, owner)
+        self.best[items], self.best_col[items] = best, np.where(pos >= 0, cols[np.maximum(pos, 0)], -1)
+        dz[pos[pos >= 0]] = np.inf
+        second, pos2 = _first_min(dz, seg, owner)
+        self.second[items], self.second_col[items] = second, np.where(pos2 >= 0, cols[np.maximum(pos2, 0)], -1)
+
+    def regret(self) -> np.ndarray:
+        """Per item: second-best − best ΔZ over fitting columns (inf when one fits; -inf for assigned)."""
+        with np.errstate(invalid="ignore"):
+            r = np.where(np.isfinite(self.second), self.second - self.best, np.inf)
+        return np.where(self.open, r, -np.inf)

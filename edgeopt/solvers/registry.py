@@ -1,0 +1,398 @@
+"""The name → solver registry, and the shared work every solve goes through once.
+
+A solver module registers its algorithm::
+
+    @register("greedy", "regret greedy ...")
+    def greedy(problem, *, seed, time_limit_s, penalties=(0.0, 0.01)) -> Outcome: ...
+
+and :func:`get_solver` hands out ``solve(problem, *, seed, time_limit_s,
+**options) -> SolveResult`` that: checks each option against the algorithm's
+signature (one clean error naming an unknown or ill-typed option), records the
+settings with their defaults, returns ``infeasible`` at once when an item has no
+admissible column, times the call, re-evaluates the plan with the referee (a
+solver whose own objective disagrees raises :class:`SolverError`), and keeps
+``optimal`` only when the proven bound meets the objective within 1e-6
+(MODEL.md §7) — otherwise ``feasible``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import time
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from edgeopt.core.evaluate import evaluate, objectives_agree
+from edgeopt.core.problem import Problem
+from edgeopt.core.result import Outcome, SolveResult
+from edgeopt.errors import InputError, SolverError
+
+__all__ = [
+    "register",
+    "register_composite",
+    "get_solver",
+    "solver_names",
+    "solver_descriptions",
+    "parse_options",
+    "referee",
+    "Deadline",
+]
+
+Algorithm = Callable[..., Outcome]
+#: Options every solver takes as keywords of their own (never through ``**options``).
+RESERVED = ("seed", "time_limit_s")
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A wall-clock deadline from a start time and an optional limit (None: no limit)."""
+
+    start: float
+    limit_s: float | None
+
+    @classmethod
+    def after(cls, limit_s: float | None) -> Deadline:
+        return cls(time.perf_counter(), limit_s)
+
+    def left(self) -> float:
+        """Seconds left (inf without a limit, never negative)."""
+        if self.limit_s is None:
+            return math.inf
+        return max(self.limit_s - (time.perf_counter() - self.start), 0.0)
+
+    def passed(self) -> bool:
+        return self.left() <= 0.0
+
+    def share(self, fraction: float, cap_s: float = math.inf) -> float | None:
+        """``fraction`` of the time left, at most ``cap_s`` (None without a limit and cap)."""
+        left = self.left()
+        if math.isinf(left):
+            return None if math.isinf(cap_s) else cap_s
+        return min(left * fraction, cap_s)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    name: str
+    algorithm: Algorithm
+    description: str
+    params: dict[str, inspect.Parameter]
+    hints: dict[str, Any]
+
+
+_REGISTRY: dict[str, _Entry] = {}
+_COMPOSITES: dict[str, Callable[[str], tuple[Algorithm, str]]] = {}
+
+
+def _entry(name: str, fn: Algorithm, description: str) -> _Entry:
+    sig = inspect.signature(fn)
+    params = {
+        k: p
+        for k, p in sig.parameters.items()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and k not in RESERVED
+    }
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception:  # pragma: no cover - unresolvable annotations: fall back to defaults
+        hints = {}
+    doc = description or (fn.__doc__ or "").strip().splitlines()[0]
+    return _Entry(name, fn, doc, params, hints)
+
+
+def register(name: str, description: str = "") -> Callable[[Algorithm], Algorithm]:
+    """Decorator: make algorithm ``fn`` available as solver ``name``."""
+
+    def deco(fn: Algorithm) -> Algorithm:
+        _REGISTRY[name] = _entry(name, fn, description)
+        return fn
+
+    return deco
+
+
+def register_composite(suffix: str, factory: Callable[[str], tuple[Algorithm, str]]) -> None:
+    """Names ``X<suffix>`` resolve to ``factory(X)`` = (algorithm, description) for any registered X."""
+    _COMPOSITES[suffix] = factory
+
+
+def _load_builtin() -> None:
+    # Importing the modules registers their solvers; heavy ones import lazily inside.
+    import edgeopt.solvers.baselines  # noqa: F401
+    import edgeopt.solvers.drl  # noqa: F401
+    import edgeopt.solvers.heuristics  # noqa: F401
+    import edgeopt.solvers.lns  # noqa: F401
+    import edgeopt.solvers.local_search  # noqa: F401
+    import edgeopt.solvers.milp  # noqa: F401
+
+
+def solver_names() -> list[str]:
+    """Names of every registered solver."""
+    _load_builtin()
+    return sorted(_REGISTRY)
+
+
+def solver_descriptions() -> dict[str, str]:
+    _load_builtin()
+    return {k: _REGISTRY[k].description for k in sorted(_REGISTRY)}
+
+
+def _lookup(name: str) -> _Entry:
+    _load_builtin()
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    for suffix, factory in _COMPOSITES.items():
+        base = name[: -len(suffix)]
+        if name.endswith(suffix) and base in _REGISTRY:
+            fn, description = factory(base)
+            return _entry(name, fn, description)
+    raise InputError(
+        f"unknown solver {name!r} (known: {', '.join(sorted(_REGISTRY))}; any of them + '+ls' or '+lns')",
+        field="solver",
+    )
+
+
+def solver_options(name: str) -> dict[str, Any]:
+    """The options solver ``name`` takes, with their defaults."""
+    e = _lookup(name)
+    return {k: p.default for k, p in e.params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+
+def get_solver(name: str) -> Callable[..., SolveResult]:
+    """``solve(problem, *, seed=None, time_limit_s=None, **options) -> SolveResult`` for ``name``."""
+    entry = _lookup(name)
+
+    def solve(
+        problem: Problem,
+        *,
+        seed: int | None = None,
+        time_limit_s: float | None = None,
+        **options: Any,
+    ) -> SolveResult:
+        return _run(entry, problem, seed=seed, time_limit_s=time_limit_s, options=options)
+
+    solve.__name__ = name
+    solve.__doc__ = entry.algorithm.__doc__
+    return solve
+
+
+# ------------------------------------------------------------------ option checks
+def _check_value(solver: str, key: str, value: Any, hint: Any, default: Any) -> Any:
+    """``value`` if it fits the option's type, else one clean :class:`InputError`."""
+    allowed = _allowed_types(hint, default)
+    if allowed is None:
+        return value
+    if value is None and type(None) in allowed:
+        return value
+    if isinstance(value, bool):
+        ok = bool in allowed
+    elif isinstance(value, int):
+        ok = int in allowed or float in allowed
+        if ok and int not in allowed:
+            value = float(value)
+    elif isinstance(value, float):
+        ok = float in allowed
+        if ok and not math.isfinite(value):
+            raise InputError(f"{solver}: option {key!r} must be finite, got {value!r}", field=key)
+    elif isinstance(value, (list, tuple)):
+        ok = tuple in allowed or list in allowed
+        if ok:
+            value = tuple(value)
+    else:
+        ok = any(isinstance(value, t) for t in allowed if t is not type(None))
+    if not ok:
+        names = sorted({getattr(t, "__name__", str(t)) for t in allowed})
+        raise InputError(
+            f"{solver}: option {key!r} takes {' or '.join(names)}, got {value!r}", field=key
+        )
+    return value
+
+
+def _allowed_types(hint: Any, default: Any) -> set[Any] | None:
+    if hint is None or hint is Any:
+        if default is None or default is inspect.Parameter.empty:
+            return None
+        return {type(default)}
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        out: set[Any] = set()
+        for h in typing.get_args(hint):
+            sub = _allowed_types(h, inspect.Parameter.empty)
+            if sub is None:
+                return None
+            out |= sub
+        return out
+    if origin is not None:
+        return {origin}
+    if isinstance(hint, type):
+        return {hint}
+    return None
+
+
+def _check(
+    entry: _Entry, seed: Any, time_limit_s: Any, options: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(checked options to pass on, settings to record with every default filled in)."""
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+        raise InputError(f"seed must be an integer, got {seed!r}", field="seed")
+    if time_limit_s is not None:
+        if isinstance(time_limit_s, bool) or not isinstance(time_limit_s, (int, float)):
+            raise InputError(f"time limit must be a number, got {time_limit_s!r}", field="time_limit_s")
+        if not math.isfinite(time_limit_s) or time_limit_s <= 0:
+            raise InputError(
+                f"time limit must be a positive finite number of seconds, got {time_limit_s!r}",
+                field="time_limit_s",
+            )
+    passes_on = any(
+        p.kind is inspect.Parameter.VAR_KEYWORD
+        for p in inspect.signature(entry.algorithm).parameters.values()
+    )
+    checked: dict[str, Any] = {}
+    for key, value in options.items():
+        if key in RESERVED:
+            flag = {"seed": "--seed", "time_limit_s": "--time-limit"}[key]
+            raise InputError(f"{entry.name}: {key!r} is not an option; give it with {flag}", field=key)
+        if key in entry.params:
+            p = entry.params[key]
+            checked[key] = _check_value(entry.name, key, value, entry.hints.get(key), p.default)
+        elif passes_on:  # a composite hands the rest to its base solver, which checks them
+            checked[key] = value
+        else:
+            known = ", ".join(sorted(entry.params)) or "none"
+            raise InputError(f"{entry.name}: unknown option {key!r} (options: {known})", field=key)
+    settings: dict[str, Any] = {
+        "seed": None if seed is None else int(seed),
+        "time_limit_s": None if time_limit_s is None else float(time_limit_s),
+    }
+    for key, p in entry.params.items():
+        settings[key] = _jsonable(checked.get(key, p.default))
+    for key, value in checked.items():
+        settings.setdefault(key, _jsonable(value))
+    return checked, settings
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, np.ndarray):
+        return "assignment"
+    if isinstance(v, tuple):
+        return list(v)
+    try:
+        json.dumps(v)
+    except TypeError:
+        return repr(v)
+    return v
+
+
+# ------------------------------------------------------------------ the shared run
+def _run(
+    entry: _Entry,
+    problem: Problem,
+    *,
+    seed: int | None,
+    time_limit_s: float | None,
+    options: dict[str, Any],
+) -> SolveResult:
+    started = time.perf_counter()
+    checked, settings = _check(entry, seed, time_limit_s, options)
+    empty = problem.empty_items
+    if empty:
+        names = ", ".join(empty[:5]) + (f" (+{len(empty) - 5} more)" if len(empty) > 5 else "")
+        return SolveResult(entry.name, "infeasible", None, None, wall_s=time.perf_counter() - started,
+                           settings=settings, message=f"no admissible column for item(s): {names}")
+    out = entry.algorithm(problem, seed=seed, time_limit_s=time_limit_s, **checked)
+    return referee(problem, entry.name, out, started=started, settings=settings)
+
+
+def referee(
+    problem: Problem,
+    solver: str,
+    out: Outcome,
+    *,
+    started: float,
+    settings: dict[str, Any] | None = None,
+) -> SolveResult:
+    """Turn a raw :class:`Outcome` into an honest :class:`SolveResult`.
+
+    The objective is always the evaluator's; a solver-reported objective must
+    agree within 1e-6 relative and a bound must not exceed the plan's objective,
+    else :class:`SolverError`. ``optimal`` stands only when the bound meets the
+    objective within 1e-6 relative; an infeasible plan becomes ``error``.
+    """
+    status = out.status
+    message = out.message
+    bound = out.bound
+    stats = dict(out.stats)
+    ev = None
+    objective = None
+    assignment = out.assignment
+    if assignment is not None:
+        assignment = np.asarray(assignment, dtype=np.int64).reshape(-1)
+        if assignment.shape[0] != problem.n_items:
+            raise SolverError(
+                f"{solver}: returned {assignment.shape[0]} assignments for {problem.n_items} items"
+            )
+        ev = evaluate(problem, assignment)
+        objective = ev.objective
+        if out.objective is not None and not objectives_agree(out.objective, objective):
+            raise SolverError(
+                f"{solver}: reported objective {out.objective!r} but the evaluator finds {objective!r}"
+            )
+        if not ev.feasible:
+            status = "error"
+            message = f"{solver}: plan fails the evaluator: " + "; ".join(ev.violations[:3])
+        else:
+            if bound is not None and bound > objective and not objectives_agree(bound, objective):
+                raise SolverError(f"{solver}: bound {bound!r} exceeds the plan's objective {objective!r}")
+            if status in (None, "feasible", "error", "bound", "infeasible"):
+                status = "feasible"
+            if status == "optimal" and (bound is None or not objectives_agree(bound, objective)):
+                status = "feasible"
+                stats["optimal_claim_refused"] = "bound does not meet the objective within 1e-6"
+    else:
+        if status in (None, "optimal", "feasible"):
+            status = "error"
+            message = message or f"{solver}: no plan"
+        if status == "time_limit" and not message:
+            message = "no plan within the time limit"
+    return SolveResult(
+        solver=solver,
+        status=status,
+        assignment=assignment,
+        objective=objective,
+        bound=bound,
+        wall_s=time.perf_counter() - started,
+        settings=dict(settings or {}),
+        stats=stats,
+        message=message,
+        evaluation=ev,
+    )
+
+
+def parse_options(items: list[str]) -> dict[str, dict[str, Any]]:
+    """``KEY=VALUE`` (every solver) or ``SOLVER.KEY=VALUE`` (one solver) → ``{"*": {...}, SOLVER: {...}}``.
+
+    Values are read as JSON when they parse (numbers, true/false, null), else kept as text.
+
+    >>> parse_options(["milp.mip_gap=1e-4", "threads=1"])
+    {'milp': {'mip_gap': 0.0001}, '*': {'threads': 1}}
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for it in items:
+        key, eq, val = it.partition("=")
+        if not eq or not key:
+            raise InputError(f"expected KEY=VALUE or SOLVER.KEY=VALUE, got {it!r}", field="set")
+        solver, dot, name = key.rpartition(".")
+        if not dot:
+            solver = "*"
+        if not name:
+            raise InputError(f"empty option name in {it!r}", field="set")
+        try:
+            value = json.loads(val, parse_constant=lambda c: c)
+        except json.JSONDecodeError:
+            value = val
+        out.setdefault(solver, {})[name.replace("-", "_")] = value
+    return out
