@@ -29,7 +29,6 @@ __all__ = [
 ]
 
 SOLUTION_FORMAT = "edgeopt-solution/1"
-STATUSES = ("optimal", "feasible", "time_limit", "infeasible", "error", "bound")
 
 
 def _keys(problem: Problem) -> tuple[str, str]:
