@@ -49,6 +49,7 @@ import numpy as np
 from gymnasium import spaces
 
 from edgeopt.core.evaluate import FEAS_TOL
+from edgeopt.core.plan import PlanState
 from edgeopt.core.problem import Problem
 
 __all__ = [
@@ -95,7 +96,7 @@ GLOBALS = (
     "tight_items",  # share of the open items (this one included) with at most one fitting column
 )
 #: How the env picks the next item (see the module docstring).
-ITEM_RULES = ("regret", "regret_level", "fixed")
+ITEM_RULES = ("regret", "fixed")
 N_FEATURES, N_GLOBALS = len(FEATURES), len(GLOBALS)
 #: Stuck penalty per unassigned item, in units of the problem's cost scale.
 STUCK_PENALTY = 2.0
@@ -135,15 +136,6 @@ def item_order(problem: Problem) -> np.ndarray:
     counts = np.diff(problem.item_ptr)
     size = np.bincount(problem.col_item, weights=share, minlength=problem.n_items) / np.maximum(counts, 1)
     return np.lexsort((np.arange(problem.n_items), -size)).astype(np.int64)
-
-
-def _segment_min(values: np.ndarray, ptr: np.ndarray) -> np.ndarray:
-    """Min of each segment [ptr[i], ptr[i+1]); inf for empty segments."""
-    out = np.full(ptr.size - 1, np.inf)
-    nonempty = ptr[1:] > ptr[:-1]
-    if values.size and nonempty.any():
-        out[nonempty] = np.minimum.reduceat(values, ptr[:-1][nonempty])
-    return out
 
 
 class PlanBatch:
@@ -247,46 +239,31 @@ class PlanBatch:
         self.demand = np.zeros(self.cap.shape[0])
         np.add.at(self.demand, self.dem_res, self.dem_val)
         self._obs: dict[str, np.ndarray] | None = None
+        self.states = [PlanState(p, track=True) for p in self.problems]
         self._select()
 
     def _select(self) -> None:
-        """Choose each active problem's next item (``ITEM_RULES``) and take it out of the later demand."""
+        """Choose each active problem's next item (``ITEM_RULES``) from its plan state and take it
+        out of the later demand."""
         B, K = self.B, self.K
-        active = ~self.done
-        n_item = int(self.item_off[-1])
-        live = self.open & active[self.item_env] if n_item else np.zeros(0, dtype=bool)
-        # Fit and ΔZ of every column of a live item, against the current loads.
-        sel = np.flatnonzero(live[self.col_item]) if n_item else np.zeros(0, dtype=np.int64)
-        idx, amt = self.ell_idx[sel], self.ell_amt[sel]
-        fits = ((self.load[idx] + amt) / self.cap[idx] <= 1.0 + FEAS_TOL).all(axis=1)
-        env = self.col_env[sel]
-        u_after = np.maximum(self.u[env], np.where(self.balanced[idx], self.load[idx] + amt, -np.inf).max(axis=1))
-        if self.order_rule == "regret_level":
-            level = np.maximum(self.u, self.expected_bottleneck())[env]
-            dz = self.cost[sel] + self.w_u[env] * (np.maximum(level, u_after) - level)
-        else:
-            dz = self.cost[sel] + self.w_u[env] * (u_after - self.u[env])
-        d = np.full(self.cost.shape[0], np.inf)
-        d[sel] = np.where(fits, dz, np.inf)
-        best = _segment_min(d, self.item_ptr)
-        col = np.arange(d.shape[0], dtype=np.float64)
-        best_col = _segment_min(np.where(np.isfinite(d) & (d == best[self.col_item]), col, np.inf), self.item_ptr)
-        d2 = d.copy()
-        ok = np.isfinite(best_col)
-        d2[best_col[ok].astype(np.int64)] = np.inf
-        second = _segment_min(d2, self.item_ptr)
-        n_fit = np.bincount(self.col_item[sel], weights=fits, minlength=n_item)
-        with np.errstate(invalid="ignore"):
-            regret = np.where(n_fit == 0, np.inf, np.where(n_fit == 1, 1e300, second - best))
-        if self.order_rule == "fixed":
-            score = -self.fixed_rank
-        else:
-            score = regret
-        score = np.where(live, score, -np.inf)
-        has = self.item_mat >= 0
-        smat = np.where(has, score[np.where(has, self.item_mat, 0)], -np.inf)
-        pick = smat.argmax(axis=1) if self.T else np.zeros(B, dtype=np.int64)
-        cur = np.where(active, self.item_mat[np.arange(B), pick] if self.T else -1, -1)
+        cur = np.full(B, -1, dtype=np.int64)
+        self.cur_regret = np.zeros(B)
+        self.tight_share = np.zeros(B)
+        for b in np.flatnonzero(~self.done):
+            st = self.states[b]
+            best, second = st.best, st.second
+            with np.errstate(invalid="ignore"):
+                # no fitting column first (the episode gets stuck at once), then a single one
+                regret = np.where(~np.isfinite(best), np.inf, np.where(np.isfinite(second), second - best, 1e300))
+            if self.order_rule == "fixed":
+                score = -self.fixed_rank[self.item_off[b] : self.item_off[b + 1]]
+            else:
+                score = regret
+            i = int(np.argmax(np.where(st.open, score, -np.inf)))
+            cur[b] = self.item_off[b] + i
+            reg = regret[i]
+            self.cur_regret[b] = reg / self.scale[b] if reg < 1e299 else _CLIP
+            self.tight_share[b] = float((st.open & ~np.isfinite(second)).sum()) / max(int(st.open.sum()), 1)
         self.cur = cur
         rows = np.flatnonzero(cur >= 0)
         g = cur[rows]
@@ -300,12 +277,6 @@ class PlanBatch:
         hi = np.where(cur >= 0, self.item_ptr[np.maximum(cur, 0) + 1], 0)
         k = np.arange(K)
         self.cur_cand = np.where(k[None, :] < (hi - lo)[:, None], lo[:, None] + k[None, :], -1)
-        # Item-level context for the observation.
-        reg = np.where(cur >= 0, regret[np.maximum(cur, 0)] if n_item else 0.0, 0.0)
-        self.cur_regret = np.where(np.isfinite(reg) & (reg < 1e299), reg / self.scale, _CLIP)
-        tight = live & (n_fit <= 1) if n_item else np.zeros(0, dtype=bool)
-        n_live = np.maximum(np.bincount(self.item_env[live], minlength=B), 1)
-        self.tight_share = np.bincount(self.item_env[tight], minlength=B) / n_live
 
     def expected_bottleneck(self) -> np.ndarray:
         """Per problem: mean over balanced resources of (load + expected later demand)."""
@@ -436,6 +407,8 @@ class PlanBatch:
             self.u[rows] = np.maximum(self.u[rows], np.where(bal, self.load[self.ell_idx[j]], -np.inf).max(axis=1))
             self.actions[rows, t] = a[rows]
             self.chosen[rows, t] = j
+            for b, jb in zip(rows.tolist(), j.tolist()):
+                self.states[b].add(int(jb - self.col_off[b]))
         if stuck.any():
             rows = np.flatnonzero(stuck)
             reward[rows] = -self.stuck_penalty(rows)
@@ -507,6 +480,13 @@ class PlanningEnv(gym.Env):
         self.batch.reset()
         obs = self._obs()
         return obs, {"action_mask": obs["action_mask"].astype(bool)}
+
+    def action_masks(self) -> np.ndarray:
+        """The current action mask as booleans (K,): what SB3-contrib's ``MaskablePPO`` calls.
+
+        True exactly for the current item's columns that fit (the evaluator's test).
+        """
+        return self._obs()["action_mask"].astype(bool)
 
     def step(self, action: int) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
         reward, done = self.batch.step(np.array([int(action)]))
