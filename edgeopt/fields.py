@@ -61,6 +61,10 @@ class Fields:
             raise self.fail(field, f"expected a string, got {_kind(value)}")
         if nonempty and not value.strip():
             raise self.fail(field, "must not be empty")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise self.fail(field, "holds a lone UTF-16 surrogate (not valid Unicode text)") from None
         return value
 
     def boolean(self, value: Any, field: str) -> bool:

@@ -161,7 +161,9 @@ def _topology(f: Fields, data: Any) -> tuple[nx.Graph, list[tuple[str, str]]]:
         raise f.fail("topology.directed", "must be false (the topology is undirected)")
     if t.get("multigraph", False) is not False:
         raise f.fail("topology.multigraph", "must be false")
-    g = nx.Graph(**f.obj(t.get("graph", {}), "topology.graph"))
+    # Graph attributes are data, never constructor arguments (``incoming_graph_data`` would build a graph).
+    g = nx.Graph()
+    g.graph.update(f.obj(t.get("graph", {}), "topology.graph"))
     clouds = 0
     for k, node in enumerate(f.arr(t["nodes"], "topology.nodes")):
         fld = f"topology.nodes[{k}]"
