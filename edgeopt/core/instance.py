@@ -10,6 +10,7 @@ from pathlib import Path
 from edgeopt.core.compile import compile_scenario
 from edgeopt.core.io import PROBLEM_FORMAT, problem_from_dict
 from edgeopt.core.problem import Problem
+from edgeopt.core.size import DEFAULT_MAX_COLUMNS, check_size
 from edgeopt.errors import InputError
 from edgeopt.jsonio import loads, read_bytes
 from edgeopt.scenario.model import SCENARIO_FORMAT, Scenario, scenario_from_dict
@@ -37,14 +38,18 @@ class Instance:
         return "scenario" if self.scenario is not None else "problem"
 
 
-def load_instance(path: str | os.PathLike[str]) -> Instance:
-    """Read a scenario or core-problem file (chosen by its ``format``) and compile it."""
+def load_instance(path: str | os.PathLike[str], *, max_columns: int | None = DEFAULT_MAX_COLUMNS) -> Instance:
+    """Read a scenario or core-problem file (chosen by its ``format``) and compile it.
+
+    A scenario whose size estimate exceeds ``max_columns`` is refused before compiling.
+    """
     p = Path(path)
     raw = read_bytes(p, expected="an instance file")
     data = loads(raw, source=str(p))
     fmt = data.get("format") if isinstance(data, dict) else None
     if fmt == SCENARIO_FORMAT:
         sc = scenario_from_dict(data, source=str(p))
+        check_size(sc, max_columns)
         prob = compile_scenario(sc)
     elif fmt == PROBLEM_FORMAT:
         sc = None
