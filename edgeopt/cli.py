@@ -12,7 +12,19 @@ import time
 from pathlib import Path
 from typing import Any
 
+from edgeopt.argcheck import (
+    COUNT,
+    MAX_COLUMNS,
+    MIP_GAP,
+    SAMPLES,
+    SEED,
+    THREADS,
+    TIME_LIMIT_S,
+    Range,
+    check_options,
+)
 from edgeopt.errors import EdgeoptError, InputError
+from edgeopt.paths import check_output, plain_name
 
 __all__ = ["main"]
 
@@ -67,13 +79,18 @@ def _cmd_generate(a: argparse.Namespace) -> int:
 
     cat_path = a.catalog or DEFAULT_CATALOG
     dev_path = a.devices or DEFAULT_DEVICES
+    check_options(a, seed=SEED, controllers=Range(1, 100_000, integer=True), gnbs=Range(1, 100_000, integer=True),
+                  requests=COUNT, capacity_scale=Range(1e-6, 1e6), load_factor=Range(0, 100, lo_open=True),
+                  window_s=Range(0, 1e9, lo_open=True))
     if a.suite:
         out_dir = Path(a.suite_dir or Path("instances") / a.suite)
+        check_output(out_dir, option="--suite-dir", inputs=[cat_path, dev_path], folder=True)
         written = suites.write_suite(a.suite, out_dir, catalog_path=cat_path, devices_path=dev_path, if_absent=a.if_absent)
         print(f"suite {a.suite}: {len(written)} file(s) written to {out_dir}")
         return 0
     if not a.out:
         raise InputError("give --out FILE (or --suite NAME)", field="out")
+    check_output(a.out, option="--out", inputs=[cat_path, dev_path])
     catalog = validate_catalog(read_json(cat_path), source=str(cat_path))
     cfg = GeneratorConfig(
         seed=a.seed,
@@ -106,6 +123,7 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", help="scenario or core-problem file")
     p.add_argument("--solution", help="solution file to re-check against FILE")
     p.add_argument("--quiet", "-q", action="store_true", help="only the summary line")
+    _add_max_columns(p)
     p.set_defaults(func=_cmd_validate)
 
 
@@ -115,7 +133,8 @@ def _cmd_validate(a: argparse.Namespace) -> int:
     from edgeopt.core.instance import load_instance
     from edgeopt.core.solution import check_solution, load_solution
 
-    inst = load_instance(a.file)
+    check_options(a, max_columns=MAX_COLUMNS)
+    inst = load_instance(a.file, max_columns=a.max_columns)
     p = inst.problem
     counts = np.diff(p.item_ptr)
     print(
@@ -169,7 +188,16 @@ def _add_solve(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--warm-start", default=None, help="milp: solver whose plan starts the search (e.g. greedy)")
     p.add_argument("--samples", type=int, default=None, help="drl: best of N sampled plans")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="extra solver option (repeatable)")
+    _add_max_columns(p)
     p.set_defaults(func=_cmd_solve)
+
+
+def _add_max_columns(p: argparse.ArgumentParser) -> None:
+    from edgeopt.core.size import DEFAULT_MAX_COLUMNS
+
+    p.add_argument("--max-columns", type=int, default=DEFAULT_MAX_COLUMNS,
+                   help="refuse a scenario whose compiled problem could exceed this many candidate columns "
+                   f"(default {DEFAULT_MAX_COLUMNS:,})")
 
 
 def _cmd_solve(a: argparse.Namespace) -> int:
@@ -177,8 +205,12 @@ def _cmd_solve(a: argparse.Namespace) -> int:
     from edgeopt.core.solution import save_solution, solution_to_dict
     from edgeopt.solvers.registry import get_solver, parse_options
 
+    check_options(a, time_limit=TIME_LIMIT_S, seed=SEED, mip_gap=MIP_GAP, threads=THREADS, samples=SAMPLES,
+                  max_columns=MAX_COLUMNS)
+    if a.out:
+        check_output(a.out, option="--out", inputs=[a.file])
     solver = get_solver(a.solver)
-    inst = load_instance(a.file)
+    inst = load_instance(a.file, max_columns=a.max_columns)
     parsed = parse_options(a.set)
     opts = {**parsed.get("*", {}), **parsed.get(a.solver, {})}
     for key in ("mip_gap", "threads", "warm_start", "samples"):
@@ -240,6 +272,8 @@ def _add_profile(sub: argparse._SubParsersAction) -> None:
 def _cmd_profile(a: argparse.Namespace) -> int:
     from edgeopt.profiling.run import profile_catalog
 
+    check_options(a, seed=SEED)
+    check_output(a.out, option="--out")
     fams = [x.strip() for x in a.families.split(",") if x.strip()] if a.families else None
     t0 = time.perf_counter()
     cat = profile_catalog(a.out, families=fams, quick=a.quick, seed=a.seed, progress=True)
@@ -263,6 +297,7 @@ def _add_import_gap(sub: argparse._SubParsersAction) -> None:
 def _cmd_import_gap(a: argparse.Namespace) -> int:
     from edgeopt.core.orlib import import_gap
 
+    check_output(a.out, option="--out", inputs=[a.file], folder=True)
     paths = import_gap(a.file, a.out)
     print(f"{a.file}: {len(paths)} problem file(s) written to {a.out}")
     return 0
@@ -304,6 +339,8 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
 def _cmd_demo(a: argparse.Namespace) -> int:
     from edgeopt.demo import run_demo
 
+    check_options(a, time_limit=TIME_LIMIT_S)
+    plain_name(a.suite, option="--suite")
     return run_demo(suite=a.suite, time_limit_s=a.time_limit)
 
 

@@ -148,6 +148,12 @@ def main(argv: Sequence[str] | None = None, prog: str = "edgeopt bench drl") -> 
 
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser(prog).parse_args(argv)
+    from edgeopt.argcheck import SEED, TIME_LIMIT_S, Range, check_options
+    from edgeopt.paths import check_output
+
+    check_options(args, held_out=Range(0, 10**5, integer=True), large=Range(0, 10**5, integer=True),
+                  milp_time_limit=TIME_LIMIT_S, seed=SEED)
+    check_output(args.out, option="--out", folder=True)
     started = time.perf_counter()
     gap_dir = None if args.gap_files == "none" else orlib_dir(args.orlib_dir)  # fail before the long run
     load_start = os.getloadavg()[0]

@@ -325,6 +325,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tqdm import tqdm
 
     args = parser().parse_args(argv)
+    from edgeopt.argcheck import THREADS, TIME_LIMIT_S, check_options
+    from edgeopt.paths import check_output
+
+    check_options(args, time_limit=TIME_LIMIT_S, threads=THREADS)
+    check_output(args.out, option="--out", inputs=args.files or [], folder=True)
     started = time.perf_counter()
     wanted = set(args.problems or [])
     time_limit = args.time_limit

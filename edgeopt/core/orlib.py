@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeopt.core.io import save_problem
+from edgeopt.core.io import problem_to_dict
 from edgeopt.core.problem import Problem
 from edgeopt.errors import InputError
-from edgeopt.jsonio import read_bytes
+from edgeopt.jsonio import dumps, read_bytes, write_files_atomic
 
 __all__ = [
     "ORLIB_ENV",
@@ -207,9 +207,10 @@ def read_gap_file(path: str | os.PathLike[str]) -> list[Problem]:
 
 
 def import_gap(path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> list[Path]:
-    """Write one ``edgeopt-problem/1`` file per problem of GAP file ``path`` into ``out_dir``."""
-    out = Path(out_dir)
-    return [save_problem(prob, out / f"{prob.name}.json") for prob in read_gap_file(path)]
+    """Write one ``edgeopt-problem/1`` file per problem of GAP file ``path`` into ``out_dir``:
+    every file or none (they are written to a temporary folder first)."""
+    files = {f"{prob.name}.json": dumps(problem_to_dict(prob), indent=None) for prob in read_gap_file(path)}
+    return write_files_atomic(out_dir, files, inputs=[path])
 
 
 _ROW = re.compile(r"^\|\s*(gap[0-9a-z]+)\b[^|]*\|(.*)\|\s*$", re.IGNORECASE)

@@ -298,6 +298,12 @@ def main(argv: list[str] | None = None, prog: str = "edgeopt experiment capacity
     ap.add_argument("--fresh", action="store_true", help="ignore rows of an earlier run in --out")
     ap.add_argument("--compute-only", action="store_true", help="scale only compute; keep the reference memory")
     a = ap.parse_args(argv)
+    from edgeopt.argcheck import TIME_LIMIT_S, Range, check_options
+    from edgeopt.paths import check_output
+
+    check_options(a, seeds=Range(1, 10**4, integer=True), time_limit=TIME_LIMIT_S)
+    check_output(a.out or ("reports/paper" if a.preset == "full" else "reports/paper-quick"), option="--out",
+                 inputs=[a.catalog, a.devices], folder=True)
     cfg = SweepConfig(**asdict(PRESETS[a.preset]))
     if a.solvers:
         cfg.solvers = [s.strip() for s in a.solvers.split(",") if s.strip()]

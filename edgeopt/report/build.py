@@ -1,7 +1,8 @@
 """``edgeopt report``: a Markdown report with the comparison table and PNG plots from a results database.
 
-Each file is written atomically (temp file + rename); ``report.md`` is written
-last, so it never points at a plot that is not there yet.
+Everything is drawn in memory first, then written as one set (temporary folder +
+rename): a failed report leaves no file behind, and ``report.md`` never points at
+a plot that is not there.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any
 from edgeopt import __version__
 from edgeopt.batch.store import read_rows
 from edgeopt.errors import EdgeoptError, InputError
-from edgeopt.jsonio import write_text_atomic
+from edgeopt.jsonio import write_files_atomic
+from edgeopt.paths import check_output
 from edgeopt.report import plots
 from edgeopt.report.compare import Comparison, compare, format_markdown, has_plan
 
@@ -89,15 +91,15 @@ def build_report(
     if not rows:
         raise InputError("no results to report", source=str(db))
     out = Path(out_dir)
+    sha = choose_instance(rows, instance)  # an unknown --instance fails here, before any drawing
     c = compare(rows)
     labels = {(s.solver, s.settings_hash): s.label for s in c.summaries}
-    written: list[Path] = []
+    files: dict[str, bytes | str] = {}
     notes: list[str] = []
 
-    written.append(write_text_atomic(out / GAP_PNG, plots.gap_plot(c)))
-    written.append(write_text_atomic(out / TIME_PNG, plots.time_plot(rows, labels)))
+    files[GAP_PNG] = plots.gap_plot(c)
+    files[TIME_PNG] = plots.time_plot(rows, labels)
 
-    sha = choose_instance(rows, instance)
     inst_name = None
     util_done = topo_done = False
     if sha is not None:
@@ -110,7 +112,7 @@ def build_report(
             key=lambda p: order.get(p[0], 99),
         )
         if plans:
-            written.append(write_text_atomic(out / UTIL_PNG, plots.utilisation_plot(inst_name, plans)))
+            files[UTIL_PNG] = plots.utilisation_plot(inst_name, plans)
             util_done = True
             best = min((r for r in inst_rows if has_plan(r) and r.get("utilisation")),
                        key=lambda r: r["objective_internal"])
@@ -125,7 +127,7 @@ def build_report(
                     else:
                         label = labels[(best["solver"], best["settings_hash"])]
                         png = plots.topology_plot(inst.scenario.graph, inst_name, label, best["utilisation"])
-                        written.append(write_text_atomic(out / TOPO_PNG, png))
+                        files[TOPO_PNG] = png
                         topo_done = True
             else:
                 notes.append(f"topology not drawn: {inst_name} is a core problem (no network)")
@@ -170,8 +172,8 @@ def build_report(
         md += [f"- {r['instance_name']} / {r['solver']}: {r['error']}" for r in errors[:30]]
         if len(errors) > 30:
             md.append(f"- ... and {len(errors) - 30} more")
-    written.append(write_text_atomic(out / "report.md", "\n".join(md) + "\n"))
-    return written
+    files["report.md"] = "\n".join(md) + "\n"
+    return write_files_atomic(out, files, inputs=[db])
 
 
 def main(argv: list[str] | None = None, prog: str = "edgeopt report") -> int:
@@ -186,6 +188,7 @@ def main(argv: list[str] | None = None, prog: str = "edgeopt report") -> int:
                     help="instance name or path to draw utilisation and topology for (default: the largest scenario)")
     ap.add_argument("--title", default=None, help="report title")
     a = ap.parse_args(argv)
+    check_output(a.out, option="--out", inputs=[a.db], folder=True)
     files = build_report(a.db, a.out, instance=a.instance, title=a.title)
     print(f"{Path(a.out) / 'report.md'}: {len(files)} file(s) written")
     return 0

@@ -20,6 +20,7 @@ from typing import Any
 from edgeopt.batch.store import read_rows
 from edgeopt.core.result import PLAN_STATUSES
 from edgeopt.jsonio import write_text_atomic
+from edgeopt.paths import check_output
 
 __all__ = [
     "PLAN_STATUSES",
@@ -274,6 +275,8 @@ def main(argv: list[str] | None = None, prog: str = "edgeopt compare") -> int:
     ap.add_argument("--csv", default=None, help="also write the table as CSV to this file")
     ap.add_argument("--solvers", default=None, help="comma-separated solvers to show (default all)")
     a = ap.parse_args(argv)
+    if a.csv:
+        check_output(a.csv, option="--csv", inputs=[a.db])
     solvers = [s.strip() for s in a.solvers.split(",") if s.strip()] if a.solvers else None
     c = compare(read_rows(a.db), solvers=solvers)
     print(format_table(c))

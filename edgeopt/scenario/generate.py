@@ -133,6 +133,11 @@ def generate(
             vm_overhead_mb=float(dev["vm_overhead_mb"]),
             max_util=float(dev["max_util"]),
         )
+    for c in range(C):
+        a = g.nodes[f"c{c}"]
+        if not (a["gflops"] > 0 and a["memory_mb"] > 0 and math.isfinite(a["gflops"] * a["memory_mb"])):
+            raise InputError(f"controller c{c} ({a['profile']}) gets gflops {a['gflops']} and memory_mb "
+                             f"{a['memory_mb']}: outside what a scenario allows", field="capacity-scale")
     if cfg.cloud:
         g.add_edge("cloud", "upf", bandwidth_mbps=cfg.backhaul_mbps, latency_ms=cfg.backhaul_latency_ms)
     for b in range(n_gnb):
@@ -168,7 +173,7 @@ def generate(
         )
     _scale_to_load(raw, cfg, catalog, g)
     name = cfg.name or f"gen-c{C}-r{cfg.requests}-s{cfg.seed}"
-    return Scenario(
+    s = Scenario(
         name=name,
         window_s=cfg.window_s,
         weights=dict(cfg.weights),
@@ -178,6 +183,21 @@ def generate(
         source="<generated>",
         extra={"meta": {"generator": "edgeopt.scenario.generate", "config": cfg.describe()}},
     )
+    return _loadable(s)
+
+
+def _loadable(s: Scenario) -> Scenario:
+    """``s`` if the scenario reader accepts its file form, else ``InputError``: the generator
+    never writes a file that ``validate`` or ``solve`` would then reject."""
+    from edgeopt.jsonio import dumps, loads
+    from edgeopt.scenario.model import scenario_from_dict, scenario_to_dict
+
+    try:
+        scenario_from_dict(loads(dumps(scenario_to_dict(s))), source="<generated>")
+    except (InputError, ValueError) as exc:  # ValueError: a non-finite number
+        raise InputError(f"these settings make a scenario edgeopt cannot load ({exc}); "
+                         "change --capacity-scale, --load-factor or --window-s") from None
+    return s
 
 
 def _sample_kb(fam: dict[str, Any]) -> float:
@@ -222,6 +242,8 @@ def _check(cfg: GeneratorConfig, catalog: dict[str, Any], devices: dict[str, dic
         raise InputError("must be a finite number > 0", field="capacity-scale")
     if not (cfg.load_factor > 0 and math.isfinite(cfg.load_factor)):
         raise InputError("must be a finite number > 0", field="load-factor")
+    if not (cfg.window_s > 0 and math.isfinite(cfg.window_s)):
+        raise InputError("must be a finite number > 0", field="window-s")
     for name in cfg.device_mix:
         if name not in devices:
             raise InputError(f"unknown device profile {name!r} (known: {', '.join(devices)})", field="device-mix")

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgeopt.errors import InputError
+from edgeopt.jsonio import write_files_atomic
 from edgeopt.scenario.generate import GeneratorConfig, generate
-from edgeopt.scenario.model import save_scenario
+from edgeopt.scenario.model import scenario_bytes
 from edgeopt.scenario.schema import DEFAULT_CATALOG, DEFAULT_DEVICES, load_catalog, load_devices
 
 __all__ = ["SUITES", "suite_configs", "write_suite"]
@@ -53,7 +54,7 @@ def write_suite(
     devices_path: str | Path = DEFAULT_DEVICES,
     if_absent: bool = False,
 ) -> list[Path]:
-    """Generate every scenario of suite ``name`` into ``out_dir`` (atomically, file by file)."""
+    """Generate every scenario of suite ``name`` into ``out_dir``: all the files or none."""
     configs = suite_configs(name)
     out = Path(out_dir)
     todo = [(cfg, out / f"{cfg.name}.json") for cfg in configs]
@@ -63,8 +64,6 @@ def write_suite(
         return []
     catalog = load_catalog(catalog_path)
     devices = load_devices(devices_path)
-    written = []
-    for cfg, path in todo:
-        save_scenario(generate(cfg, catalog, devices, catalog_source=str(catalog_path)), path)
-        written.append(path)
-    return written
+    files = {path.name: scenario_bytes(generate(cfg, catalog, devices, catalog_source=str(catalog_path)))
+             for cfg, path in todo}
+    return write_files_atomic(out, files, inputs=[catalog_path, devices_path])

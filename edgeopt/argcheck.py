@@ -1,0 +1,81 @@
+"""Numbers given on the command line, checked once: finite and in range, or one line naming
+the option (argparse only checks that ``nan`` parses as a float).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from edgeopt.errors import InputError
+
+__all__ = [
+    "Range",
+    "check_options",
+    "SEED",
+    "TIME_LIMIT_S",
+    "MIP_GAP",
+    "THREADS",
+    "COUNT",
+    "WORKERS",
+    "MAX_COLUMNS",
+    "SAMPLES",
+]
+
+
+@dataclass(frozen=True)
+class Range:
+    """Allowed values of one numeric option: ``lo`` ≤ x ≤ ``hi`` (``lo_open``: lo < x)."""
+
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    integer: bool = False
+
+    def describe(self) -> str:
+        kind = "an integer" if self.integer else "a finite number"
+
+        def num(x: float) -> str:
+            return str(int(x)) if self.integer else f"{x:g}"
+
+        parts = []
+        if self.lo is not None:
+            parts.append(f"{'>' if self.lo_open else '>='} {num(self.lo)}")
+        if self.hi is not None:
+            parts.append(f"<= {num(self.hi)}")
+        return f"{kind} {' and '.join(parts)}".strip()
+
+    def check(self, value: Any, option: str) -> Any:
+        """``value`` unchanged if allowed, else ``InputError`` naming ``option``."""
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if ok and isinstance(value, float):
+            ok = math.isfinite(value) and (not self.integer or value.is_integer())
+        if ok and self.lo is not None:
+            ok = value > self.lo if self.lo_open else value >= self.lo
+        if ok and self.hi is not None:
+            ok = value <= self.hi
+        if not ok:
+            raise InputError(f"{option}: must be {self.describe()}, got {value!r}")
+        return value
+
+
+SEED = Range(0, 2**32 - 1, integer=True)
+TIME_LIMIT_S = Range(0, 1e9, lo_open=True)
+MIP_GAP = Range(0, 1)
+THREADS = Range(1, 1024, integer=True)
+WORKERS = Range(1, 1024, integer=True)
+COUNT = Range(1, 10**7, integer=True)
+SAMPLES = Range(1, 10**6, integer=True)
+MAX_COLUMNS = Range(1, 10**12, integer=True)
+
+
+def check_options(a: argparse.Namespace | Any, **ranges: Range) -> None:
+    """Check attributes of parsed arguments (a namespace or a dataclass of them):
+    ``check_options(a, time_limit=TIME_LIMIT_S)`` checks ``a.time_limit`` and names it
+    ``--time-limit``; None (not given) passes."""
+    for attr, rng in ranges.items():
+        value = getattr(a, attr)
+        if value is not None:
+            rng.check(value, "--" + attr.replace("_", "-"))
