@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,17 @@ from edgeopt.errors import InputError
 from edgeopt.jsonio import write_json_atomic
 from edgeopt.rl.env import FEATURES, GLOBALS, ITEM_RULES, N_FEATURES, N_GLOBALS
 
-__all__ = ["AgentConfig", "Agent", "rollout", "CHECKPOINT_FORMAT", "save_checkpoint", "load_checkpoint", "masked_log_softmax"]
+__all__ = [
+    "AgentConfig",
+    "Agent",
+    "rollout",
+    "CHECKPOINT_FORMAT",
+    "save_checkpoint",
+    "load_checkpoint",
+    "masked_log_softmax",
+    "quiet_tensorflow",
+    "MAX_HIDDEN",
+]
 
 CHECKPOINT_FORMAT = "edgeopt-drl-checkpoint/1"
 WEIGHTS_FILE = "agent.weights.h5"
@@ -28,6 +40,44 @@ _NEG = -1e9
 #: Initial weight of the myopic prior (logit per unit of ΔZ-above-best / scale), split
 #: evenly between plain ΔZ and ΔZ above the expected bottleneck level.
 PRIOR_STRENGTH = 50.0
+#: Widest hidden layer a checkpoint may ask for (the shipped one uses 64; 200 000 would exhaust memory).
+MAX_HIDDEN = 4096
+
+
+def quiet_tensorflow() -> None:
+    """Import TensorFlow and Keras with their start-up logs silenced, so an edgeopt error stays one
+    line on stderr. Safe to call again (a no-op once imported).
+
+    ``TF_CPP_MIN_LOG_LEVEL`` does not stop the absl and oneDNN notices printed while
+    TensorFlow loads, so stderr (fd 2) points at ``/dev/null`` for the import only;
+    Python warnings from Keras and TensorFlow are ignored. ``EDGEOPT_TF_VERBOSE=1``
+    keeps everything.
+    """
+    if os.environ.get("EDGEOPT_TF_VERBOSE"):
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    for module in (r"keras(\..*)?$", r"tensorflow(\..*)?$", r"absl(\..*)?$", r"h5py(\..*)?$"):
+        warnings.filterwarnings("ignore", module=module)
+    if "keras" in sys.modules and "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        import keras  # noqa: F401
+        import tensorflow as tf
+
+        tf.get_logger().setLevel("ERROR")
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+    try:
+        import absl.logging
+
+        absl.logging.set_verbosity(absl.logging.ERROR)
+    except ImportError:  # pragma: no cover - absl comes with TensorFlow
+        pass
 
 
 @dataclass
@@ -59,6 +109,7 @@ class Agent:
     """
 
     def __init__(self, config: AgentConfig | None = None, *, seed: int = 0):
+        quiet_tensorflow()
         import keras
 
         self.config = config or AgentConfig()
@@ -170,15 +221,20 @@ def load_checkpoint(directory: str | os.PathLike[str]) -> tuple[Agent, dict[str,
         got = meta.get("format") if isinstance(meta, dict) else None
         raise InputError(f"{CONFIG_FILE}: unknown format {got!r}, expected {CHECKPOINT_FORMAT!r}", source=src)
     a = meta.get("agent")
-    if not isinstance(a, dict) or not isinstance(a.get("hidden"), int) or a["hidden"] < 1:
-        raise InputError(f"{CONFIG_FILE}: field 'agent.hidden' must be a positive integer", source=src)
+    if not isinstance(a, dict):
+        raise InputError(f"{CONFIG_FILE}: field 'agent' must be an object", source=src)
+    hidden = a.get("hidden")
+    # type(...) is int: JSON true is a Python bool, which isinstance(..., int) accepts
+    if type(hidden) is not int or not 1 <= hidden <= MAX_HIDDEN:
+        raise InputError(f"{CONFIG_FILE}: field 'agent.hidden' must be an integer from 1 to {MAX_HIDDEN}, "
+                         f"got {json.dumps(hidden)[:40]}", source=src)
     if a.get("features") != list(FEATURES) or a.get("globals") != list(GLOBALS):
         raise InputError(
             f"{CONFIG_FILE}: checkpoint was trained on other features than this edgeopt's env "
             f"({len(a.get('features') or [])} vs {len(FEATURES)} candidate features); retrain it",
             source=src,
         )
-    if a.get("order") not in ITEM_RULES:
+    if not isinstance(a.get("order"), str) or a["order"] not in ITEM_RULES:
         raise InputError(f"{CONFIG_FILE}: field 'agent.order' must be one of {list(ITEM_RULES)} (got {a.get('order')!r}); retrain it",
                          source=src)
     agent = Agent(AgentConfig(hidden=a["hidden"], order=a["order"]))
