@@ -168,8 +168,46 @@ def plot_curve(history: list[dict[str, Any]], path: str | Path, *, greedy_gap: f
     write_text_atomic(path, buf.getvalue())
 
 
+def check_args(args: Args) -> None:
+    """Every number finite and in range, the checkpoint name a plain name inside ``out_dir``, and no
+    output on an input: one-line ``InputError`` naming the flag, before TensorFlow is even imported."""
+    from edgeopt.argcheck import SEED, TIME_LIMIT_S, Range, check_options
+    from edgeopt.paths import check_output, plain_name
+    from edgeopt.rl.agent import MAX_HIDDEN
+
+    def count(hi: float) -> Range:
+        return Range(1, hi, integer=True)
+
+    unit = Range(0, 1)
+    check_options(
+        args,
+        seed=SEED, num_updates=count(10**7), num_envs=count(10**5), rollouts=count(10**4),
+        min_controllers=count(10**4), max_controllers=count(10**4),
+        min_requests_per_controller=Range(0, 10**4, lo_open=True), max_requests_per_controller=Range(0, 10**4, lo_open=True),
+        hidden=count(MAX_HIDDEN), learning_rate=Range(0, 1, lo_open=True), gamma=unit, gae_lambda=unit,
+        update_epochs=count(10**4), num_minibatches=count(10**6), clip_coef=Range(0, 100), ent_coef=Range(0, 100),
+        vf_coef=Range(0, 100), max_grad_norm=Range(0, 10**6, lo_open=True), val_instances=Range(0, 10**5, integer=True),
+        val_every=count(10**7), milp_time_limit=TIME_LIMIT_S,
+    )
+    if args.max_controllers < args.min_controllers:
+        raise InputError(f"--max-controllers: must be >= --min-controllers ({args.min_controllers}), "
+                         f"got {args.max_controllers}")
+    if args.max_requests_per_controller < args.min_requests_per_controller:
+        raise InputError("--max-requests-per-controller: must be >= --min-requests-per-controller "
+                         f"({args.min_requests_per_controller}), got {args.max_requests_per_controller}")
+    plain_name(args.name, option="--name")
+    inputs = [args.catalog or None, args.devices or None]
+    check_output(Path(args.out_dir) / args.name, option="--out-dir/--name", inputs=inputs, folder=True)
+    if args.curve:
+        check_output(args.curve, option="--curve", inputs=inputs)
+
+
 def train(args: Args, *, command: str = "") -> dict[str, Any]:
     """Run training; returns the summary written into the checkpoint's config."""
+    check_args(args)
+    from edgeopt.rl.agent import quiet_tensorflow
+
+    quiet_tensorflow()
     import keras
     import tensorflow as tf
     from tqdm import tqdm
