@@ -6,12 +6,15 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.edgeopt-installed
 
-.PHONY: demo test setup lint bench-orlib clean
+.PHONY: demo test setup lint typecheck lock bench-orlib clean
 
-$(STAMP): pyproject.toml
+# Dependencies come from requirements.lock (exact versions); edgeopt itself is installed
+# on top without touching them. 'make lock' refreshes the lock from pyproject.toml.
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[all]'
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -19,11 +22,24 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/edgeopt demo
 
-test: $(STAMP)
+test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check edgeopt tests benchmarks
+	$(BIN)/ruff format --check edgeopt tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet '.[all]'
+	{ echo "# Exact versions 'make' installs (Python 3.11, Linux x86_64). Refresh with 'make lock'."; \
+	  .lock-venv/bin/python -m pip freeze | grep -v '^edgeopt'; } > requirements.lock
+	rm -rf .lock-venv
 
 bench-orlib: $(STAMP)
 	$(BIN)/edgeopt bench orlib

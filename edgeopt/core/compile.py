@@ -168,7 +168,8 @@ def compile_scenario(s: Scenario) -> Problem:
         live = undominated_configs(acc, inf_ms, tr_ms * epochs, kmem)
         live[best_k] = True
         cfg_k = np.flatnonzero(live)
-        opt, acc, inf_ms, tr_ms, epochs, kmem = (x[cfg_k] for x in (opt, acc, inf_ms, tr_ms, epochs, kmem))
+        opt = opt[cfg_k]
+        acc, inf_ms, tr_ms, epochs, kmem = (x[cfg_k] for x in (acc, inf_ms, tr_ms, epochs, kmem))
         best_k = int(np.flatnonzero(cfg_k == best_k)[0])
 
         ridx = np.array([i for i, r in enumerate(s.requests) if r.family == fam], dtype=np.int64)

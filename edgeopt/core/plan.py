@@ -267,6 +267,7 @@ class PlanState:
         self.best_col = np.full(p.n_items, -1, dtype=np.int64)
         self.second = np.full(p.n_items, np.inf)
         self.second_col = np.full(p.n_items, -1, dtype=np.int64)
+        self._mark = np.zeros(p.n_columns + 1, dtype=bool)
         self._u_seen = self.u()
         self._score(np.flatnonzero(self.open))
 
@@ -294,18 +295,39 @@ class PlanState:
         touched = [self.r_col[self.r_ptr[row] : self.r_ptr[row + 1]] for row in r.tolist()]
         cols = np.concatenate(touched) if touched else np.zeros(0, dtype=np.int64)
         if extra_items is None:  # an add: values only rose on ``cols``
-            mark = np.zeros(p.n_columns + 1, dtype=bool)
+            mark = self._mark  # all False between calls (index -1 is a spare entry)
             mark[cols] = True
             items = np.flatnonzero(self.open & (mark[self.best_col] | mark[self.second_col]))
+            mark[cols] = False
         else:
             items = np.union1d(np.unique(p.col_item[cols]), extra_items)
         u = self.u()
         if self.w_u and u != self._u_seen:
-            # ΔZ = c + w·max(b − U, 0) moved for every column whose b exceeds the lower of the
-            # two levels: with balanced loads that is nearly every open column, so re-score all.
-            items = np.flatnonzero(self.open)
+            items = np.union1d(items, self._after_u_change(u))
             self._u_seen = u
         self._score(items[self.open[items]])
+
+    def _after_u_change(self, u: float) -> np.ndarray:
+        """Bring every open item's best / second-best up to date for U moving to ``u``;
+        returns the items that need a full re-score.
+
+        ΔZ = c + w·max(b − U, 0). When U rises by δ, every column with b above the new U
+        gets exactly w·δ cheaper and no other column gets cheaper by more, so an item
+        whose best and second-best columns both stay above U keeps them (values − w·δ).
+        Any other item, and every item when U falls, is re-scored.
+        """
+        open_items = np.flatnonzero(self.open)
+        if u < self._u_seen:
+            return open_items
+        bc, sc = self.best_col[open_items], self.second_col[open_items]
+        above_b = (bc < 0) | (self.bal_after(np.maximum(bc, 0)) > u)
+        above_s = (sc < 0) | (self.bal_after(np.maximum(sc, 0)) > u)
+        keep = above_b & above_s
+        shift = self.w_u * (u - self._u_seen)
+        kept = open_items[keep]
+        self.best[kept] -= np.where(self.best_col[kept] >= 0, shift, 0.0)
+        self.second[kept] -= np.where(self.second_col[kept] >= 0, shift, 0.0)
+        return open_items[~keep]
 
     def _score(self, items: np.ndarray) -> None:
         """Best column, best and second-best ΔZ over the fitting columns of ``items``."""

@@ -1,0 +1,293 @@
+"""Scale benchmark: compile, construction, search and MILP time and peak memory against size.
+
+Instances come from the generator (``--seed``, C controllers, R requests,
+ceil(C/6) gNBs, the shipped catalog and devices). Each size runs in a child
+process, so its peak RSS is its own; finished sizes are kept in
+``results.jsonl`` and a rerun resumes after them. The report (``README.md``,
+``scale.png``) gives the table, the log-log plot and each stage's fitted growth
+exponent (time ∝ columns^k), and every plan's gap to the best proven bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main", "SIZES", "QUICK", "run_size"]
+
+#: (controllers, requests) of the full run.
+SIZES = ((6, 24), (25, 150), (50, 400), (100, 1000), (200, 3000))
+QUICK = ((6, 24), (12, 60))
+#: Solvers per size, in order; the MILP and LP run only up to ``--milp-max-columns``.
+PLANNERS = ("greedy", "greedy+ls", "greedy+lns", "milp", "lp")
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def run_size(
+    controllers: int, requests: int, *, seed: int, time_limit_s: float, milp_max_columns: int
+) -> dict[str, Any]:
+    """Generate, compile and solve one size in this process; one result row."""
+    from edgeopt.core.compile import compile_scenario
+    from edgeopt.core.size import estimate_columns
+    from edgeopt.scenario.generate import GeneratorConfig, generate
+    from edgeopt.scenario.schema import load_catalog, load_devices
+    from edgeopt.solvers.registry import get_solver
+
+    cfg = GeneratorConfig(seed=seed, controllers=controllers, requests=requests, gnbs=math.ceil(controllers / 6))
+    scenario = generate(cfg, load_catalog(), load_devices())
+    rss0 = _rss_mb()
+    t0 = time.perf_counter()
+    problem = compile_scenario(scenario)
+    compile_s = time.perf_counter() - t0
+    row: dict[str, Any] = {
+        "size": f"c{controllers}-r{requests}",
+        "controllers": controllers,
+        "requests": requests,
+        "seed": seed,
+        "candidates": estimate_columns(scenario),
+        "columns": problem.n_columns,
+        "compile_s": round(compile_s, 3),
+        "compile_rss_mb": round(_rss_mb(), 1),
+        "rss_before_compile_mb": round(rss0, 1),
+        "time_limit_s": time_limit_s,
+        "solvers": {},
+    }
+    for name in PLANNERS:
+        if name in ("milp", "lp") and problem.n_columns > milp_max_columns:
+            row["solvers"][name] = {"status": "skipped",
+                                    "message": f"{problem.n_columns:,} columns > --milp-max-columns"}
+            continue
+        res = get_solver(name)(problem, seed=0, time_limit_s=time_limit_s)
+        row["solvers"][name] = {
+            "status": res.status,
+            "objective": res.objective,
+            "bound": res.bound,
+            "wall_s": round(res.wall_s, 3),
+            "message": res.message,
+            "rss_mb": round(_rss_mb(), 1),
+        }
+    row["peak_rss_mb"] = round(_rss_mb(), 1)
+    return row
+
+
+def _best_bound(row: dict[str, Any]) -> float | None:
+    bounds = [s["bound"] for s in row["solvers"].values() if s.get("bound") is not None]
+    return max(bounds) if bounds else None
+
+
+def _gap(z: float | None, bound: float | None) -> float | None:
+    if z is None or bound is None:
+        return None
+    return (z - bound) / max(abs(z), 1.0)
+
+
+def _fit(xs: list[float], ys: list[float]) -> float | None:
+    """Slope of log y against log x (the growth exponent), None with fewer than 3 points."""
+    import numpy as np
+
+    pts = [(x, y) for x, y in zip(xs, ys) if x > 0 and y is not None and y > 0]
+    if len(pts) < 3:
+        return None
+    lx, ly = np.log([p[0] for p in pts]), np.log([p[1] for p in pts])
+    return float(np.polyfit(lx, ly, 1)[0])
+
+
+def _fmt(v: Any, spec: str = ".3g") -> str:
+    return "—" if v is None else format(v, spec)
+
+
+def report(rows: list[dict[str, Any]], out: Path, command: str, run_s: float) -> str:
+    """Markdown report and the log-log plot."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = sorted(rows, key=lambda r: r["columns"])
+    lines = [
+        "# Scale benchmark",
+        "",
+        f"Command: `{command}` ({run_s / 60:.1f} min of benchmark time for the sizes run in that call; "
+        "every size runs in its own process on this 2-core machine).",
+        "",
+        "Instances: `edgeopt generate --seed 11 --controllers C --requests R --gnbs ceil(C/6)` on the shipped "
+        "catalog and devices. Columns are after the compile-time dominance reduction; *candidates* is the "
+        "size estimate checked before compiling. Gap = (Z − best proven bound) / max(|Z|, 1), the best "
+        "bound being the largest of the MILP's and the LP relaxation's.",
+        "",
+        "| size | candidates | columns | compile s | compile RSS MB | peak RSS MB | greedy s | greedy Z | "
+        "greedy+ls s | greedy+ls Z | greedy+lns s | greedy+lns Z | milp | milp s | milp Z | best bound | "
+        "greedy gap | greedy+lns gap |",
+        "|" + "---|" * 18,
+    ]
+    for r in rows:
+        s = r["solvers"]
+        b = _best_bound(r)
+
+        def z(name: str) -> Any:
+            return s.get(name, {}).get("objective")
+
+        def w(name: str) -> Any:
+            return s.get(name, {}).get("wall_s")
+
+        gap_g, gap_l = _gap(z("greedy"), b), _gap(z("greedy+lns"), b)
+        lines.append(
+            f"| {r['size']} | {r['candidates']:,} | {r['columns']:,} | {r['compile_s']:.2f} | "
+            f"{r['compile_rss_mb']:.0f} | {r['peak_rss_mb']:.0f} | {_fmt(w('greedy'))} | {_fmt(z('greedy'), '.5g')} | "
+            f"{_fmt(w('greedy+ls'))} | {_fmt(z('greedy+ls'), '.5g')} | {_fmt(w('greedy+lns'))} | "
+            f"{_fmt(z('greedy+lns'), '.5g')} | {s.get('milp', {}).get('status', '—')} | {_fmt(w('milp'))} | "
+            f"{_fmt(z('milp'), '.5g')} | {_fmt(b, '.5g')} | "
+            f"{'—' if gap_g is None else f'{100 * gap_g:.2f} %'} | {'—' if gap_l is None else f'{100 * gap_l:.2f} %'} |"
+        )
+    cols = [float(r["columns"]) for r in rows]
+    stages = {
+        "compile": [r["compile_s"] for r in rows],
+        "greedy": [r["solvers"].get("greedy", {}).get("wall_s") for r in rows],
+        "greedy+ls": [r["solvers"].get("greedy+ls", {}).get("wall_s") for r in rows],
+        "compile RSS": [r["compile_rss_mb"] - r["rss_before_compile_mb"] for r in rows],
+    }
+    lines += ["", "Growth exponents k in cost ∝ columns^k (least squares on log-log, sizes with a value):", ""]
+    for name, ys in stages.items():
+        k = _fit(cols, ys)
+        lines.append(f"- {name}: {'—' if k is None else f'{k:.2f}'}")
+    per_col = [1e6 * (r["compile_rss_mb"] - r["rss_before_compile_mb"]) / max(r["columns"], 1) for r in rows]
+    lines += ["", "Compile memory per column (RSS growth during compile / columns): "
+              + ", ".join(f"{r['size']} {b:.0f} B" for r, b in zip(rows, per_col)), ""]
+    lines += ["Statuses and messages:", ""]
+    for r in rows:
+        for name, s in r["solvers"].items():
+            lines.append(f"- {r['size']} {name}: {s['status']}" + (f" — {s['message']}" if s.get("message") else ""))
+    fig, ax = plt.subplots(1, 2, figsize=(10, 4))
+    for name, ys in list(stages.items())[:3]:
+        pts = [(x, y) for x, y in zip(cols, ys) if y]
+        if pts:
+            ax[0].loglog(*zip(*pts), "o-", label=f"{name} (k={_fmt(_fit(cols, ys), '.2f')})")
+    milp = [(x, r["solvers"]["milp"]["wall_s"]) for x, r in zip(cols, rows)
+            if r["solvers"].get("milp", {}).get("wall_s")]
+    if milp:
+        ax[0].loglog(*zip(*milp), "s--", label="milp (to optimality or the limit)")
+    ax[0].set_xlabel("columns")
+    ax[0].set_ylabel("seconds")
+    ax[0].legend(fontsize=8)
+    ax[0].set_title("time against size")
+    ax[1].loglog(cols, [r["peak_rss_mb"] for r in rows], "o-", label="peak RSS (whole run)")
+    ax[1].loglog(cols, [r["compile_rss_mb"] for r in rows], "s--", label="RSS after compile")
+    ax[1].set_xlabel("columns")
+    ax[1].set_ylabel("MB")
+    ax[1].legend(fontsize=8)
+    ax[1].set_title("memory against size")
+    fig.tight_layout()
+    fig.savefig(out / "scale.png", dpi=110)
+    plt.close(fig)
+    lines += ["", "![time and memory against size](scale.png)", ""]
+    return "\n".join(lines)
+
+
+def parser(prog: str = "edgeopt bench scale") -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default=None, help="comma-separated CxR sizes (default: c6-r24 … c200-r3000)")
+    ap.add_argument("--quick", action="store_true", help="two small sizes (a smoke run)")
+    ap.add_argument("--seed", type=int, default=11, help="generator seed (default 11)")
+    ap.add_argument("--time-limit", type=float, default=60.0, help="per solver and size, seconds (default 60)")
+    ap.add_argument("--milp-max-columns", type=int, default=2_000_000,
+                    help="run milp and lp only up to this many columns (default 2,000,000)")
+    ap.add_argument("--out", default="reports/scale", help="report folder (default reports/scale)")
+    ap.add_argument("--fresh", action="store_true", help="forget earlier results in --out")
+    ap.add_argument("--child", nargs=2, type=int, metavar=("C", "R"), help=argparse.SUPPRESS)
+    return ap
+
+
+def _sizes(a: argparse.Namespace) -> list[tuple[int, int]]:
+    from edgeopt.errors import InputError
+
+    if a.quick:
+        return list(QUICK)
+    if not a.sizes:
+        return list(SIZES)
+    out = []
+    for part in a.sizes.split(","):
+        c, _, r = part.strip().lstrip("c").partition("x")
+        if not r:
+            c, _, r = part.strip().lstrip("c").partition("-r")
+        try:
+            out.append((int(c), int(r)))
+        except ValueError:
+            raise InputError(f"expected sizes like 25x150 or c25-r150, got {part!r}", field="sizes") from None
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    a = parser().parse_args(argv)
+    if a.child:
+        row = run_size(*a.child, seed=a.seed, time_limit_s=a.time_limit, milp_max_columns=a.milp_max_columns)
+        print(json.dumps(row))
+        return 0
+    from edgeopt.argcheck import MAX_COLUMNS, TIME_LIMIT_S, check_options
+    from edgeopt.jsonio import write_text_atomic
+    from edgeopt.paths import check_output
+
+    check_options(a, time_limit=TIME_LIMIT_S, milp_max_columns=MAX_COLUMNS)
+    check_output(a.out, option="--out", folder=True)
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    store = out / "results.jsonl"
+    rows: dict[str, dict[str, Any]] = {}
+    if store.exists() and not a.fresh:
+        for line in store.read_text().splitlines():
+            try:  # a line cut short by a kill is simply run again
+                r = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            rows[r["size"]] = r
+    elif a.fresh and store.exists():
+        store.unlink()
+    started = time.perf_counter()
+    for c, r in _sizes(a):
+        key = f"c{c}-r{r}"
+        if key in rows and rows[key].get("time_limit_s") == a.time_limit and rows[key].get("seed") == a.seed:
+            print(f"{key}: kept from {store}", flush=True)
+            continue
+        print(f"{key}: running …", flush=True)
+        cmd = [sys.executable, "-m", "edgeopt.bench.scale", "--child", str(c), str(r), "--seed", str(a.seed),
+               "--time-limit", str(a.time_limit), "--milp-max-columns", str(a.milp_max_columns)]
+        # The child is in our process group: Ctrl-C or a kill of this process ends it too.
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        try:
+            stdout, _ = proc.communicate()
+        except BaseException:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait()
+            raise
+        if proc.returncode != 0:
+            print(f"{key}: failed (exit {proc.returncode}); the rows before it are kept", file=sys.stderr)
+            return 1
+        row = json.loads(stdout.strip().splitlines()[-1])
+        rows[key] = row
+        with store.open("a") as fh:
+            fh.write(json.dumps(row) + "\n")
+        s = row["solvers"]
+        print(f"{key}: {row['columns']:,} columns, compile {row['compile_s']:.1f} s, greedy "
+              f"{s['greedy'].get('wall_s')} s, peak {row['peak_rss_mb']:.0f} MB", flush=True)
+    run_s = time.perf_counter() - started
+    command = "edgeopt bench scale " + " ".join(argv if argv is not None else sys.argv[1:])
+    write_text_atomic(out / "README.md", report(list(rows.values()), out, command.strip(), run_s) + "\n")
+    print(f"report: {out / 'README.md'}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - the child entry point
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    sys.exit(main())
