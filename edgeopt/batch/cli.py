@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
+import threading
 
 from edgeopt.argcheck import MAX_COLUMNS, SEED, TIME_LIMIT_S, WORKERS, check_options
 from edgeopt.paths import check_output
@@ -34,7 +37,20 @@ def build_parser(prog: str = "edgeopt batch") -> argparse.ArgumentParser:
                    help="solver option, for every solver or one (repeatable), e.g. milp.mip_gap=1e-4")
     p.add_argument("--retry-errors", action="store_true", help="run again the rows stored as errors")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from edgeopt.core.size import DEFAULT_MAX_COLUMNS
+
+    p.add_argument("--max-columns", type=int, default=DEFAULT_MAX_COLUMNS,
+                   help="a scenario that could compile to more candidate columns becomes an error row "
+                   f"(default {DEFAULT_MAX_COLUMNS:,})")
     return p
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind like Ctrl-C (workers stopped, claims released, stored rows kept)."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
 
 
 def main(argv: list[str] | None = None, prog: str = "edgeopt batch") -> int:
@@ -45,20 +61,31 @@ def main(argv: list[str] | None = None, prog: str = "edgeopt batch") -> int:
     solvers = [s.strip() for s in a.solvers.split(",") if s.strip()]
     if solvers == ["all"]:
         solvers = solver_names()
-    if a.workers is not None and a.workers < 1:
-        raise InputError("must be at least 1", field="workers")
-    summary = run_batch(
-        a.paths,
-        solvers,
-        a.db,
-        time_limit_s=a.time_limit,
-        seed=a.seed,
-        workers=a.workers,
-        scheduler=a.scheduler,
-        options=parse_options(a.set),
-        retry_errors=a.retry_errors,
-        progress=not a.no_progress,
-    )
+    check_options(a, time_limit=TIME_LIMIT_S, seed=SEED, workers=WORKERS, max_columns=MAX_COLUMNS)
+    check_output(a.db, option="--db")  # the input files are checked against it once expanded
+    in_main = threading.current_thread() is threading.main_thread()
+    old = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
+    try:
+        summary = run_batch(
+            a.paths,
+            solvers,
+            a.db,
+            time_limit_s=a.time_limit,
+            seed=a.seed,
+            workers=a.workers,
+            scheduler=a.scheduler,
+            options=parse_options(a.set),
+            retry_errors=a.retry_errors,
+            progress=not a.no_progress,
+            max_columns=a.max_columns,
+        )
+    except Terminated:
+        print("edgeopt: error: terminated (SIGTERM); the rows stored so far are kept, the same command finishes "
+              "the batch", file=sys.stderr)
+        return 128 + signal.SIGTERM
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, old if old is not None else signal.SIG_DFL)
     for msg in summary.error_messages[:10]:
         print(f"  error: {msg}")
     if len(summary.error_messages) > 10:

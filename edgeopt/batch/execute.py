@@ -4,13 +4,23 @@ All three offer ``put`` (ship a problem once), ``submit`` and ``wait_any``, so
 the runner's loop is the same everywhere. Local scale-out uses the standard
 library's ``ProcessPoolExecutor``: one process per core, no scheduler to start,
 a worker that dies breaks the pool, which ``restart`` replaces; Dask is used only when a
-cluster address is given (``--scheduler``), where it earns its keep.
+cluster address is given (``--scheduler``), where it earns its keep. Local workers
+die with the batch, however it ends: a thread in each worker waits for the batch
+process to exit (a Linux pidfd, else polling) and, on Linux, the kernel also ends a
+worker whose parent (the pool's forkserver) goes (``PR_SET_PDEATHSIG``).
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import ctypes
 import multiprocessing
+import os
+import select
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -58,6 +68,54 @@ class SerialBackend(Backend):
         return fut
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_batch(batch_pid: int) -> None:
+    """Worker initializer: end this worker as soon as the batch process ``batch_pid`` ends.
+
+    A worker is not the batch's child but the forkserver's, and the forkserver
+    outlives a killed batch while workers hold its pipe, so the worker watches
+    the batch itself; ``PR_SET_PDEATHSIG`` covers the forkserver going first.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - the watch thread still works
+            pass
+    threading.Thread(target=_watch, args=(batch_pid,), name="edgeopt-batch-watch", daemon=True).start()
+
+
+def _watch(pid: int) -> None:
+    try:
+        fd = os.pidfd_open(pid)  # readable once the process has ended (Linux >= 5.3)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):
+        fd = None
+    if fd is not None:
+        select.select([fd], [], [])
+        os._exit(1)
+    while _running(pid):  # pragma: no cover - platforms without pidfd
+        time.sleep(0.5)
+    os._exit(1)  # pragma: no cover
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a killed batch its shell has not reaped yet is a zombie: ended all the same
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return True
+
+
 class ProcessBackend(Backend):
     """A pool of ``workers`` local processes."""
 
@@ -69,11 +127,15 @@ class ProcessBackend(Backend):
         # that already runs threads (tqdm, SQLite) — fork with threads can deadlock.
         methods = multiprocessing.get_all_start_methods()
         self._ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-        self.pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=self._ctx)
+        self.pool = self._new_pool()
+
+    def _new_pool(self) -> cf.ProcessPoolExecutor:
+        return cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=self._ctx, initializer=die_with_batch,
+                                      initargs=(os.getpid(),))
 
     def restart(self) -> None:
         self.close(cancel=True)
-        self.pool = cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=self._ctx)
+        self.pool = self._new_pool()
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> cf.Future:
         return self.pool.submit(fn, *args)

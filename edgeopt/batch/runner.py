@@ -3,7 +3,9 @@ re-checked by the evaluator in this process and committed as one row.
 
 Instances are loaded (and compiled) here, once each, and shipped to the workers
 as core problems, so workers need no access to the files; a file that cannot be
-loaded becomes one error row per solver and the batch goes on.
+loaded, for whatever reason, becomes one error row per solver and the batch goes
+on. Each file's tasks are claimed in the store before it is loaded, so batches
+sharing a database split the work instead of repeating it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import glob
 import hashlib
 import os
+import stat
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -24,11 +27,12 @@ from edgeopt.batch.store import Store, settings_hash
 from edgeopt.batch.worker import now_iso, one_line, solve_task
 from edgeopt.core.evaluate import evaluate, objectives_agree
 from edgeopt.core.instance import Instance, load_instance
+from edgeopt.core.result import PLAN_STATUSES, SolveResult
+from edgeopt.core.size import DEFAULT_MAX_COLUMNS
 from edgeopt.core.solution import solution_to_dict
 from edgeopt.errors import EdgeoptError, InputError
 from edgeopt.jsonio import printable
 from edgeopt.paths import same_file
-from edgeopt.core.result import PLAN_STATUSES, SolveResult
 from edgeopt.solvers.registry import get_solver
 
 __all__ = ["BatchSummary", "expand_paths", "solver_settings", "run_batch", "result_row"]
@@ -46,6 +50,10 @@ class BatchSummary:
     skipped: int
     stored: int = 0
     errors: int = 0
+    #: tasks another batch on the same database had claimed or stored meanwhile
+    elsewhere: int = 0
+    #: results not stored because another batch had stored that row first
+    discarded: int = 0
     wall_s: float = 0.0
     backend: str = ""
     workers: int = 1
@@ -53,9 +61,11 @@ class BatchSummary:
 
     def line(self) -> str:
         where = f", {self.backend} × {self.workers}" if self.backend else ""
+        other = f", {self.elsewhere} taken by another batch" if self.elsewhere else ""
+        lost = f", {self.discarded} discarded (stored first by another batch)" if self.discarded else ""
         return (
-            f"{self.db}: {self.stored} row(s) stored ({self.errors} error(s)), {self.skipped} already done, "
-            f"{self.files} file(s){where}, {self.wall_s:.1f} s"
+            f"{printable(self.db)}: {self.stored} row(s) stored ({self.errors} error(s)), {self.skipped} already "
+            f"done{other}{lost}, {self.files} file(s){where}, {self.wall_s:.1f} s"
         )
 
 
@@ -110,19 +120,21 @@ def solver_settings(
 
 def _file_sha256(path: Path) -> str:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        # Unreadable: key its error row on the path, so a re-run skips it too.
-        return hashlib.sha256(f"unreadable:{path}".encode()).hexdigest()
+        if stat.S_ISREG(os.stat(path).st_mode):  # never open a FIFO or a device: it may block or never end
+            return hashlib.sha256(path.read_bytes()).hexdigest()
+    except (OSError, ValueError):
+        pass
+    # Unreadable: key its error row on the path, so a re-run skips it too.
+    return hashlib.sha256(b"unreadable:" + os.fsencode(path)).hexdigest()
 
 
 # ------------------------------------------------------------------ rows
 def _instance_fields(inst: Instance | None, path: str, sha256: str) -> dict[str, Any]:
     if inst is None:
-        return {"instance_path": path, "instance_name": Path(path).stem, "instance_sha256": sha256}
+        return {"instance_path": printable(path), "instance_name": printable(Path(path).stem), "instance_sha256": sha256}
     p = inst.problem
     return {
-        "instance_path": path,
+        "instance_path": printable(path),
         "instance_name": inst.name,
         "instance_sha256": inst.sha256,
         "kind": inst.kind,
@@ -204,7 +216,9 @@ def result_row(task: _Task, inst: Instance, out: dict[str, Any]) -> dict[str, An
         "terms": solution["terms"] or None,
         "utilisation": util,
         "solution": solution,
-        "error": None,
+        # an error the solver reported itself keeps its message (never NULL)
+        "error": one_line(res.message or "the solver reported an error without a message")
+        if res.status == "error" else None,
     }
 
 
@@ -221,6 +235,7 @@ def run_batch(
     options: dict[str, dict[str, Any]] | None = None,
     retry_errors: bool = False,
     progress: bool = True,
+    max_columns: int | None = DEFAULT_MAX_COLUMNS,
 ) -> BatchSummary:
     """Solve every file of ``paths`` with every solver into the SQLite file ``db``.
 
@@ -233,6 +248,7 @@ def run_batch(
     :param options: extra solver options, ``{"*": {...}, "milp": {...}}``.
     :param retry_errors: delete stored error rows first, so they run again.
     :param progress: show a tqdm progress bar on stderr.
+    :param max_columns: refuse (as error rows) scenarios that could compile to more columns.
     """
     from tqdm import tqdm
 
@@ -242,6 +258,10 @@ def run_batch(
     for s in solvers:
         get_solver(s)  # unknown names fail here, before anything runs
     files = expand_paths(paths)
+    for f in files:
+        if same_file(f, db):
+            raise InputError(f"--db {printable(str(db))}: is also an input ({printable(str(f))}); refusing to "
+                             "overwrite it")
     per_solver = {s: solver_settings(s, seed=seed, time_limit_s=time_limit_s, options=options) for s in solvers}
     hashes = {s: settings_hash(v) for s, v in per_solver.items()}
 
@@ -272,9 +292,10 @@ def run_batch(
             workers = os.cpu_count() or 1
         backend = make_backend(min(workers, n_todo), scheduler)
         summary.backend, summary.workers = backend.name, backend.workers
+        store.start_heartbeat()
         bar = tqdm(total=n_todo, unit="run", desc="batch", disable=not progress, file=sys.stderr, dynamic_ncols=True)
         try:
-            _drive(backend, plan, store, bar, summary)
+            _drive(backend, plan, store, bar, summary, max_columns)
         except BaseException:
             backend.close(cancel=True)
             raise
@@ -287,7 +308,14 @@ def run_batch(
     return summary
 
 
-def _drive(backend: Backend, plan: list[tuple[Path, list[_Task]]], store: Store, bar: Any, summary: BatchSummary) -> None:
+def _drive(
+    backend: Backend,
+    plan: list[tuple[Path, list[_Task]]],
+    store: Store,
+    bar: Any,
+    summary: BatchSummary,
+    max_columns: int | None = DEFAULT_MAX_COLUMNS,
+) -> None:
     """Keep a few tasks per worker in flight; store each result the moment it arrives."""
     window = 2 * backend.workers
     loaded: dict[str, tuple[Instance, Any]] = {}
@@ -295,7 +323,10 @@ def _drive(backend: Backend, plan: list[tuple[Path, list[_Task]]], store: Store,
     retried: set[int] = set()
 
     def store_row(row: dict[str, Any]) -> None:
-        store.add(row)
+        if not store.add(row):
+            summary.discarded += 1
+            bar.update(1)
+            return
         summary.stored += 1
         if row["status"] == "error":
             summary.errors += 1
@@ -306,11 +337,20 @@ def _drive(backend: Backend, plan: list[tuple[Path, list[_Task]]], store: Store,
     def tasks() -> Iterator[_Task]:
         # Load lazily, one instance ahead of the workers, and forget it once its tasks are stored.
         for f, todo in plan:
+            mine = store.claim([(t.sha256, t.solver, t.settings_hash) for t in todo])
+            n_before = len(todo)
+            todo = [t for t in todo if (t.sha256, t.solver, t.settings_hash) in mine]
+            if len(todo) < n_before:
+                summary.elsewhere += n_before - len(todo)
+                bar.update(n_before - len(todo))
+            if not todo:
+                continue
             try:
-                inst = load_instance(f)
-            except EdgeoptError as exc:
+                inst = load_instance(f, max_columns=max_columns)
+            except Exception as exc:  # noqa: BLE001 - whatever breaks on one file must not stop the batch
+                msg = str(exc) if isinstance(exc, EdgeoptError) else f"cannot load: {type(exc).__name__}: {exc}"
                 for t in todo:
-                    store_row(_error_row(t, None, str(exc)))
+                    store_row(_error_row(t, None, msg))
                 continue
             loaded[str(f)] = (inst, backend.put(inst.problem))
             remaining[str(f)] = len(todo)
@@ -354,7 +394,11 @@ def _drive(backend: Backend, plan: list[tuple[Path, list[_Task]]], store: Store,
                     continue
                 out = {"error": f"worker failed: {type(exc).__name__}: {exc}"}
             inst, _ = loaded[t.path]
-            store_row(result_row(t, inst, out))
+            try:
+                row = result_row(t, inst, out)
+            except Exception as exc:  # noqa: BLE001 - a result that cannot be refereed is that task's error row
+                row = _error_row(t, inst, f"cannot check the result: {type(exc).__name__}: {exc}")
+            store_row(row)
             remaining[t.path] -= 1
             if remaining[t.path] == 0:
                 del loaded[t.path], remaining[t.path]

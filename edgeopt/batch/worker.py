@@ -25,8 +25,8 @@ def now_iso() -> str:
 
 
 def one_line(text: str, limit: int = 500) -> str:
-    """``text`` on one line, at most ``limit`` characters."""
-    s = " ".join(str(text).split())
+    """``text`` on one line, at most ``limit`` characters, printable as UTF-8 (lone surrogates escaped)."""
+    s = " ".join(str(text).encode("utf-8", "backslashreplace").decode("utf-8").split())
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
