@@ -98,7 +98,38 @@ def test_unknown_solver_option_is_an_error_row_not_a_crash(tmp_path):
 
 
 # ---------------------------------------------------------------- crash safety
-def test_killed_batch_loses_no_committed_row_and_a_rerun_completes_it(tmp_path):
+def _descendants(pid: int) -> list[int]:
+    """Pids of every process below ``pid``: the worker pool, its forkserver and resource tracker."""
+    try:
+        import psutil
+    except ImportError:
+        parent_of = {}
+        for d in Path("/proc").iterdir():
+            if d.name.isdigit():
+                try:
+                    parent_of[int(d.name)] = int((d / "stat").read_bytes().rsplit(b")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    pass
+        out, todo = [], [pid]
+        while todo:
+            kids = [c for c, pp in parent_of.items() if pp == todo.pop()]
+            out += kids
+            todo += kids
+        return out
+    return [c.pid for c in psutil.Process(pid).children(recursive=True)]
+
+
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie (a dead child nobody reaped yet)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in (b"Z", b"X")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_killed_batch_leaves_no_worker_loses_no_committed_row_and_a_rerun_completes_it(tmp_path, sig):
     make_instances(tmp_path / "in", 5)
     db = tmp_path / "r.sqlite"
     cmd = [sys.executable, "-m", "edgeopt.cli", "batch", str(tmp_path / "in"), "--solvers", "greedy,milp,random",
@@ -107,6 +138,8 @@ def test_killed_batch_loses_no_committed_row_and_a_rerun_completes_it(tmp_path):
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     seen = 0
+    children: list[int] = []
+    survivors: list[int] = []
     deadline = time.monotonic() + 60
     try:
         while time.monotonic() < deadline and proc.poll() is None:
@@ -119,9 +152,22 @@ def test_killed_batch_loses_no_committed_row_and_a_rerun_completes_it(tmp_path):
                 if seen >= 1:
                     break
             time.sleep(0.02)
+        children = _descendants(proc.pid)
+        os.kill(proc.pid, sig)  # the parent only: its workers must follow it by themselves
+        proc.wait(timeout=30)
+        gone = time.monotonic() + 10
+        survivors = [c for c in children if _running(c)]
+        while survivors and time.monotonic() < gone:
+            time.sleep(0.05)
+            survivors = [c for c in survivors if _running(c)]
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # the parent and its worker processes
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever is left, so a failure does not leak processes
+        except ProcessLookupError:
+            pass
         proc.wait()
+    assert len(children) >= 2, "the batch must have started its worker processes"
+    assert survivors == [], f"processes outlived the batch killed by {sig.name}"
     assert 1 <= seen < 15, "the batch must be killed mid-run"
     before = {(r["instance_name"], r["solver"]): r["finished_at"] for r in read_rows(db)}
     assert len(before) >= seen
