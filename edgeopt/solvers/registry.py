@@ -253,9 +253,6 @@ def _check(
     )
     checked: dict[str, Any] = {}
     for key, value in options.items():
-        if key in RESERVED:
-            flag = {"seed": "--seed", "time_limit_s": "--time-limit"}[key]
-            raise InputError(f"{entry.name}: {key!r} is not an option; give it with {flag}", field=key)
         if key in entry.params:
             p = entry.params[key]
             checked[key] = _check_value(entry.name, key, value, entry.hints.get(key), p.default)
@@ -390,9 +387,13 @@ def parse_options(items: list[str]) -> dict[str, dict[str, Any]]:
             solver = "*"
         if not name:
             raise InputError(f"empty option name in {it!r}", field="set")
+        name = name.replace("-", "_")
+        if name in RESERVED:
+            flag = {"seed": "--seed", "time_limit_s": "--time-limit"}[name]
+            raise InputError(f"{name!r} is not a solver option; give it with {flag}", field="set")
         try:
             value = json.loads(val, parse_constant=lambda c: c)
         except json.JSONDecodeError:
             value = val
-        out.setdefault(solver, {})[name.replace("-", "_")] = value
+        out.setdefault(solver, {})[name] = value
     return out
