@@ -29,7 +29,7 @@ __all__ = ["main", "SIZES", "QUICK", "run_size"]
 SIZES = ((6, 24), (25, 150), (50, 400), (100, 1000), (200, 3000))
 QUICK = ((6, 24), (12, 60))
 #: Solvers per size, in order; the MILP and LP run only up to ``--milp-max-columns``.
-PLANNERS = ("greedy", "greedy+ls", "greedy+lns", "milp", "lp")
+PLANNERS = ("greedy", "greedy+ls", "greedy+lns", "cg", "milp", "lp")
 
 
 def _rss_mb() -> float:

@@ -123,6 +123,7 @@ def register_composite(suffix: str, factory: Callable[[str], tuple[Algorithm, st
 def _load_builtin() -> None:
     # Importing the modules registers their solvers; heavy ones import lazily inside.
     import edgeopt.solvers.baselines  # noqa: F401
+    import edgeopt.solvers.cg  # noqa: F401
     import edgeopt.solvers.drl  # noqa: F401
     import edgeopt.solvers.heuristics  # noqa: F401
     import edgeopt.solvers.lns  # noqa: F401
