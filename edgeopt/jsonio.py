@@ -135,12 +135,12 @@ def loads(raw: bytes | str, *, source: str = "<input>") -> Any:
     # only when the text has such an escape (a valid pair parses to one character).
     if _SURROGATE_ESCAPE.search(text):
         try:
-            where = lone_surrogate(data)
+            bad = lone_surrogate(data)
         except RecursionError:
             raise InputError("JSON nested too deeply", source=source) from None
-        if where is not None:
+        if bad is not None:
             raise InputError("lone UTF-16 surrogate in a string (not valid Unicode text)", source=source,
-                             field=where)
+                             field=bad)
     return data
 
 

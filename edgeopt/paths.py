@@ -48,7 +48,9 @@ def check_output(
         raise InputError(f"{shown}: not a usable path")
     for inp in inputs:
         if inp is not None and same_file(p, inp):
-            raise InputError(f"{shown}: is also an input ({printable(str(inp))}); refusing to overwrite it")
+            raise InputError(
+                f"{shown}: is also an input ({printable(str(inp))}); refusing to overwrite it"
+            )
     try:
         mode = os.stat(p).st_mode
     except FileNotFoundError:
@@ -78,7 +80,9 @@ def _check_writable(where: Path, shown: str) -> None:
         with tempfile.TemporaryFile(dir=anc):
             pass
     except OSError as exc:
-        raise InputError(f"{shown}: cannot write in {printable(str(anc))} ({exc.strerror or exc})") from None
+        raise InputError(
+            f"{shown}: cannot write in {printable(str(anc))} ({exc.strerror or exc})"
+        ) from None
 
 
 def plain_name(name: str, *, option: str) -> str:
@@ -95,6 +99,8 @@ def plain_name(name: str, *, option: str) -> str:
         or printable(name) != name
     )
     if bad:
-        raise InputError(f"{option} {printable(name)!r}: must be a plain name (no '/', '\\\\', '..'), "
-                         "the file or folder it names stays inside the output folder")
+        raise InputError(
+            f"{option} {printable(name)!r}: must be a plain name (no '/', '\\\\', '..'), "
+            "the file or folder it names stays inside the output folder"
+        )
     return name

@@ -39,7 +39,9 @@ def refused(capsys, *argv: str, says: str = "") -> str:
     code, _, err = run(capsys, *argv)
     lines = err.strip().splitlines()
     assert code == 2, err
-    assert len(lines) == 1 and lines[0].startswith("edgeopt: error: ") and "internal error" not in err, err
+    assert (
+        len(lines) == 1 and lines[0].startswith("edgeopt: error: ") and "internal error" not in err
+    ), err
     assert says in lines[0], lines[0]
     return lines[0]
 
@@ -59,8 +61,22 @@ def scenario(tmp_path: Path, fixture_catalog: dict) -> Path:
 
 
 def gen(out: Path, devices: Path, *extra: str) -> list[str]:
-    return ["generate", "--out", str(out), "--catalog", CAT, "--devices", str(devices), "--device-mix",
-            "small:2,large:1", "--controllers", "4", "--requests", "8", *extra]
+    return [
+        "generate",
+        "--out",
+        str(out),
+        "--catalog",
+        CAT,
+        "--devices",
+        str(devices),
+        "--device-mix",
+        "small:2,large:1",
+        "--controllers",
+        "4",
+        "--requests",
+        "8",
+        *extra,
+    ]
 
 
 def leftovers(folder: Path) -> list[str]:
@@ -92,22 +108,54 @@ def test_generate_refuses_to_write_over_its_catalog_or_devices(capsys, tmp_path,
 def test_compare_refuses_to_write_its_csv_over_the_database(capsys, tmp_path):
     make_instances(tmp_path / "in", 1)
     db = tmp_path / "r.sqlite"
-    assert run(capsys, "batch", tmp_path / "in", "--solvers", "greedy", "--db", db, "--workers", "1",
-               "--no-progress")[0] == 0
+    assert (
+        run(
+            capsys,
+            "batch",
+            tmp_path / "in",
+            "--solvers",
+            "greedy",
+            "--db",
+            db,
+            "--workers",
+            "1",
+            "--no-progress",
+        )[0]
+        == 0
+    )
     refused(capsys, "compare", "--db", db, "--csv", db, says="--csv")
     refused(capsys, "report", "--db", db, "--out", db, says="--out")
     named_like_the_report = tmp_path / "rep" / "report.md"
     named_like_the_report.parent.mkdir()
     shutil.copy(db, named_like_the_report)
-    refused(capsys, "report", "--db", named_like_the_report, "--out", tmp_path / "rep", says="would replace the input")
+    refused(
+        capsys,
+        "report",
+        "--db",
+        named_like_the_report,
+        "--out",
+        tmp_path / "rep",
+        says="would replace the input",
+    )
     assert len(read_rows(db)) == len(read_rows(named_like_the_report)) == 1  # still databases
 
 
 def test_batch_refuses_a_database_that_is_one_of_its_instance_files(capsys, tmp_path):
     (inst,) = make_instances(tmp_path / "in", 1)
     before = inst.read_bytes()
-    refused(capsys, "batch", inst, "--db", inst, "--solvers", "greedy", "--workers", "1", "--no-progress",
-            says="is also an input")
+    refused(
+        capsys,
+        "batch",
+        inst,
+        "--db",
+        inst,
+        "--solvers",
+        "greedy",
+        "--workers",
+        "1",
+        "--no-progress",
+        says="is also an input",
+    )
     assert inst.read_bytes() == before
 
 
@@ -157,13 +205,29 @@ def test_import_gap_writes_every_file_or_none(capsys, tmp_path, monkeypatch):
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"] and leftovers(tmp_path) == []
     monkeypatch.undo()
     assert run(capsys, "import-gap", src, "--out", out)[0] == 0
-    assert sorted(p.name for p in out.iterdir()) == ["gap9-1.json", "gap9-2.json", "gap9-3.json", "keep.txt"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "gap9-1.json",
+        "gap9-2.json",
+        "gap9-3.json",
+        "keep.txt",
+    ]
 
 
 def test_report_for_an_unknown_instance_leaves_nothing(capsys, tmp_path):
     make_instances(tmp_path / "in", 1)
     db = tmp_path / "r.sqlite"
-    run(capsys, "batch", tmp_path / "in", "--solvers", "greedy", "--db", db, "--workers", "1", "--no-progress")
+    run(
+        capsys,
+        "batch",
+        tmp_path / "in",
+        "--solvers",
+        "greedy",
+        "--db",
+        db,
+        "--workers",
+        "1",
+        "--no-progress",
+    )
     out = tmp_path / "rep"
     refused(capsys, "report", "--db", db, "--out", out, "--instance", "nosuch", says="nosuch")
     assert not out.exists() and leftovers(tmp_path) == []
@@ -172,12 +236,25 @@ def test_report_for_an_unknown_instance_leaves_nothing(capsys, tmp_path):
 @pytest.mark.parametrize("name", ["../../x", "a/b", "..", "", "x\\y"])
 def test_train_keeps_the_checkpoint_name_inside_out_dir(capsys, tmp_path, name):
     out = tmp_path / "a" / "b"
-    refused(capsys, "train", "--name", name, "--out-dir", out, "--curve", "", "--no-progress", says="--name")
+    refused(
+        capsys,
+        "train",
+        "--name",
+        name,
+        "--out-dir",
+        out,
+        "--curve",
+        "",
+        "--no-progress",
+        says="--name",
+    )
     assert not (tmp_path / "x").exists() and not out.exists()
 
 
 # ================================================================ batch
-def test_any_failing_file_is_an_error_row_and_the_batch_finishes(capsys, tmp_path, fixture_catalog, monkeypatch):
+def test_any_failing_file_is_an_error_row_and_the_batch_finishes(
+    capsys, tmp_path, fixture_catalog, monkeypatch
+):
     folder = tmp_path / "in"
     make_instances(folder, 1)
     good = toy(fixture_catalog)
@@ -208,13 +285,17 @@ def test_any_failing_file_is_an_error_row_and_the_batch_finishes(capsys, tmp_pat
     assert code == 0, err
     rows = {r["instance_name"]: r for r in read_rows(db)}
     assert len(rows) == 5
-    assert rows["graph-data"]["status"] == "feasible" and rows["graph-data"]["n_bins"] == 3  # no x, y nodes
+    assert (
+        rows["graph-data"]["status"] == "feasible" and rows["graph-data"]["n_bins"] == 3
+    )  # no x, y nodes
     assert rows["odd-file-name"]["status"] == "feasible"
     assert "\\udce9" in rows["odd-file-name"]["instance_path"]
     assert rows["surrogate"]["status"] == "error" and "surrogate" in rows["surrogate"]["error"]
     assert "field 'name'" in rows["surrogate"]["error"]
     assert rows["crash"]["status"] == "error" and "RuntimeError: boom" in rows["crash"]["error"]
-    code, out, _ = run(capsys, *argv)  # the rerun skips every row, errors included: the batch can finish
+    code, out, _ = run(
+        capsys, *argv
+    )  # the rerun skips every row, errors included: the batch can finish
     assert code == 0 and "0 row(s) stored" in out and "5 already done" in out
 
 
@@ -224,16 +305,38 @@ def test_an_error_the_solver_reports_keeps_its_message(capsys, tmp_path, monkeyp
     from edgeopt.batch.worker import now_iso
 
     def solver_gives_up(problem, solver, seed, time_limit_s, options):
-        return {"error": None, "status": "error", "assignment": None, "objective": None, "bound": None,
-                "wall_s": 0.01, "settings": {}, "stats": {}, "message": "HiGHS: model status Solve error",
-                "started_at": now_iso(), "finished_at": now_iso()}
+        return {
+            "error": None,
+            "status": "error",
+            "assignment": None,
+            "objective": None,
+            "bound": None,
+            "wall_s": 0.01,
+            "settings": {},
+            "stats": {},
+            "message": "HiGHS: model status Solve error",
+            "started_at": now_iso(),
+            "finished_at": now_iso(),
+        }
 
     monkeypatch.setattr(runner, "solve_task", solver_gives_up)
     db = tmp_path / "r.sqlite"
-    code, out, _ = run(capsys, "batch", tmp_path / "in", "--solvers", "greedy", "--db", db, "--workers", "1",
-                       "--no-progress")
+    code, out, _ = run(
+        capsys,
+        "batch",
+        tmp_path / "in",
+        "--solvers",
+        "greedy",
+        "--db",
+        db,
+        "--workers",
+        "1",
+        "--no-progress",
+    )
     (row,) = read_rows(db)
-    assert code == 0 and row["status"] == "error" and row["error"] == "HiGHS: model status Solve error"
+    assert (
+        code == 0 and row["status"] == "error" and row["error"] == "HiGHS: model status Solve error"
+    )
     assert "None" not in out
 
 
@@ -241,8 +344,19 @@ def test_an_error_the_solver_reports_keeps_its_message(capsys, tmp_path, monkeyp
 def results_db(tmp_path: Path, capsys) -> Path:
     make_instances(tmp_path / "in", 3)
     db = tmp_path / "r.sqlite"
-    code = main(["batch", str(tmp_path / "in"), "--solvers", "greedy,random", "--db", str(db), "--workers", "1",
-                 "--no-progress"])
+    code = main(
+        [
+            "batch",
+            str(tmp_path / "in"),
+            "--solvers",
+            "greedy,random",
+            "--db",
+            str(db),
+            "--workers",
+            "1",
+            "--no-progress",
+        ]
+    )
     capsys.readouterr()
     assert code == 0 and not Path(f"{db}-wal").exists()  # checkpointed: every page is in the file
     return db
@@ -267,15 +381,19 @@ def _damage(db: Path, how: str) -> None:
         raw = bytearray(db.read_bytes())
         page = int.from_bytes(raw[16:18], "big")
         assert len(raw) >= 3 * page
-        raw[page:3 * page] = b"\xa5" * (2 * page)  # pages 2 and 3: b-tree pages of the table
+        raw[page : 3 * page] = b"\xa5" * (2 * page)  # pages 2 and 3: b-tree pages of the table
         db.write_bytes(bytes(raw))
     elif how == "not-sqlite":
         db.write_bytes(b"this is not a database file at all" * 200)
 
 
-@pytest.mark.parametrize("how", ["settings-json", "text-in-a-number", "wrong-schema", "no-table", "damaged-page",
-                                 "not-sqlite"])
-def test_a_damaged_database_is_one_clean_line_in_compare_and_report(capsys, tmp_path, results_db, how):
+@pytest.mark.parametrize(
+    "how",
+    ["settings-json", "text-in-a-number", "wrong-schema", "no-table", "damaged-page", "not-sqlite"],
+)
+def test_a_damaged_database_is_one_clean_line_in_compare_and_report(
+    capsys, tmp_path, results_db, how
+):
     _damage(results_db, how)
     refused(capsys, "compare", "--db", results_db, says=str(results_db))
     refused(capsys, "report", "--db", results_db, "--out", tmp_path / "rep", says=str(results_db))
@@ -285,12 +403,26 @@ def test_a_damaged_database_is_one_clean_line_in_compare_and_report(capsys, tmp_
 def test_two_batches_on_one_database_never_redo_or_replace_each_others_rows(tmp_path):
     make_instances(tmp_path / "in", 6)
     db = tmp_path / "r.sqlite"
-    cmd = [sys.executable, "-m", "edgeopt.cli", "batch", str(tmp_path / "in"), "--solvers", "greedy,milp,random",
-           "--db", str(db), "--workers", "1", "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "edgeopt.cli",
+        "batch",
+        str(tmp_path / "in"),
+        "--solvers",
+        "greedy,milp,random",
+        "--db",
+        str(db),
+        "--workers",
+        "1",
+        "--no-progress",
+    ]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
 
     def start() -> subprocess.Popen:
-        return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
 
     first, second = start(), start()  # at once: both plan the same 18 tasks
     outs = [p.communicate(timeout=120) for p in (first, second)]
@@ -305,8 +437,14 @@ def test_two_batches_on_one_database_never_redo_or_replace_each_others_rows(tmp_
         assert con.execute("SELECT COUNT(*) FROM claims").fetchone()[0] == 0
     # a third run finds everything done and replaces nothing
     third = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-    assert third.returncode == 0 and "0 row(s) stored" in third.stdout and "18 already done" in third.stdout
-    assert {(r["instance_sha256"], r["solver"]): r["finished_at"] for r in read_rows(db)} == finished
+    assert (
+        third.returncode == 0
+        and "0 row(s) stored" in third.stdout
+        and "18 already done" in third.stdout
+    )
+    assert {
+        (r["instance_sha256"], r["solver"]): r["finished_at"] for r in read_rows(db)
+    } == finished
 
 
 def test_a_dead_batchs_claims_are_taken_over(capsys, tmp_path):
@@ -317,14 +455,23 @@ def test_a_dead_batchs_claims_are_taken_over(capsys, tmp_path):
 
     (inst,) = make_instances(tmp_path / "in", 1)
     db = tmp_path / "r.sqlite"
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    key = (hashlib.sha256(inst.read_bytes()).hexdigest(), "greedy",
-           settings_hash(solver_settings("greedy", seed=0, time_limit_s=None)))
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    key = (
+        hashlib.sha256(inst.read_bytes()).hexdigest(),
+        "greedy",
+        settings_hash(solver_settings("greedy", seed=0, time_limit_s=None)),
+    )
     with Store(db) as store:  # a claim left behind by a batch whose process has ended
-        store.con.execute("INSERT INTO claims VALUES (?, ?, ?, 'gone', ?, ?, '1', ?)",
-                          (*key, store.host, int(dead.stdout), time.time()))
+        store.con.execute(
+            "INSERT INTO claims VALUES (?, ?, ?, 'gone', ?, ?, '1', ?)",
+            (*key, store.host, int(dead.stdout), time.time()),
+        )
         store.con.commit()
-    code, out, _ = run(capsys, "batch", inst, "--solvers", "greedy", "--db", db, "--workers", "1", "--no-progress")
+    code, out, _ = run(
+        capsys, "batch", inst, "--solvers", "greedy", "--db", db, "--workers", "1", "--no-progress"
+    )
     assert code == 0 and "1 row(s) stored" in out
 
 
@@ -367,8 +514,19 @@ def test_batch_makes_a_fifo_an_error_row_without_blocking(capsys, tmp_path):
     timer = _unblock_after(fifo, 10.0)
     db = tmp_path / "r.sqlite"
     try:
-        code, out, _ = run(capsys, "batch", tmp_path / "in" / "tiny-1.json", fifo, "--solvers", "greedy", "--db", db,
-                           "--workers", "1", "--no-progress")
+        code, out, _ = run(
+            capsys,
+            "batch",
+            tmp_path / "in" / "tiny-1.json",
+            fifo,
+            "--solvers",
+            "greedy",
+            "--db",
+            db,
+            "--workers",
+            "1",
+            "--no-progress",
+        )
     finally:
         timer.cancel()
     rows = {r["instance_name"]: r for r in read_rows(db)}
@@ -385,7 +543,9 @@ def test_batch_makes_a_fifo_an_error_row_without_blocking(capsys, tmp_path):
         (("topology", "graph", "note"), "\udfff", "field 'topology.graph.note'"),
     ],
 )
-def test_a_lone_surrogate_is_refused_at_load_naming_the_field(capsys, tmp_path, fixture_catalog, path, value, field):
+def test_a_lone_surrogate_is_refused_at_load_naming_the_field(
+    capsys, tmp_path, fixture_catalog, path, value, field
+):
     d = toy(fixture_catalog)
     node = d
     for key in path[:-1]:
@@ -411,27 +571,50 @@ def test_graph_attributes_are_data_not_constructor_arguments(capsys, tmp_path, f
 
 
 NUMERIC = [
-    ("solve", "--time-limit", "nan"), ("solve", "--time-limit", "-1"), ("solve", "--time-limit", "inf"),
-    ("solve", "--time-limit", "0"), ("solve", "--mip-gap", "nan"), ("solve", "--mip-gap", "-1"),
-    ("solve", "--mip-gap", "2"), ("solve", "--threads", "-4"), ("solve", "--threads", "0"),
-    ("solve", "--seed", "-1"), ("solve", "--samples", "0"), ("solve", "--max-columns", "0"),
+    ("solve", "--time-limit", "nan"),
+    ("solve", "--time-limit", "-1"),
+    ("solve", "--time-limit", "inf"),
+    ("solve", "--time-limit", "0"),
+    ("solve", "--mip-gap", "nan"),
+    ("solve", "--mip-gap", "-1"),
+    ("solve", "--mip-gap", "2"),
+    ("solve", "--threads", "-4"),
+    ("solve", "--threads", "0"),
+    ("solve", "--seed", "-1"),
+    ("solve", "--samples", "0"),
+    ("solve", "--max-columns", "0"),
     ("validate", "--max-columns", "-5"),
-    ("generate", "--window-s", "0"), ("generate", "--window-s", "-5"), ("generate", "--window-s", "nan"),
-    ("generate", "--capacity-scale", "1e-300"), ("generate", "--capacity-scale", "1e308"),
-    ("generate", "--capacity-scale", "nan"), ("generate", "--load-factor", "1e308"), ("generate", "--load-factor", "0"),
-    ("generate", "--load-factor", "-inf"), ("generate", "--controllers", "0"), ("generate", "--gnbs", "0"),
-    ("generate", "--requests", "0"), ("generate", "--seed", "-1"),
-    ("batch", "--time-limit", "nan"), ("batch", "--workers", "0"), ("batch", "--seed", "-2"),
+    ("generate", "--window-s", "0"),
+    ("generate", "--window-s", "-5"),
+    ("generate", "--window-s", "nan"),
+    ("generate", "--capacity-scale", "1e-300"),
+    ("generate", "--capacity-scale", "1e308"),
+    ("generate", "--capacity-scale", "nan"),
+    ("generate", "--load-factor", "1e308"),
+    ("generate", "--load-factor", "0"),
+    ("generate", "--load-factor", "-inf"),
+    ("generate", "--controllers", "0"),
+    ("generate", "--gnbs", "0"),
+    ("generate", "--requests", "0"),
+    ("generate", "--seed", "-1"),
+    ("batch", "--time-limit", "nan"),
+    ("batch", "--workers", "0"),
+    ("batch", "--seed", "-2"),
     ("batch", "--max-columns", "0"),
     ("demo", "--time-limit", "-1"),
-    ("train", "--hidden", "0"), ("train", "--hidden", "200000"), ("train", "--num-envs", "0"),
-    ("train", "--learning-rate", "nan"), ("train", "--gamma", "2"), ("train", "--milp-time-limit", "-1"),
+    ("train", "--hidden", "0"),
+    ("train", "--hidden", "200000"),
+    ("train", "--num-envs", "0"),
+    ("train", "--learning-rate", "nan"),
+    ("train", "--gamma", "2"),
+    ("train", "--milp-time-limit", "-1"),
 ]
 
 
 @pytest.mark.parametrize(("command", "option", "value"), NUMERIC)
-def test_every_numeric_option_is_checked_finite_and_in_range(capsys, tmp_path, scenario, devices, command, option,
-                                                              value):
+def test_every_numeric_option_is_checked_finite_and_in_range(
+    capsys, tmp_path, scenario, devices, command, option, value
+):
     argv = {
         "solve": ["solve", scenario, "--out", tmp_path / "sol.json"],
         "validate": ["validate", scenario],
@@ -448,8 +631,13 @@ def test_every_numeric_option_is_checked_finite_and_in_range(capsys, tmp_path, s
 @pytest.mark.parametrize(
     "knobs",
     [
-        ["--capacity-scale", "1e-6"], ["--capacity-scale", "1e6"], ["--window-s", "1e-9"], ["--window-s", "1e9"],
-        ["--load-factor", "1e-9"], ["--load-factor", "100"], ["--no-cloud", "--capacity-scale", "0.001"],
+        ["--capacity-scale", "1e-6"],
+        ["--capacity-scale", "1e6"],
+        ["--window-s", "1e-9"],
+        ["--window-s", "1e9"],
+        ["--load-factor", "1e-9"],
+        ["--load-factor", "100"],
+        ["--no-cloud", "--capacity-scale", "0.001"],
     ],
 )
 def test_generate_never_writes_a_file_its_reader_rejects(capsys, tmp_path, devices, knobs):
@@ -477,7 +665,16 @@ def _checkpoint(tmp_path: Path, **agent) -> Path:
 @pytest.mark.parametrize("hidden", [200000, True, "64", 0, 1.5, None])
 def test_checkpoint_configuration_values_are_bounded(capsys, tmp_path, scenario, hidden):
     ck = _checkpoint(tmp_path, hidden=hidden)
-    refused(capsys, "solve", scenario, "--solver", "drl", "--set", f"checkpoint={ck}", says="agent.hidden")
+    refused(
+        capsys,
+        "solve",
+        scenario,
+        "--solver",
+        "drl",
+        "--set",
+        f"checkpoint={ck}",
+        says="agent.hidden",
+    )
 
 
 def test_a_checkpoint_error_is_exactly_one_line_on_stderr_no_tensorflow_noise(tmp_path, scenario):
@@ -485,19 +682,41 @@ def test_a_checkpoint_error_is_exactly_one_line_on_stderr_no_tensorflow_noise(tm
     (ck / "agent.weights.h5").write_bytes(b"not an hdf5 file")  # fails after TensorFlow is loaded
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "EDGEOPT_TF"))}
     env["PYTHONPATH"] = str(ROOT)
-    p = subprocess.run([sys.executable, "-m", "edgeopt.cli", "solve", str(scenario), "--solver", "drl", "--set",
-                        f"checkpoint={ck}"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "edgeopt.cli",
+            "solve",
+            str(scenario),
+            "--solver",
+            "drl",
+            "--set",
+            f"checkpoint={ck}",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 2
     assert p.stderr.splitlines() == [p.stderr.strip()] and "agent.weights.h5" in p.stderr, p.stderr
 
 
 def test_a_very_large_scenario_is_refused_before_compiling(capsys, tmp_path):
-    big = tmp_path / "big.json"  # 1 000 controllers × 2 000 requests on the shipped measured catalog
-    assert run(capsys, "generate", "--controllers", "1000", "--requests", "2000", "--out", big)[0] == 0
+    big = (
+        tmp_path / "big.json"
+    )  # 1 000 controllers × 2 000 requests on the shipped measured catalog
+    assert (
+        run(capsys, "generate", "--controllers", "1000", "--requests", "2000", "--out", big)[0] == 0
+    )
     t0 = time.perf_counter()
     line = refused(capsys, "solve", big, says="--max-columns")
     assert time.perf_counter() - t0 < 10.0
-    n_configs = {f: len(v["configs"]) for f, v in json.loads(big.read_text())["catalog"]["families"].items()}
+    n_configs = {
+        f: len(v["configs"]) for f, v in json.loads(big.read_text())["catalog"]["families"].items()
+    }
     requests = json.loads(big.read_text())["requests"]
     expected = sum(n_configs[r["family"]] * 1000 + 1 for r in requests)
     assert f"{expected:,}" in line and "20,000,000" in line
@@ -509,7 +728,19 @@ def test_max_columns_is_an_option_of_solve_validate_and_batch(capsys, tmp_path, 
     refused(capsys, "validate", scenario, "--max-columns", "5", says="exceed --max-columns 5")
     assert run(capsys, "validate", scenario, "--max-columns", "1000")[0] == 0
     db = tmp_path / "r.sqlite"
-    code, out, _ = run(capsys, "batch", scenario, "--solvers", "greedy", "--db", db, "--max-columns", "5",
-                       "--workers", "1", "--no-progress")
+    code, out, _ = run(
+        capsys,
+        "batch",
+        scenario,
+        "--solvers",
+        "greedy",
+        "--db",
+        db,
+        "--max-columns",
+        "5",
+        "--workers",
+        "1",
+        "--no-progress",
+    )
     (row,) = read_rows(db)
     assert code == 0 and row["status"] == "error" and "--max-columns 5" in row["error"]

@@ -208,7 +208,7 @@ class Store:
         """Keys (sha256, solver, settings hash) of every stored row."""
         def q() -> set[Key]:
             cur = self.con.execute("SELECT instance_sha256, solver, settings_hash FROM results")
-            return {tuple(r) for r in cur}  # type: ignore[misc]
+            return {(r[0], r[1], r[2]) for r in cur}
 
         return self._guard(q)
 
@@ -238,8 +238,10 @@ class Store:
                     continue
                 held = self.con.execute("SELECT owner, host, pid, started, heartbeat FROM claims WHERE "
                                         "instance_sha256 = ? AND solver = ? AND settings_hash = ?", key).fetchone()
-                if held is not None and held[0] != self.owner and _alive(*held[1:], now):
-                    continue
+                if held is not None:
+                    owner, host, pid, started, heartbeat = held
+                    if owner != self.owner and _alive(host, pid, started, heartbeat, now):
+                        continue
                 self.con.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                                  (*key, self.owner, self.host, self.pid, self.started, now))
                 got.add(key)
