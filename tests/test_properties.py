@@ -101,11 +101,12 @@ def brute_evaluate(d: dict, choice: list[dict]) -> tuple[bool, float]:
     return bool(ok), z
 
 
-def brute_dominated(d: dict) -> set[str]:
-    """Config ids some other config of the family beats everywhere (MODEL.md §3 is monotone in
-    accuracy, per-sample inference ms, training ms × epochs and memory); the full model stays."""
+def brute_dominated(d: dict) -> set[tuple[str, str]]:
+    """(family, config id) that some other config of the family beats everywhere (MODEL.md §3 is
+    monotone in accuracy, per-sample inference ms, training ms × epochs and memory); the full
+    model stays."""
     out = set()
-    for fam in d["catalog"]["families"].values():
+    for name, fam in d["catalog"]["families"].items():
         cfgs = fam["configs"]
         full = max(range(len(cfgs)), key=lambda k: (cfgs[k]["accuracy"], -k))
         key = [(-c["accuracy"], c["host_infer_ms"], c["host_train_ms_per_sample"] * c["epochs"],
@@ -114,7 +115,7 @@ def brute_dominated(d: dict) -> set[str]:
             for k2 in range(len(cfgs)):
                 if k2 != k and k != full and all(a <= b for a, b in zip(key[k2], key[k])) and (
                         key[k2] != key[k] or k2 < k):
-                    out.add(cfgs[k]["id"])
+                    out.add((name, cfgs[k]["id"]))
     return out
 
 
@@ -123,8 +124,9 @@ def test_columns_are_exactly_the_admissible_undominated_options(d):
     p = compile_scenario(scenario_from_dict(d))
     got = sorted((p.item_ids[p.col_item[j]], p.option_ids[p.col_option[j]], p.bin_ids[p.col_bin[j]]) for j in range(p.n_columns))
     dominated = brute_dominated(d)
+    family = {r["id"]: r["family"] for r in d["requests"]}
     want = sorted((r, o["config"], o["host"]) for r, opts in brute_options(d).items() for o in opts
-                  if o["host"] == "cloud" or o["config"] not in dominated)
+                  if o["host"] == "cloud" or (family[r], o["config"]) not in dominated)
     assert got == want
 
 
