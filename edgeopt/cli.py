@@ -23,7 +23,7 @@ from edgeopt.argcheck import (
     Range,
     check_options,
 )
-from edgeopt.errors import EdgeoptError, InputError
+from edgeopt.errors import EdgeoptError, InputError, SolverError
 from edgeopt.paths import check_output, plain_name
 
 __all__ = ["main"]
@@ -176,6 +176,7 @@ def _add_solve(sub: argparse._SubParsersAction) -> None:
         "solve",
         help="solve one instance file with one solver",
         description="Solve a scenario or core-problem file and write an edgeopt-solution/1 file.\n\nsolvers:\n" + lines,
+        epilog=SOLVE_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("file", help="scenario or core-problem file")
@@ -200,6 +201,23 @@ def _add_max_columns(p: argparse.ArgumentParser) -> None:
                    f"(default {DEFAULT_MAX_COLUMNS:,})")
 
 
+#: ``solve``'s exit status per outcome (also in README's "Errors and exit codes").
+SOLVE_EXIT = {"plan": 0, "infeasible": 3, "no_plan": 4}
+SOLVE_EXIT_CODES = """exit status:
+  0  a plan (optimal, feasible, or the best one when the time limit stopped the search),
+     or a bound for a bound-only solver (lp)
+  1  internal error (a solver failed the referee, or a bug)
+  2  bad input (file, field or option named in one line)
+  3  proven infeasible (an item without an admissible column, or the MILP's proof)
+  4  no plan within the limits (the solver stopped or got stuck without one)"""
+
+
+def _solve_exit(status: str) -> int:
+    if status in ("optimal", "feasible", "bound") or status == "time_limit_plan":
+        return SOLVE_EXIT["plan"]
+    return SOLVE_EXIT["infeasible"] if status == "infeasible" else SOLVE_EXIT["no_plan"]
+
+
 def _cmd_solve(a: argparse.Namespace) -> int:
     from edgeopt.core.instance import load_instance
     from edgeopt.core.solution import save_solution, solution_to_dict
@@ -221,7 +239,7 @@ def _cmd_solve(a: argparse.Namespace) -> int:
     if a.out:
         save_solution(a.out, data)
     print(_summary(inst.problem.name, data, a.out))
-    return 0
+    return _solve_exit("time_limit_plan" if res.status == "time_limit" and res.has_plan else res.status)
 
 
 def _summary(name: str, d: dict[str, Any], out: str | None) -> str:
@@ -409,6 +427,9 @@ def main(argv: list[str] | None = None) -> int:
         a = build_parser().parse_args(argv)
     try:
         return int(a.func(a) or 0)
+    except SolverError as exc:  # a solver failed the referee: its bug, not the user's input
+        _fail_line(f"solver error: {exc}")
+        return 1
     except EdgeoptError as exc:
         _fail_line(str(exc))
         return 2

@@ -349,7 +349,9 @@ def referee(
                 status = "feasible"
             if status == "optimal" and (bound is None or not objectives_agree(bound, objective)):
                 status = "feasible"
-                stats["optimal_claim_refused"] = "bound does not meet the objective within 1e-6"
+                why = "no proven bound" if bound is None else f"bound {bound:.9g} < Z {objective:.9g}"
+                message = f"{message + '; ' if message else ''}not proven optimal ({why})"
+                stats["optimal_claim_refused"] = why
     else:
         if status in (None, "optimal", "feasible"):
             status = "error"
