@@ -51,7 +51,7 @@ class Args:
     baseline: str = "pomo"
     """advantage: 'pomo' (return minus the group's mean return) or 'critic' (GAE)"""
     order: str = "regret"
-    """how the env picks the next item: 'regret', 'regret_level' or 'fixed'"""
+    """how the env picks the next item: 'regret' or 'fixed'"""
     min_controllers: int = 4
     """smallest training instance: controllers"""
     max_controllers: int = 8
