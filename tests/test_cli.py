@@ -145,11 +145,9 @@ def test_missing_file_and_unknown_solver(tmp_path, capsys):
 
 
 def test_every_subcommand_has_help(capsys):
-    from edgeopt.cli import build_parser
-
     import importlib.util
 
-    from edgeopt.cli import PASS_THROUGH
+    from edgeopt.cli import PASS_THROUGH, build_parser
 
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     for name in sub.choices:

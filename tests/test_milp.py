@@ -11,18 +11,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edgeopt.core.evaluate import evaluate
 from edgeopt.core.problem import Problem
 from edgeopt.errors import InputError
 from edgeopt.solvers import milp
 from edgeopt.solvers.milp_model import build_model, compile_model
+from edgeopt.solvers.reduce import drop_dominated, reduce_problem
 from edgeopt.solvers.registry import get_solver
 
 solve = get_solver("milp")
 solve_lp = get_solver("lp")
-from edgeopt.solvers.reduce import drop_dominated, reduce_problem
 
-HYP = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+HYP = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def make(cols, capacity, *, balanced=None, w_u=0.0, n_items=None, name="t"):

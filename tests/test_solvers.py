@@ -10,12 +10,12 @@ from hypothesis import assume, given
 
 from edgeopt.core.compile import compile_scenario
 from edgeopt.core.evaluate import evaluate
-from edgeopt.scenario.model import scenario_from_dict
 from edgeopt.core.result import STATUSES, Outcome
 from edgeopt.errors import InputError, SolverError
+from edgeopt.scenario.model import scenario_from_dict
 from edgeopt.solvers import registry
-from edgeopt.solvers.registry import get_solver, solver_names
 from edgeopt.solvers.local_search import polish
+from edgeopt.solvers.registry import get_solver, solver_names
 from edgeopt.testing import core_problems, scenario_dicts
 from tests.helpers import col, toy
 

@@ -69,6 +69,9 @@ class PlanStateMachine(RuleBasedStateMachine):
         np.testing.assert_allclose(self.st.load, ev.loads, rtol=1e-9, atol=1e-9)
         assert self.st.u() == pytest.approx(ev.max_balanced, rel=1e-9, abs=1e-9)
         assert self.st.z() == pytest.approx(ev.objective, rel=1e-9, abs=1e-9)
+        fresh = PlanState(self.p, self.plan)  # built from the plan in one go
+        np.testing.assert_allclose(fresh.load, ev.loads, rtol=1e-9, atol=1e-9)
+        assert fresh.z() == pytest.approx(ev.objective, rel=1e-9, abs=1e-9)
 
     def _fresh(self):
         """(fits, ΔZ) of every column on top of the current plan, from the evaluator's loads."""

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from edgeopt.core.evaluate import evaluate
 from edgeopt.core.problem import Problem
-from edgeopt.solvers import registry
 from edgeopt.core.result import Outcome, SolveResult
+from edgeopt.solvers import registry
 from edgeopt.solvers.registry import get_solver
 from edgeopt.testing import (
     NotProvenError,

@@ -307,7 +307,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument(
         "--warm-start",
         default="none",
-        help=f"milp warm start: 'none' (default: same search as direct), 'greedy+ls', or a solver name",
+        help="milp warm start: 'none' (default: same search as direct), 'greedy+ls', or a solver name",
     )
     ap.add_argument(
         "--optima", type=Path, default=None, help="OPTIMA.md (default: beside the data)"

@@ -141,10 +141,10 @@ def report(rows: list[dict[str, Any]], out: Path, command: str, run_s: float) ->
         s = r["solvers"]
         b = _best_bound(r)
 
-        def z(name: str) -> Any:
+        def z(name: str, s: dict[str, Any] = s) -> Any:
             return s.get(name, {}).get("objective")
 
-        def w(name: str) -> Any:
+        def w(name: str, s: dict[str, Any] = s) -> Any:
             return s.get(name, {}).get("wall_s")
 
         gap_g, gap_l, gap_c = _gap(z("greedy"), b), _gap(z("greedy+lns"), b), _gap(z("cg"), b)

@@ -109,9 +109,11 @@ class PlanState:
         #: tie-breaker; None: plain ΔZ).
         self.bias = bias
         if assignment is not None:
-            for i, j in enumerate(np.asarray(assignment, dtype=np.int64)):
-                if j >= 0:
-                    self.add(int(j))
+            a = np.asarray(assignment, dtype=np.int64).reshape(-1)
+            on = a >= 0
+            self.assignment[on] = a[on]
+            self.load = np.asarray(problem.use @ np.bincount(a[on], minlength=problem.n_columns), dtype=np.float64)
+            self.cost = float(self.cost_c[a[on]].sum())
         if track:
             self._start_tracking()
 

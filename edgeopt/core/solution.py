@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from edgeopt.core.evaluate import Evaluation, evaluate, objectives_agree
-from edgeopt.core.result import STATUSES
 from edgeopt.core.problem import Problem
+from edgeopt.core.result import STATUSES
 from edgeopt.fields import Fields
 from edgeopt.jsonio import read_json, write_json_atomic
 

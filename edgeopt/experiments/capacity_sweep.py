@@ -25,11 +25,11 @@ import numpy as np
 
 from edgeopt.core.compile import compile_scenario
 from edgeopt.core.problem import CLOUD, Problem
+from edgeopt.core.result import SolveResult
 from edgeopt.jsonio import write_text_atomic
 from edgeopt.scenario.generate import GeneratorConfig, generate
 from edgeopt.scenario.model import Scenario, scenario_from_dict, scenario_to_dict
 from edgeopt.scenario.schema import DEFAULT_CATALOG, DEFAULT_DEVICES, load_catalog, load_devices
-from edgeopt.core.result import SolveResult
 from edgeopt.solvers.registry import get_solver, solver_names
 
 __all__ = ["SweepConfig", "PRESETS", "run_sweep", "plan_metrics", "main"]

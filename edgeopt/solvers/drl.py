@@ -14,9 +14,9 @@ import numpy as np
 
 from edgeopt.core.evaluate import evaluate
 from edgeopt.core.problem import Problem
+from edgeopt.core.result import Outcome
 from edgeopt.data import data_path
 from edgeopt.errors import InputError
-from edgeopt.core.result import Outcome
 from edgeopt.solvers.registry import get_solver, register
 
 __all__ = ["drl", "DEFAULT_CHECKPOINT", "load_agent"]
