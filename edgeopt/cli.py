@@ -43,10 +43,16 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--out", help="output scenario file (.json)")
-    p.add_argument("--suite", help="fill instances/SUITE/ with a named suite instead (e.g. 'default')")
+    p.add_argument(
+        "--suite", help="fill instances/SUITE/ with a named suite instead (e.g. 'default')"
+    )
     p.add_argument("--suite-dir", default=None, help="folder for --suite (default instances/SUITE)")
-    p.add_argument("--if-absent", action="store_true", help="with --suite: keep files that already exist")
-    p.add_argument("--controllers", type=int, default=6, help="number of IoT controllers (default 6)")
+    p.add_argument(
+        "--if-absent", action="store_true", help="with --suite: keep files that already exist"
+    )
+    p.add_argument(
+        "--controllers", type=int, default=6, help="number of IoT controllers (default 6)"
+    )
     p.add_argument("--gnbs", type=int, default=2, help="number of gNBs (default 2)")
     p.add_argument("--requests", type=int, default=24, help="number of requests (default 24)")
     p.add_argument(
@@ -54,9 +60,15 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
         default="raspberry-pi-4:1,jetson-nano:2,jetson-tx2:1,jetson-xavier-nx:1",
         help="profile:weight,... relative frequency of device profiles",
     )
-    p.add_argument("--capacity-scale", type=float, default=1.0, help="multiply controller gflops and memory")
-    p.add_argument("--families", default=None, help="comma-separated families (default: all in the catalog)")
-    p.add_argument("--load-factor", type=float, default=0.9, help="demand of best configs / capacity")
+    p.add_argument(
+        "--capacity-scale", type=float, default=1.0, help="multiply controller gflops and memory"
+    )
+    p.add_argument(
+        "--families", default=None, help="comma-separated families (default: all in the catalog)"
+    )
+    p.add_argument(
+        "--load-factor", type=float, default=0.9, help="demand of best configs / capacity"
+    )
     p.add_argument("--no-cloud", action="store_true", help="no cloud node (no fallback)")
     p.add_argument("--window-s", type=float, default=3600.0, help="round length in seconds")
     p.add_argument("--name", default=None, help="scenario name (default gen-cC-rR-sSEED)")
@@ -79,13 +91,22 @@ def _cmd_generate(a: argparse.Namespace) -> int:
 
     cat_path = a.catalog or DEFAULT_CATALOG
     dev_path = a.devices or DEFAULT_DEVICES
-    check_options(a, seed=SEED, controllers=Range(1, 100_000, integer=True), gnbs=Range(1, 100_000, integer=True),
-                  requests=COUNT, capacity_scale=Range(1e-6, 1e6), load_factor=Range(0, 100, lo_open=True),
-                  window_s=Range(0, 1e9, lo_open=True))
+    check_options(
+        a,
+        seed=SEED,
+        controllers=Range(1, 100_000, integer=True),
+        gnbs=Range(1, 100_000, integer=True),
+        requests=COUNT,
+        capacity_scale=Range(1e-6, 1e6),
+        load_factor=Range(0, 100, lo_open=True),
+        window_s=Range(0, 1e9, lo_open=True),
+    )
     if a.suite:
         out_dir = Path(a.suite_dir or Path("instances") / a.suite)
         check_output(out_dir, option="--suite-dir", inputs=[cat_path, dev_path], folder=True)
-        written = suites.write_suite(a.suite, out_dir, catalog_path=cat_path, devices_path=dev_path, if_absent=a.if_absent)
+        written = suites.write_suite(
+            a.suite, out_dir, catalog_path=cat_path, devices_path=dev_path, if_absent=a.if_absent
+        )
         print(f"suite {a.suite}: {len(written)} file(s) written to {out_dir}")
         return 0
     if not a.out:
@@ -143,12 +164,16 @@ def _cmd_validate(a: argparse.Namespace) -> int:
         f"({int(p.balanced.sum())} balanced), sense {p.sense}"
     )
     if not a.quiet:
-        print(f"  columns per item: min {counts.min()}, median {int(np.median(counts))}, max {counts.max()}")
+        print(
+            f"  columns per item: min {counts.min()}, median {int(np.median(counts))}, max {counts.max()}"
+        )
         if inst.scenario is not None and p.n_items <= 60:
             for i, rid in enumerate(p.item_ids):
                 r = inst.scenario.requests[i]
                 nc = int(counts[i])
-                cloud_only = nc > 0 and all(p.bin_ids[p.col_bin[j]] == "cloud" for j in p.columns_of(i))
+                cloud_only = nc > 0 and all(
+                    p.bin_ids[p.col_bin[j]] == "cloud" for j in p.columns_of(i)
+                )
                 note = " (cloud only)" if cloud_only else ""
                 print(f"  {rid:>8} {r.family:<16} origin {r.origin:<6} {nc:4d} columns{note}")
     empty = p.empty_items
@@ -160,7 +185,9 @@ def _cmd_validate(a: argparse.Namespace) -> int:
             print(f"  warning: {a.solution} was made for a different file (sha256 differs)")
         ev, issues = check_solution(p, sol)
         state = "feasible" if ev.feasible else "INFEASIBLE"
-        print(f"  solution {a.solution}: {state}, Z = {ev.source_objective:.10g} (file says {sol.get('objective')})")
+        print(
+            f"  solution {a.solution}: {state}, Z = {ev.source_objective:.10g} (file says {sol.get('objective')})"
+        )
         for msg in issues:
             print(f"  problem: {msg}")
         return 1 if issues else 0
@@ -175,7 +202,8 @@ def _add_solve(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "solve",
         help="solve one instance file with one solver",
-        description="Solve a scenario or core-problem file and write an edgeopt-solution/1 file.\n\nsolvers:\n" + lines,
+        description="Solve a scenario or core-problem file and write an edgeopt-solution/1 file.\n\nsolvers:\n"
+        + lines,
         epilog=SOLVE_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -186,9 +214,17 @@ def _add_solve(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--mip-gap", type=float, default=None, help="milp: relative gap tolerance")
     p.add_argument("--threads", type=int, default=None, help="milp: solver threads")
-    p.add_argument("--warm-start", default=None, help="milp: solver whose plan starts the search (e.g. greedy)")
+    p.add_argument(
+        "--warm-start", default=None, help="milp: solver whose plan starts the search (e.g. greedy)"
+    )
     p.add_argument("--samples", type=int, default=None, help="drl: best of N sampled plans")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="extra solver option (repeatable)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra solver option (repeatable)",
+    )
     _add_max_columns(p)
     p.set_defaults(func=_cmd_solve)
 
@@ -196,9 +232,13 @@ def _add_solve(sub: argparse._SubParsersAction) -> None:
 def _add_max_columns(p: argparse.ArgumentParser) -> None:
     from edgeopt.core.size import DEFAULT_MAX_COLUMNS
 
-    p.add_argument("--max-columns", type=int, default=DEFAULT_MAX_COLUMNS,
-                   help="refuse a scenario whose compiled problem could exceed this many candidate columns "
-                   f"(default {DEFAULT_MAX_COLUMNS:,})")
+    p.add_argument(
+        "--max-columns",
+        type=int,
+        default=DEFAULT_MAX_COLUMNS,
+        help="refuse a scenario whose compiled problem could exceed this many candidate columns "
+        f"(default {DEFAULT_MAX_COLUMNS:,})",
+    )
 
 
 #: ``solve``'s exit status per outcome (also in README's "Errors and exit codes").
@@ -223,8 +263,15 @@ def _cmd_solve(a: argparse.Namespace) -> int:
     from edgeopt.core.solution import save_solution, solution_to_dict
     from edgeopt.solvers.registry import get_solver, parse_options
 
-    check_options(a, time_limit=TIME_LIMIT_S, seed=SEED, mip_gap=MIP_GAP, threads=THREADS, samples=SAMPLES,
-                  max_columns=MAX_COLUMNS)
+    check_options(
+        a,
+        time_limit=TIME_LIMIT_S,
+        seed=SEED,
+        mip_gap=MIP_GAP,
+        threads=THREADS,
+        samples=SAMPLES,
+        max_columns=MAX_COLUMNS,
+    )
     if a.out:
         check_output(a.out, option="--out", inputs=[a.file])
     solver = get_solver(a.solver)
@@ -239,7 +286,9 @@ def _cmd_solve(a: argparse.Namespace) -> int:
     if a.out:
         save_solution(a.out, data)
     print(_summary(inst.problem.name, data, a.out))
-    return _solve_exit("time_limit_plan" if res.status == "time_limit" and res.has_plan else res.status)
+    return _solve_exit(
+        "time_limit_plan" if res.status == "time_limit" and res.has_plan else res.status
+    )
 
 
 def _summary(name: str, d: dict[str, Any], out: str | None) -> str:
@@ -261,7 +310,9 @@ def _summary(name: str, d: dict[str, Any], out: str | None) -> str:
 
 # ----------------------------------------------------------------- other commands
 def _add_solvers(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("solvers", help="list the registered solvers", description="List the registered solvers.")
+    p = sub.add_parser(
+        "solvers", help="list the registered solvers", description="List the registered solvers."
+    )
     p.set_defaults(func=_cmd_solvers)
 
 
@@ -296,8 +347,10 @@ def _cmd_profile(a: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     cat = profile_catalog(a.out, families=fams, quick=a.quick, seed=a.seed, progress=True)
     n = sum(len(f["configs"]) for f in cat["families"].values())
-    print(f"{a.out}: {len(cat['families'])} families, {n} configs, host {cat['host_gflops']:.1f} GFLOP/s, "
-          f"{time.perf_counter() - t0:.0f} s")
+    print(
+        f"{a.out}: {len(cat['families'])} families, {n} configs, host {cat['host_gflops']:.1f} GFLOP/s, "
+        f"{time.perf_counter() - t0:.0f} s"
+    )
     return 0
 
 
@@ -366,8 +419,14 @@ def _cmd_demo(a: argparse.Namespace) -> int:
 PASS_THROUGH = {
     "train": ("edgeopt.rl.train", "train the actor-critic planner (DRL)"),
     "batch": ("edgeopt.batch.cli", "solve many instance files with several solvers into SQLite"),
-    "compare": ("edgeopt.report.compare", "compare solvers' gaps and times from a results database"),
-    "report": ("edgeopt.report.build", "write a Markdown report with plots from a results database"),
+    "compare": (
+        "edgeopt.report.compare",
+        "compare solvers' gaps and times from a results database",
+    ),
+    "report": (
+        "edgeopt.report.build",
+        "write a Markdown report with plots from a results database",
+    ),
     "experiment": ("edgeopt.experiments", "run a named experiment (e.g. capacity-sweep)"),
 }
 
@@ -392,12 +451,24 @@ def _cmd_pass_through(a: argparse.Namespace) -> int:
         mod = importlib.import_module(a.module)
     except ModuleNotFoundError as exc:
         if exc.name and a.module.startswith(exc.name):
-            raise InputError(f"'{a.prog}' is not available in this installation", field="command") from None
+            raise InputError(
+                f"'{a.prog}' is not available in this installation", field="command"
+            ) from None
         raise
     return int(mod.main(a.args, prog=a.prog) or 0)
 
 
-COMMANDS = (_add_generate, _add_validate, _add_solve, _add_solvers, _add_profile, _add_import_gap, _add_bench, _add_demo, _add_pass_through)
+COMMANDS = (
+    _add_generate,
+    _add_validate,
+    _add_solve,
+    _add_solvers,
+    _add_profile,
+    _add_import_gap,
+    _add_bench,
+    _add_demo,
+    _add_pass_through,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -422,7 +493,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in PASS_THROUGH:
         # These commands own their argument parsing (argparse.REMAINDER cannot pass --help on).
         module, _ = PASS_THROUGH[argv[0]]
-        a = argparse.Namespace(func=_cmd_pass_through, module=module, prog=f"edgeopt {argv[0]}", args=argv[1:])
+        a = argparse.Namespace(
+            func=_cmd_pass_through, module=module, prog=f"edgeopt {argv[0]}", args=argv[1:]
+        )
     else:
         a = build_parser().parse_args(argv)
     try:
@@ -441,7 +514,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # pragma: no cover - a bug: one line, full trace on request
         if os.environ.get("EDGEOPT_DEBUG"):
             raise
-        _fail_line(f"internal error: {type(exc).__name__}: {exc} (set EDGEOPT_DEBUG=1 for the traceback)")
+        _fail_line(
+            f"internal error: {type(exc).__name__}: {exc} (set EDGEOPT_DEBUG=1 for the traceback)"
+        )
         return 1
 
 

@@ -23,7 +23,17 @@ from edgeopt.solvers.registry import solver_names
 __all__ = ["run_demo", "demo_solvers", "DEMO_FIRST"]
 
 #: Table order of the solvers the demo knows; any other registered solver follows.
-DEMO_FIRST = ("milp", "lp", "drl", "greedy+ls", "greedy", "local-search", "no-downsizing", "cloud-only", "random")
+DEMO_FIRST = (
+    "milp",
+    "lp",
+    "drl",
+    "greedy+ls",
+    "greedy",
+    "local-search",
+    "no-downsizing",
+    "cloud-only",
+    "random",
+)
 
 
 def demo_solvers() -> list[str]:
@@ -53,10 +63,19 @@ def run_demo(
     folder = Path(instances_dir or Path("instances") / suite)
     out = Path(out_dir or Path("reports") / ("demo" if suite == "default" else f"demo-{suite}"))
     if not Path(catalog_path).is_file() and not any(folder.glob("*.json")):
-        raise InputError(f"the {suite!r} suite is generated from the measured catalog, which is missing "
-                         "(run 'edgeopt profile' first, or put scenario files in the folder)", source=str(catalog_path))
-    made = write_suite(suite, folder, catalog_path=catalog_path, devices_path=devices_path, if_absent=True)
-    print(f"suite {suite}: {len(made)} new file(s) in {folder}" if made else f"suite {suite}: using {folder}")
+        raise InputError(
+            f"the {suite!r} suite is generated from the measured catalog, which is missing "
+            "(run 'edgeopt profile' first, or put scenario files in the folder)",
+            source=str(catalog_path),
+        )
+    made = write_suite(
+        suite, folder, catalog_path=catalog_path, devices_path=devices_path, if_absent=True
+    )
+    print(
+        f"suite {suite}: {len(made)} new file(s) in {folder}"
+        if made
+        else f"suite {suite}: using {folder}"
+    )
     files = sorted(folder.glob("*.json"))
     current = {hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
 
@@ -65,8 +84,16 @@ def run_demo(
     db = out / "results.sqlite"
     # One HiGHS thread per solve: the batch already runs one solve per core.
     options = {"milp": {"threads": 1}, "lp": {"threads": 1}}
-    summary = run_batch([str(f) for f in files], solvers, db, time_limit_s=time_limit_s, seed=0, workers=workers,
-                        options=options, progress=progress)
+    summary = run_batch(
+        [str(f) for f in files],
+        solvers,
+        db,
+        time_limit_s=time_limit_s,
+        seed=0,
+        workers=workers,
+        options=options,
+        progress=progress,
+    )
     print(summary.line())
     for msg in summary.error_messages[:10]:
         print(f"  error: {msg}")

@@ -64,7 +64,9 @@ class Fields:
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            raise self.fail(field, "holds a lone UTF-16 surrogate (not valid Unicode text)") from None
+            raise self.fail(
+                field, "holds a lone UTF-16 surrogate (not valid Unicode text)"
+            ) from None
         return value
 
     def boolean(self, value: Any, field: str) -> bool:
@@ -102,7 +104,9 @@ class Fields:
             raise self.fail(field, f"must be <= {max:g}, got {value}")
         return x
 
-    def integer(self, value: Any, field: str, *, min: int | None = None, limit: int = 10**12) -> int:
+    def integer(
+        self, value: Any, field: str, *, min: int | None = None, limit: int = 10**12
+    ) -> int:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(field, f"expected an integer, got {_kind(value)}")
         if isinstance(value, float) and (not math.isfinite(value) or not value.is_integer()):

@@ -57,7 +57,9 @@ def read_bytes(path: str | os.PathLike[str], *, expected: str = "a JSON file") -
     except IsADirectoryError:
         raise InputError(f"is a directory, expected {expected}", source=src) from None
     except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the name
-        raise InputError(f"cannot read ({getattr(exc, 'strerror', None) or exc})", source=src) from None
+        raise InputError(
+            f"cannot read ({getattr(exc, 'strerror', None) or exc})", source=src
+        ) from None
 
 
 def _file_kind(mode: int) -> str:
@@ -139,8 +141,11 @@ def loads(raw: bytes | str, *, source: str = "<input>") -> Any:
         except RecursionError:
             raise InputError("JSON nested too deeply", source=source) from None
         if bad is not None:
-            raise InputError("lone UTF-16 surrogate in a string (not valid Unicode text)", source=source,
-                             field=bad)
+            raise InputError(
+                "lone UTF-16 surrogate in a string (not valid Unicode text)",
+                source=source,
+                field=bad,
+            )
     return data
 
 
@@ -161,7 +166,9 @@ def write_text_atomic(path: str | os.PathLike[str], text: str | bytes) -> Path:
         p.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     except OSError as exc:
-        raise InputError(f"cannot write here ({exc.strerror or exc})", source=printable(str(p))) from None
+        raise InputError(
+            f"cannot write here ({exc.strerror or exc})", source=printable(str(p))
+        ) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(text.encode("utf-8") if isinstance(text, str) else text)
@@ -175,7 +182,9 @@ def write_text_atomic(path: str | os.PathLike[str], text: str | bytes) -> Path:
         except FileNotFoundError:
             pass
         if isinstance(exc, OSError):
-            raise InputError(f"cannot write ({exc.strerror or exc})", source=printable(str(p))) from None
+            raise InputError(
+                f"cannot write ({exc.strerror or exc})", source=printable(str(p))
+            ) from None
         raise
     return p
 
@@ -214,20 +223,35 @@ def write_files_atomic(
     """
     target = Path(folder)
     for name in files:
-        if not name or name in (".", "..") or Path(name).name != name or "\\" in name or "\0" in name:
-            raise InputError(f"file name {printable(name)!r} must be a plain name inside the folder",
-                             source=printable(str(target)))
+        if (
+            not name
+            or name in (".", "..")
+            or Path(name).name != name
+            or "\\" in name
+            or "\0" in name
+        ):
+            raise InputError(
+                f"file name {printable(name)!r} must be a plain name inside the folder",
+                source=printable(str(target)),
+            )
     src = printable(str(target))
     if target.exists() and not target.is_dir():
         raise InputError("exists and is not a folder", source=src)
-    for name in files:  # checked before anything moves: a rename that cannot happen must not happen halfway
+    for name in (
+        files
+    ):  # checked before anything moves: a rename that cannot happen must not happen halfway
         if os.path.lexists(target / name) and not (target / name).is_file():
-            raise InputError(f"{printable(name)} exists there and is not a regular file; nothing was written",
-                             source=src)
+            raise InputError(
+                f"{printable(name)} exists there and is not a regular file; nothing was written",
+                source=src,
+            )
         for inp in inputs:
             if _same_file(target / name, inp):
-                raise InputError(f"{printable(name)} would replace the input {printable(str(inp))}; nothing was "
-                                 "written", source=src)
+                raise InputError(
+                    f"{printable(name)} would replace the input {printable(str(inp))}; nothing was "
+                    "written",
+                    source=src,
+                )
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))

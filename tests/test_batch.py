@@ -45,7 +45,10 @@ def test_paths_expand_files_folders_and_globs_without_repeats(tmp_path):
 
 def test_options_split_by_solver_and_change_the_settings_hash():
     assert parse_options(["milp.mip_gap=1e-4", "threads=1", "drl.policy=best"]) == {
-        "milp": {"mip_gap": 1e-4}, "*": {"threads": 1}, "drl": {"policy": "best"}}
+        "milp": {"mip_gap": 1e-4},
+        "*": {"threads": 1},
+        "drl": {"policy": "best"},
+    }
     assert settings_hash({"a": 1, "b": 2}) == settings_hash({"b": 2, "a": 1})
     assert settings_hash({"a": 1}) != settings_hash({"a": 2})
 
@@ -59,19 +62,36 @@ def test_bad_file_is_an_error_row_and_the_others_complete(tmp_path):
     rows = read_rows(db, with_solution=True)
     bad = [r for r in rows if r["instance_path"].endswith("broken.json")]
     assert {r["solver"] for r in bad} == {"greedy", "random"}
-    assert all(r["status"] == "error" and "malformed JSON" in r["error"] and "\n" not in r["error"] for r in bad)
+    assert all(
+        r["status"] == "error" and "malformed JSON" in r["error"] and "\n" not in r["error"]
+        for r in bad
+    )
     good = [r for r in rows if r not in bad]
     assert all(r["status"] == "feasible" and r["objective"] > 0 for r in good)
     for r in good:
-        assert r["kind"] == "scenario" and r["n_items"] == 8 and r["n_bins"] == 5  # 4 controllers + cloud
-        assert r["solution"]["format"] == "edgeopt-solution/1" and r["solution"]["objective"] == r["objective"]
+        assert (
+            r["kind"] == "scenario" and r["n_items"] == 8 and r["n_bins"] == 5
+        )  # 4 controllers + cloud
+        assert (
+            r["solution"]["format"] == "edgeopt-solution/1"
+            and r["solution"]["objective"] == r["objective"]
+        )
         assert sum(r["terms"].values()) == pytest.approx(r["objective"])
-        assert max(u["load"] for u in r["utilisation"].values()) == pytest.approx(r["terms"]["balance"])
+        assert max(u["load"] for u in r["utilisation"].values()) == pytest.approx(
+            r["terms"]["balance"]
+        )
     # the same command again skips everything, errors included
     again = run_batch([str(tmp_path / "in")], ["greedy", "random"], db, workers=1, progress=False)
     assert (again.stored, again.skipped) == (0, 6)
     # --retry-errors runs the error rows again (still errors: the file is still bad)
-    retry = run_batch([str(tmp_path / "in")], ["greedy", "random"], db, workers=1, retry_errors=True, progress=False)
+    retry = run_batch(
+        [str(tmp_path / "in")],
+        ["greedy", "random"],
+        db,
+        workers=1,
+        retry_errors=True,
+        progress=False,
+    )
     assert (retry.stored, retry.errors) == (2, 2)
 
 
@@ -84,14 +104,24 @@ def test_parent_rejects_an_objective_the_evaluator_does_not_reproduce(tmp_path):
     assert result_row(task, inst, out)["status"] == "feasible"
     out["objective"] *= 1.01
     row = result_row(task, inst, out)
-    assert row["status"] == "error" and "evaluator finds" in row["error"] and row.get("objective") is None
+    assert (
+        row["status"] == "error"
+        and "evaluator finds" in row["error"]
+        and row.get("objective") is None
+    )
 
 
 def test_unknown_solver_option_is_an_error_row_not_a_crash(tmp_path):
     make_instances(tmp_path / "in", 1)
     db = tmp_path / "r.sqlite"
-    run_batch([str(tmp_path / "in")], ["cloud-only", "milp"], db, workers=1, options={"milp": {"bogus": 1}},
-              progress=False)
+    run_batch(
+        [str(tmp_path / "in")],
+        ["cloud-only", "milp"],
+        db,
+        workers=1,
+        options={"milp": {"bogus": 1}},
+        progress=False,
+    )
     rows = {r["solver"]: r for r in read_rows(db)}
     assert rows["cloud-only"]["status"] == "feasible"
     assert rows["milp"]["status"] == "error" and "bogus" in rows["milp"]["error"]
@@ -107,7 +137,9 @@ def _descendants(pid: int) -> list[int]:
         for d in Path("/proc").iterdir():
             if d.name.isdigit():
                 try:
-                    parent_of[int(d.name)] = int((d / "stat").read_bytes().rsplit(b")", 1)[1].split()[1])
+                    parent_of[int(d.name)] = int(
+                        (d / "stat").read_bytes().rsplit(b")", 1)[1].split()[1]
+                    )
                 except (OSError, IndexError, ValueError):
                     pass
         out, todo = [], [pid]
@@ -129,14 +161,34 @@ def _running(pid: int) -> bool:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
-def test_killed_batch_leaves_no_worker_loses_no_committed_row_and_a_rerun_completes_it(tmp_path, sig):
+def test_killed_batch_leaves_no_worker_loses_no_committed_row_and_a_rerun_completes_it(
+    tmp_path, sig
+):
     make_instances(tmp_path / "in", 5)
     db = tmp_path / "r.sqlite"
-    cmd = [sys.executable, "-m", "edgeopt.cli", "batch", str(tmp_path / "in"), "--solvers", "greedy,milp,random",
-           "--db", str(db), "--workers", "2", "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "edgeopt.cli",
+        "batch",
+        str(tmp_path / "in"),
+        "--solvers",
+        "greedy,milp,random",
+        "--db",
+        str(db),
+        "--workers",
+        "2",
+        "--no-progress",
+    ]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     seen = 0
     children: list[int] = []
     survivors: list[int] = []
@@ -162,7 +214,9 @@ def test_killed_batch_leaves_no_worker_loses_no_committed_row_and_a_rerun_comple
             survivors = [c for c in survivors if _running(c)]
     finally:
         try:
-            os.killpg(proc.pid, signal.SIGKILL)  # whatever is left, so a failure does not leak processes
+            os.killpg(
+                proc.pid, signal.SIGKILL
+            )  # whatever is left, so a failure does not leak processes
         except ProcessLookupError:
             pass
         proc.wait()
@@ -174,7 +228,9 @@ def test_killed_batch_leaves_no_worker_loses_no_committed_row_and_a_rerun_comple
     with sqlite3.connect(db) as con:
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
-    s = run_batch([str(tmp_path / "in")], ["greedy", "milp", "random"], db, workers=1, progress=False)
+    s = run_batch(
+        [str(tmp_path / "in")], ["greedy", "milp", "random"], db, workers=1, progress=False
+    )
     assert s.skipped == len(before) and s.stored == 15 - len(before)
     after = read_rows(db)
     assert len(after) == 15 and len({(r["instance_sha256"], r["solver"]) for r in after}) == 15
@@ -191,8 +247,12 @@ def test_dask_local_cluster_gives_the_serial_rows(tmp_path):
     solvers = ["greedy", "random", "no-downsizing"]  # fast: the cluster start-up dominates
     serial, dask_db = tmp_path / "serial.sqlite", tmp_path / "dask.sqlite"
     run_batch([str(tmp_path / "in")], solvers, serial, workers=1, progress=False)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl:
-        s = run_batch([str(tmp_path / "in")], solvers, dask_db, scheduler=cl.scheduler_address, progress=False)
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cl:
+        s = run_batch(
+            [str(tmp_path / "in")], solvers, dask_db, scheduler=cl.scheduler_address, progress=False
+        )
     assert s.backend == "dask" and s.workers == 2
     a, b = outcome(serial), outcome(dask_db)
     assert len(a) == 9 and a == b

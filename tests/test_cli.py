@@ -29,8 +29,23 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def gen_args(out: Path, devices: str, seed: int = 7) -> list[str]:
-    return ["generate", "--seed", str(seed), "--out", str(out), "--catalog", CAT, "--devices", devices,
-            "--device-mix", "small:2,large:1", "--controllers", "4", "--requests", "10"]
+    return [
+        "generate",
+        "--seed",
+        str(seed),
+        "--out",
+        str(out),
+        "--catalog",
+        CAT,
+        "--devices",
+        devices,
+        "--device-mix",
+        "small:2,large:1",
+        "--controllers",
+        "4",
+        "--requests",
+        "10",
+    ]
 
 
 def test_generate_is_byte_identical_for_the_same_seed(tmp_path, capsys, devices):
@@ -47,7 +62,9 @@ def test_solve_then_validate_reproduces_the_objective(tmp_path, capsys, devices)
     run(capsys, *gen_args(inst, devices))
     for solver in ("greedy", "random"):
         sol = tmp_path / f"{solver}.json"
-        code, out, err = run(capsys, "solve", str(inst), "--solver", solver, "--out", str(sol), "--seed", "3")
+        code, out, err = run(
+            capsys, "solve", str(inst), "--solver", solver, "--out", str(sol), "--seed", "3"
+        )
         assert code == 0, err
         assert out.count("\n") == 1 and solver in out
         data = json.loads(sol.read_text())
@@ -85,36 +102,86 @@ def bad_cases() -> list[tuple[str, object, str]]:
         ("unknown-format", m(lambda d: d.update(format="edgeopt-scenario/9")), "format"),
         ("missing-field", m(lambda d: d.pop("window_s")), "window_s"),
         ("unknown-field", m(lambda d: d.update(colour="red")), "colour"),
-        ("wrong-type", m(lambda d: d["requests"][0].update(train_samples="many")), "requests[0].train_samples"),
+        (
+            "wrong-type",
+            m(lambda d: d["requests"][0].update(train_samples="many")),
+            "requests[0].train_samples",
+        ),
         ("nan", "NAN", "key 'weight'"),
         ("inf", "INF", "key 'weight'"),
         ("huge", m(lambda d: d["requests"][1].update(sample_kb=1e300)), "requests[1].sample_kb"),
-        ("zero-capacity", m(lambda d: d["topology"]["nodes"][3].update(memory_mb=0)), "topology.nodes[3].memory_mb"),
-        ("negative-capacity", m(lambda d: d["topology"]["nodes"][4].update(gflops=-5)), "topology.nodes[4].gflops"),
-        ("zero-bandwidth", m(lambda d: d["topology"]["edges"][0].update(bandwidth_mbps=0)), "topology.edges[0].bandwidth_mbps"),
-        ("unknown-family", m(lambda d: d["requests"][0].update(family="nope")), "requests[0].family"),
-        ("unknown-origin", m(lambda d: d["requests"][2].update(origin="upf")), "requests[2].origin"),
-        ("unknown-config-field", m(lambda d: d["catalog"]["families"]["toy-vision"]["configs"][0].update(speed=1)),
-         "catalog.families.toy-vision.configs[0].speed"),
+        (
+            "zero-capacity",
+            m(lambda d: d["topology"]["nodes"][3].update(memory_mb=0)),
+            "topology.nodes[3].memory_mb",
+        ),
+        (
+            "negative-capacity",
+            m(lambda d: d["topology"]["nodes"][4].update(gflops=-5)),
+            "topology.nodes[4].gflops",
+        ),
+        (
+            "zero-bandwidth",
+            m(lambda d: d["topology"]["edges"][0].update(bandwidth_mbps=0)),
+            "topology.edges[0].bandwidth_mbps",
+        ),
+        (
+            "unknown-family",
+            m(lambda d: d["requests"][0].update(family="nope")),
+            "requests[0].family",
+        ),
+        (
+            "unknown-origin",
+            m(lambda d: d["requests"][2].update(origin="upf")),
+            "requests[2].origin",
+        ),
+        (
+            "unknown-config-field",
+            m(lambda d: d["catalog"]["families"]["toy-vision"]["configs"][0].update(speed=1)),
+            "catalog.families.toy-vision.configs[0].speed",
+        ),
         ("disconnected", m(lambda d: d["topology"]["edges"].pop(3)), "disconnected"),
         ("duplicate-request", m(lambda d: d["requests"][1].update(id="r0")), "requests[1].id"),
-        ("duplicate-node", m(lambda d: d["topology"]["nodes"][4].update(id="c0")), "topology.nodes[4].id"),
-        ("duplicate-config", m(lambda d: d["catalog"]["families"]["toy-vision"]["configs"][1].update(id="w1.00-b32-e2")),
-         "configs[1].id"),
-        ("unknown-edge-node", m(lambda d: d["topology"]["edges"][1].update(target="g9")), "topology.edges[1].target"),
+        (
+            "duplicate-node",
+            m(lambda d: d["topology"]["nodes"][4].update(id="c0")),
+            "topology.nodes[4].id",
+        ),
+        (
+            "duplicate-config",
+            m(
+                lambda d: d["catalog"]["families"]["toy-vision"]["configs"][1].update(
+                    id="w1.00-b32-e2"
+                )
+            ),
+            "configs[1].id",
+        ),
+        (
+            "unknown-edge-node",
+            m(lambda d: d["topology"]["edges"][1].update(target="g9")),
+            "topology.edges[1].target",
+        ),
         ("bool-as-number", m(lambda d: d["weights"].update(balance=True)), "weights.balance"),
-        ("accuracy-range", m(lambda d: d["requests"][0].update(min_accuracy=1.5)), "requests[0].min_accuracy"),
+        (
+            "accuracy-range",
+            m(lambda d: d["requests"][0].update(min_accuracy=1.5)),
+            "requests[0].min_accuracy",
+        ),
     ]
     return cases
 
 
 @pytest.mark.parametrize("case,mutation,field", bad_cases(), ids=[c[0] for c in bad_cases()])
 @pytest.mark.parametrize("command", ["solve", "validate"])
-def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, capsys, fixture_catalog, case, mutation, field, command):
+def test_bad_input_is_one_line_exit_2_nothing_written(
+    tmp_path, capsys, fixture_catalog, case, mutation, field, command
+):
     f = tmp_path / "bad.json"
     if isinstance(mutation, str) and mutation in ("NAN", "INF"):
         d = toy(fixture_catalog)
-        text = json.dumps(d).replace('"weight": 2', '"weight": ' + ("NaN" if mutation == "NAN" else "Infinity"))
+        text = json.dumps(d).replace(
+            '"weight": 2', '"weight": ' + ("NaN" if mutation == "NAN" else "Infinity")
+        )
         f.write_text(text)
     elif isinstance(mutation, str):
         f.write_text(mutation)

@@ -79,7 +79,9 @@ def test_coefficients_worked_by_hand(fixture_catalog):
 
 def test_evaluator_objective_worked_by_hand(fixture_catalog):
     p = compile_scenario(scenario_from_dict(toy(fixture_catalog)))
-    a = np.array([col(p, "r0/w1.00-b32-e2@c0"), col(p, "r1/w0.50-b16-e4@c1"), col(p, "r2/w0.50-b32-e2@c1")])
+    a = np.array(
+        [col(p, "r0/w1.00-b32-e2@c0"), col(p, "r1/w0.50-b16-e4@c1"), col(p, "r2/w0.50-b32-e2@c1")]
+    )
     ev = evaluate(p, a)
     # c0: r0 → 0.035777…; c1: r1 half (σ 4): 1·0.5·4/1000 + 20000·4·1.25·4/3.6e6, r2 half: 1·1·4/1000 + 1000·2·2·4/3.6e6
     u0 = 0.008 + 100000 / 3.6e6
@@ -96,7 +98,9 @@ def test_evaluator_names_violations(fixture_catalog):
     d["topology"]["nodes"][4]["memory_mb"] = 560  # c1 now holds only one VM of ≥ 280 MB
     p = compile_scenario(scenario_from_dict(d))
     # r0 half on c1 (300 MB) and r2 half on c1 (300 MB): 600 > 560
-    a = np.array([col(p, "r0/w0.50-b32-e2@c1"), col(p, "r1/w0.50-b16-e4@c0"), col(p, "r2/w0.50-b32-e2@c1")])
+    a = np.array(
+        [col(p, "r0/w0.50-b32-e2@c1"), col(p, "r1/w0.50-b16-e4@c0"), col(p, "r2/w0.50-b32-e2@c1")]
+    )
     ev = evaluate(p, a)
     assert not ev.feasible
     assert ev.violations == ("memory:c1: load 600 > capacity 560",)
@@ -107,12 +111,19 @@ def test_evaluator_names_violations(fixture_catalog):
 
 def test_training_time_filter(fixture_catalog):
     d = toy(fixture_catalog)
-    d["window_s"] = 150  # r0 full model: 100 s on c0; on c1 1.2 s + 200 s > 150 (and too much memory anyway)
+    d["window_s"] = (
+        150  # r0 full model: 100 s on c0; on c1 1.2 s + 200 s > 150 (and too much memory anyway)
+    )
     d["requests"][0]["min_accuracy"] = 0.8
     p = compile_scenario(scenario_from_dict(d))
     got = [x for x in labels(p) if x.startswith("r0/")]
     # half model on c1: 1.2 + 5000·2·2·4/1000 = 81.2 s ≤ 150, kept; u = 0.008 + 80/150 ≤ 0.9
-    assert got == ["r0/w1.00-b32-e2@c0", "r0/w0.50-b32-e2@c0", "r0/w0.50-b32-e2@c1", "r0/w1.00-b32-e2@cloud"]
+    assert got == [
+        "r0/w1.00-b32-e2@c0",
+        "r0/w0.50-b32-e2@c0",
+        "r0/w0.50-b32-e2@c1",
+        "r0/w1.00-b32-e2@cloud",
+    ]
 
 
 def test_item_without_admissible_column_is_named(fixture_catalog):

@@ -23,7 +23,9 @@ def scenario(fixture_catalog):
 
 def without_cloud(d):
     d["topology"]["nodes"] = [n for n in d["topology"]["nodes"] if n["kind"] != "cloud"]
-    d["topology"]["edges"] = [e for e in d["topology"]["edges"] if "cloud" not in (e["source"], e["target"])]
+    d["topology"]["edges"] = [
+        e for e in d["topology"]["edges"] if "cloud" not in (e["source"], e["target"])
+    ]
     return d
 
 
@@ -33,8 +35,18 @@ def test_a_plan_exits_0(tmp_path, scenario, capsys):
 
 
 def test_a_loose_mip_gap_is_not_called_optimal(tmp_path, scenario, capsys):
-    code = main(["solve", write(tmp_path, scenario), "--solver", "milp", "--mip-gap", "0.5", "--out",
-                 str(tmp_path / "sol.json")])
+    code = main(
+        [
+            "solve",
+            write(tmp_path, scenario),
+            "--solver",
+            "milp",
+            "--mip-gap",
+            "0.5",
+            "--out",
+            str(tmp_path / "sol.json"),
+        ]
+    )
     assert code == 0
     sol = json.loads((tmp_path / "sol.json").read_text())
     if sol["status"] == "optimal":

@@ -17,7 +17,9 @@ from tests.helpers import FIXTURE_CATALOG, col, toy
 
 DEVICES = {
     "format": "edgeopt-devices/1",
-    "profiles": {"jetson-nano": {"gflops": 20.0, "memory_mb": 4096, "vm_overhead_mb": 256, "max_util": 0.9}},
+    "profiles": {
+        "jetson-nano": {"gflops": 20.0, "memory_mb": 4096, "vm_overhead_mb": 256, "max_util": 0.9}
+    },
 }
 
 
@@ -25,8 +27,19 @@ def test_quick_sweep_runs_and_resumes(tmp_path, capsys):
     dev = tmp_path / "devices.json"
     dev.write_text(json.dumps(DEVICES))
     out = tmp_path / "sweep"
-    argv = ["capacity-sweep", "--preset", "quick", "--out", str(out), "--catalog", str(FIXTURE_CATALOG),
-            "--devices", str(dev), "--time-limit", "10"]
+    argv = [
+        "capacity-sweep",
+        "--preset",
+        "quick",
+        "--out",
+        str(out),
+        "--catalog",
+        str(FIXTURE_CATALOG),
+        "--devices",
+        str(dev),
+        "--time-limit",
+        "10",
+    ]
     assert main(argv) == 0
     rows = [json.loads(x) for x in (out / "rows.jsonl").read_text().splitlines()]
     # 2 capacities × 1 size × 2 seeds × 4 solvers

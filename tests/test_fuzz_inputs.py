@@ -45,7 +45,9 @@ def fuzz(share: float = 1.0) -> settings:
 
 DEVICES = {
     "format": "edgeopt-devices/1",
-    "profiles": {"test": {"gflops": 50.0, "memory_mb": 4096, "vm_overhead_mb": 128, "max_util": 0.9}},
+    "profiles": {
+        "test": {"gflops": 50.0, "memory_mb": 4096, "vm_overhead_mb": 128, "max_util": 0.9}
+    },
 }
 
 
@@ -82,11 +84,15 @@ def test_malformed_scenario_files_fail_cleanly_in_validate_and_solve(capsys, raw
             assert err == "" and "scenario" in out.splitlines()[0]
         else:
             assert_clean_failure(rc, err)
-        rc2, out2, err2 = run(capsys, "solve", str(d / "s.json"), "--solver", "greedy", "--out", str(d / "sol.json"))
+        rc2, out2, err2 = run(
+            capsys, "solve", str(d / "s.json"), "--solver", "greedy", "--out", str(d / "sol.json")
+        )
         if rc2 == 0:
             assert rc == 0 and (d / "sol.json").exists()
             sol = json.loads((d / "sol.json").read_text())
-            rc3, out3, _ = run(capsys, "validate", str(d / "s.json"), "--solution", str(d / "sol.json"))
+            rc3, out3, _ = run(
+                capsys, "validate", str(d / "s.json"), "--solution", str(d / "sol.json")
+            )
             assert rc3 == (0 if sol["status"] == "feasible" else 1), out3
         else:
             assert_clean_failure(rc2, err2)
@@ -117,7 +123,9 @@ def instance_and_solution(draw: st.DrawFn) -> tuple[dict, dict]:
         inst = draw(scenario_dicts(max_controllers=2, max_requests=2, cloud=True))
         problem = compile_scenario(scenario_from_dict(inst))
     else:
-        inst = problem_to_dict(draw(core_problems(max_items=3, sense=draw(st.sampled_from(["min", "max"])))))
+        inst = problem_to_dict(
+            draw(core_problems(max_items=3, sense=draw(st.sampled_from(["min", "max"]))))
+        )
         problem = problem_from_dict(inst)
     res = get_solver("greedy")(problem, seed=0)
     if res.assignment is None:  # still a solution file: a partial assignment
@@ -180,8 +188,22 @@ def test_malformed_catalogs_fail_cleanly_in_generate(capsys, raw):
         (d / "dev.json").write_text(json.dumps(DEVICES))
         before = listing(d)
         rc, out, err = run(
-            capsys, "generate", "--seed", "0", "--out", str(d / "out" / "s.json"), "--catalog", str(d / "cat.json"),
-            "--devices", str(d / "dev.json"), "--device-mix", "test:1", "--controllers", "2", "--requests", "3",
+            capsys,
+            "generate",
+            "--seed",
+            "0",
+            "--out",
+            str(d / "out" / "s.json"),
+            "--catalog",
+            str(d / "cat.json"),
+            "--devices",
+            str(d / "dev.json"),
+            "--device-mix",
+            "test:1",
+            "--controllers",
+            "2",
+            "--requests",
+            "3",
         )
         if rc == 0:
             s = load_scenario(d / "out" / "s.json")  # the written scenario must load again
@@ -219,7 +241,9 @@ def test_generate_rejects_a_bad_input_shape_cleanly(tmp_path, capsys, fixture_ca
 
 
 @pytest.mark.parametrize("key", ["epochs", "host_train_ms_per_sample"])
-def test_generate_with_free_training_writes_a_loadable_scenario(tmp_path, capsys, fixture_catalog, key):
+def test_generate_with_free_training_writes_a_loadable_scenario(
+    tmp_path, capsys, fixture_catalog, key
+):
     for fam in fixture_catalog["families"].values():
         for cfg in fam["configs"]:
             cfg[key] = 0
@@ -234,8 +258,16 @@ def generate_with(d: Path, capsys, catalog: dict) -> tuple[int, str]:
     (d / "cat.json").write_text(json.dumps(catalog))
     (d / "dev.json").write_text(json.dumps(DEVICES))
     rc, _, err = run(
-        capsys, "generate", "--out", str(d / "s.json"), "--catalog", str(d / "cat.json"),
-        "--devices", str(d / "dev.json"), "--device-mix", "test:1",
+        capsys,
+        "generate",
+        "--out",
+        str(d / "s.json"),
+        "--catalog",
+        str(d / "cat.json"),
+        "--devices",
+        str(d / "dev.json"),
+        "--device-mix",
+        "test:1",
     )
     return rc, err
 
@@ -253,7 +285,10 @@ def test_malformed_orlib_files_fail_cleanly_and_write_nothing(capsys, raw, stem)
             assert len(files) == n >= 1
             for f in files:
                 p = load_problem(f)
-                assert p.sense == ("max" if stem == "gap3" else "min") and np.isfinite(p.col_cost).all()
+                assert (
+                    p.sense == ("max" if stem == "gap3" else "min")
+                    and np.isfinite(p.col_cost).all()
+                )
         else:
             assert_clean_failure(rc, err)
             assert not (d / "out").exists() or not any((d / "out").iterdir())

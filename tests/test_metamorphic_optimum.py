@@ -62,7 +62,12 @@ def with_extra_controller(draw: st.DrawFn) -> tuple[dict, dict]:
         }
     )
     more["topology"]["edges"].append(
-        {"source": "g0", "target": "cx", "bandwidth_mbps": float(draw(st.integers(1, 100))), "latency_ms": 1.0}
+        {
+            "source": "g0",
+            "target": "cx",
+            "bandwidth_mbps": float(draw(st.integers(1, 100))),
+            "latency_ms": 1.0,
+        }
     )
     return d, more
 
@@ -97,7 +102,10 @@ def relabelled(draw: st.DrawFn) -> tuple[dict, dict]:
     for n in topo["nodes"]:
         n["id"] = new.get(n["id"], n["id"])
     for e in topo["edges"]:
-        e["source"], e["target"] = new.get(e["source"], e["source"]), new.get(e["target"], e["target"])
+        e["source"], e["target"] = (
+            new.get(e["source"], e["source"]),
+            new.get(e["target"], e["target"]),
+        )
     for q in r["requests"]:
         q["origin"] = new[q["origin"]]
     topo["nodes"] = draw(st.permutations(topo["nodes"]))

@@ -111,7 +111,9 @@ def _checkout(root: Path) -> Path:
     return repo
 
 
-def test_orlib_dir_prefers_the_option_then_the_variable_then_the_shared_folder(tmp_path, monkeypatch):
+def test_orlib_dir_prefers_the_option_then_the_variable_then_the_shared_folder(
+    tmp_path, monkeypatch
+):
     repo = _checkout(tmp_path)
     monkeypatch.chdir(repo / "edgeopt")
     monkeypatch.setenv(ORLIB_ENV, str(tmp_path / "from-env"))
@@ -124,7 +126,9 @@ def test_orlib_dir_prefers_the_option_then_the_variable_then_the_shared_folder(t
 def test_orlib_dir_without_any_source_says_to_set_the_variable(tmp_path, monkeypatch):
     monkeypatch.delenv(ORLIB_ENV, raising=False)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("edgeopt.core.orlib.__file__", str(tmp_path / "site" / "edgeopt" / "core" / "orlib.py"))
+    monkeypatch.setattr(
+        "edgeopt.core.orlib.__file__", str(tmp_path / "site" / "edgeopt" / "core" / "orlib.py")
+    )
     with pytest.raises(InputError, match=ORLIB_ENV):
         orlib_dir()
 

@@ -12,9 +12,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _run(
+    cmd: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+    assert proc.returncode == 0, (
+        f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+    )
     return proc
 
 
@@ -24,9 +28,14 @@ def test_installed_wheel_generates_and_solves_with_drl_outside_the_repository(tm
     src.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(REPO / name, src / name)
-    shutil.copytree(REPO / "edgeopt", src / "edgeopt", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(
+        REPO / "edgeopt", src / "edgeopt", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    _run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "dist"), "."], cwd=src)
+    _run(
+        [*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "dist"), "."],
+        cwd=src,
+    )
     [wheel] = (tmp_path / "dist").glob("edgeopt-*.whl")
     site = tmp_path / "site"
     _run([*pip, "install", "--no-deps", "--target", str(site), str(wheel)], cwd=tmp_path)
@@ -37,10 +46,16 @@ def test_installed_wheel_generates_and_solves_with_drl_outside_the_repository(tm
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "EDGEOPT_"))}
     env.update(PYTHONPATH=str(site), TF_CPP_MIN_LOG_LEVEL="2")
     py = [sys.executable, "-s"]
-    where = _run([*py, "-c", "import edgeopt; print(edgeopt.__file__)"], cwd=work, env=env).stdout.strip()
+    where = _run(
+        [*py, "-c", "import edgeopt; print(edgeopt.__file__)"], cwd=work, env=env
+    ).stdout.strip()
     assert Path(where).is_relative_to(site), where
 
     _run([*py, "-m", "edgeopt.cli", "generate", "--seed", "1", "--out", "x.json", "--controllers", "3",
           "--requests", "6"], cwd=work, env=env)  # fmt: skip
-    _run([*py, "-m", "edgeopt.cli", "solve", "x.json", "--solver", "drl", "--out", "s.json"], cwd=work, env=env)
+    _run(
+        [*py, "-m", "edgeopt.cli", "solve", "x.json", "--solver", "drl", "--out", "s.json"],
+        cwd=work,
+        env=env,
+    )
     assert (work / "x.json").is_file() and (work / "s.json").is_file()

@@ -56,24 +56,61 @@ def brute_options(d: dict) -> dict[str, list[dict]]:
                 sig = hg / h["gflops"]
                 path = best_path(g, r["origin"], h["id"])
                 links = list(zip(path, path[1:]))
-                u = (r["inference_rate_hz"] * c["host_infer_ms"] * sig / 1000
-                     + r["train_samples"] * c["epochs"] * c["host_train_ms_per_sample"] * sig / (1000 * T))
+                u = r["inference_rate_hz"] * c["host_infer_ms"] * sig / 1000 + r[
+                    "train_samples"
+                ] * c["epochs"] * c["host_train_ms_per_sample"] * sig / (1000 * T)
                 m = h["vm_overhead_mb"] + c["infer_mem_mb"] + c["train_mem_mb"]
                 lat = sig * c["host_infer_ms"] + sum(
-                    2 * g.edges[a, b]["latency_ms"] + 8 * r["sample_kb"] / g.edges[a, b]["bandwidth_mbps"] for a, b in links
+                    2 * g.edges[a, b]["latency_ms"]
+                    + 8 * r["sample_kb"] / g.edges[a, b]["bandwidth_mbps"]
+                    for a, b in links
                 )
-                t = (8 * r["train_samples"] * r["sample_kb"] / (1000 * min(g.edges[a, b]["bandwidth_mbps"] for a, b in links))
-                     if links else 0.0) + r["train_samples"] * c["epochs"] * c["host_train_ms_per_sample"] * sig / 1000
-                if (c["accuracy"] >= r["min_accuracy"] and lat <= r["max_latency_ms"] and t <= T
-                        and m <= h["memory_mb"] and u <= h["max_util"]):
-                    cost = r["weight"] * (w["accuracy"] * (a_star - c["accuracy"]) + w["network"] * len(links) * D / 1000)
-                    opts.append({"config": c["id"], "host": h["id"], "u": u, "m": m, "links": links, "D": D, "cost": cost})
+                t = (
+                    8
+                    * r["train_samples"]
+                    * r["sample_kb"]
+                    / (1000 * min(g.edges[a, b]["bandwidth_mbps"] for a, b in links))
+                    if links
+                    else 0.0
+                ) + r["train_samples"] * c["epochs"] * c["host_train_ms_per_sample"] * sig / 1000
+                if (
+                    c["accuracy"] >= r["min_accuracy"]
+                    and lat <= r["max_latency_ms"]
+                    and t <= T
+                    and m <= h["memory_mb"]
+                    and u <= h["max_util"]
+                ):
+                    cost = r["weight"] * (
+                        w["accuracy"] * (a_star - c["accuracy"])
+                        + w["network"] * len(links) * D / 1000
+                    )
+                    opts.append(
+                        {
+                            "config": c["id"],
+                            "host": h["id"],
+                            "u": u,
+                            "m": m,
+                            "links": links,
+                            "D": D,
+                            "cost": cost,
+                        }
+                    )
         if cloud:
             best = next(c for c in cfgs if c["accuracy"] == a_star)
             path = best_path(g, r["origin"], cloud[0])
             links = list(zip(path, path[1:]))
             cost = r["weight"] * (w["network"] * len(links) * D / 1000 + w["cloud"])
-            opts.append({"config": best["id"], "host": "cloud", "u": 0, "m": 0, "links": links, "D": D, "cost": cost})
+            opts.append(
+                {
+                    "config": best["id"],
+                    "host": "cloud",
+                    "u": 0,
+                    "m": 0,
+                    "links": links,
+                    "D": D,
+                    "cost": cost,
+                }
+            )
         out[r["id"]] = opts
     return out
 
@@ -109,12 +146,23 @@ def brute_dominated(d: dict) -> set[tuple[str, str]]:
     for name, fam in d["catalog"]["families"].items():
         cfgs = fam["configs"]
         full = max(range(len(cfgs)), key=lambda k: (cfgs[k]["accuracy"], -k))
-        key = [(-c["accuracy"], c["host_infer_ms"], c["host_train_ms_per_sample"] * c["epochs"],
-                c["infer_mem_mb"] + c["train_mem_mb"]) for c in cfgs]
+        key = [
+            (
+                -c["accuracy"],
+                c["host_infer_ms"],
+                c["host_train_ms_per_sample"] * c["epochs"],
+                c["infer_mem_mb"] + c["train_mem_mb"],
+            )
+            for c in cfgs
+        ]
         for k in range(len(cfgs)):
             for k2 in range(len(cfgs)):
-                if k2 != k and k != full and all(a <= b for a, b in zip(key[k2], key[k])) and (
-                        key[k2] != key[k] or k2 < k):
+                if (
+                    k2 != k
+                    and k != full
+                    and all(a <= b for a, b in zip(key[k2], key[k]))
+                    and (key[k2] != key[k] or k2 < k)
+                ):
                     out.add((name, cfgs[k]["id"]))
     return out
 
@@ -122,11 +170,18 @@ def brute_dominated(d: dict) -> set[tuple[str, str]]:
 @given(scenario_dicts(max_controllers=3, max_requests=3))
 def test_columns_are_exactly_the_admissible_undominated_options(d):
     p = compile_scenario(scenario_from_dict(d))
-    got = sorted((p.item_ids[p.col_item[j]], p.option_ids[p.col_option[j]], p.bin_ids[p.col_bin[j]]) for j in range(p.n_columns))
+    got = sorted(
+        (p.item_ids[p.col_item[j]], p.option_ids[p.col_option[j]], p.bin_ids[p.col_bin[j]])
+        for j in range(p.n_columns)
+    )
     dominated = brute_dominated(d)
     family = {r["id"]: r["family"] for r in d["requests"]}
-    want = sorted((r, o["config"], o["host"]) for r, opts in brute_options(d).items() for o in opts
-                  if o["host"] == "cloud" or (family[r], o["config"]) not in dominated)
+    want = sorted(
+        (r, o["config"], o["host"])
+        for r, opts in brute_options(d).items()
+        for o in opts
+        if o["host"] == "cloud" or (family[r], o["config"]) not in dominated
+    )
     assert got == want
 
 
@@ -136,8 +191,12 @@ def test_compile_reduction_keeps_the_optimum(d):
     # equals the MILP optimum of the compiled (reduced) problem.
     opts = brute_options(d)
     rids = [r["id"] for r in d["requests"]]
-    feasible = [z for combo in itertools.product(*(opts[r] for r in rids))
-                for ok, z in [brute_evaluate(d, list(combo))] if ok]
+    feasible = [
+        z
+        for combo in itertools.product(*(opts[r] for r in rids))
+        for ok, z in [brute_evaluate(d, list(combo))]
+        if ok
+    ]
     res = get_solver("milp")(compile_scenario(scenario_from_dict(d)), seed=0)
     if not feasible:
         assert res.status == "infeasible"
@@ -149,8 +208,14 @@ def test_compile_reduction_keeps_the_optimum(d):
 @given(scenario_dicts(max_controllers=2, max_requests=3, tightness=4.0))
 def test_evaluator_agrees_with_brute_force_on_every_assignment(d):
     p = compile_scenario(scenario_from_dict(d))
-    index = {(p.item_ids[p.col_item[j]], p.option_ids[p.col_option[j]], p.bin_ids[p.col_bin[j]]): j for j in range(p.n_columns)}
-    opts = {r: [o for o in v if (r, o["config"], o["host"]) in index] for r, v in brute_options(d).items()}
+    index = {
+        (p.item_ids[p.col_item[j]], p.option_ids[p.col_option[j]], p.bin_ids[p.col_bin[j]]): j
+        for j in range(p.n_columns)
+    }
+    opts = {
+        r: [o for o in v if (r, o["config"], o["host"]) in index]
+        for r, v in brute_options(d).items()
+    }
     rids = [r["id"] for r in d["requests"]]
     best_brute = math.inf
     for combo in itertools.product(*(opts[r] for r in rids)):
@@ -175,7 +240,11 @@ def test_scenario_json_round_trip_is_lossless(d):
     assert scenario_bytes(scenario_from_dict(back)) == scenario_bytes(s)
 
 
-@given(scenario_dicts(max_controllers=4, max_requests=6), st.sampled_from(["greedy", "random"]), st.integers(0, 3))
+@given(
+    scenario_dicts(max_controllers=4, max_requests=6),
+    st.sampled_from(["greedy", "random"]),
+    st.integers(0, 3),
+)
 def test_constructive_solvers_pass_the_evaluator(d, name, seed):
     p = compile_scenario(scenario_from_dict(d))
     res = get_solver(name)(p, seed=seed)

@@ -21,11 +21,15 @@ from tests.helpers import FIXTURE_CATALOG, TINY_DEVICES
 MIX = {"small": 1.0, "large": 1.0}
 
 
-def scenario_problems(n: int, *, controllers: int = 3, requests: int = 10, seed0: int = 0) -> list[Problem]:
+def scenario_problems(
+    n: int, *, controllers: int = 3, requests: int = 10, seed0: int = 0
+) -> list[Problem]:
     cat = json.loads(FIXTURE_CATALOG.read_text())
     out = []
     for s in range(seed0, seed0 + n):
-        cfg = GeneratorConfig(seed=s, controllers=controllers, requests=requests, device_mix=MIX, load_factor=1.1)
+        cfg = GeneratorConfig(
+            seed=s, controllers=controllers, requests=requests, device_mix=MIX, load_factor=1.1
+        )
         out.append(compile_scenario(generate(cfg, cat, TINY_DEVICES["profiles"])))
     return out
 
@@ -38,10 +42,19 @@ def gap_problem(seed: int, n_jobs: int = 12, n_agents: int = 3, tight: float = 0
     cap = tight * use.sum(axis=1) / n_agents
     jj, aa = np.meshgrid(np.arange(n_jobs), np.arange(n_agents), indexing="ij")
     return Problem.from_columns(
-        name=f"gap-{seed}", item_ids=[f"j{k}" for k in range(n_jobs)], bin_ids=[f"a{k}" for k in range(n_agents)],
-        option_ids=["-"], resource_ids=[f"a{k}" for k in range(n_agents)], col_item=jj.ravel(), col_bin=aa.ravel(),
-        col_option=np.zeros(n_jobs * n_agents), col_cost=cost.T.ravel(), use_rows=aa.ravel(),
-        use_cols=np.arange(n_jobs * n_agents), use_vals=use.T.ravel(), capacity=cap,
+        name=f"gap-{seed}",
+        item_ids=[f"j{k}" for k in range(n_jobs)],
+        bin_ids=[f"a{k}" for k in range(n_agents)],
+        option_ids=["-"],
+        resource_ids=[f"a{k}" for k in range(n_agents)],
+        col_item=jj.ravel(),
+        col_bin=aa.ravel(),
+        col_option=np.zeros(n_jobs * n_agents),
+        col_cost=cost.T.ravel(),
+        use_rows=aa.ravel(),
+        use_cols=np.arange(n_jobs * n_agents),
+        use_vals=use.T.ravel(),
+        capacity=cap,
     )
 
 
@@ -56,7 +69,9 @@ def random_rollout(batch: PlanBatch, rng: np.random.Generator) -> np.ndarray:
 
 # ------------------------------------------------------------------ env
 @pytest.mark.parametrize("order", ITEM_RULES)
-@pytest.mark.parametrize("make", [lambda s: scenario_problems(1, seed0=s)[0], lambda s: gap_problem(s)])
+@pytest.mark.parametrize(
+    "make", [lambda s: scenario_problems(1, seed0=s)[0], lambda s: gap_problem(s)]
+)
 def test_action_mask_is_exactly_the_set_of_columns_the_evaluator_accepts(make, order):
     rng = np.random.default_rng(0)
     checked = 0
@@ -71,10 +86,12 @@ def test_action_mask_is_exactly_the_set_of_columns_the_evaluator_accepts(make, o
             for k, j in enumerate(cols):
                 trial = partial.copy()
                 trial[item] = j
-                ev = evaluate(p, trial)  # unassigned items count nothing: loads of the partial plan + j
+                ev = evaluate(
+                    p, trial
+                )  # unassigned items count nothing: loads of the partial plan + j
                 assert bool(obs["mask"][0, k]) == bool((ev.utilisation <= 1.0 + FEAS_TOL).all())
                 checked += 1
-            assert not obs["mask"][0, len(cols):].any()  # padding rows are never allowed
+            assert not obs["mask"][0, len(cols) :].any()  # padding rows are never allowed
             m = obs["mask"][0]
             if not m.any():
                 break
@@ -95,9 +112,21 @@ def test_a_complete_episode_returns_minus_the_evaluators_objective():
 
 def test_getting_stuck_costs_more_than_any_complete_plan():
     # Two items that each need the whole single resource: the second never fits.
-    p = Problem.from_columns(name="stuck", item_ids=["a", "b"], bin_ids=["x"], option_ids=["-"], resource_ids=["x"],
-                             col_item=[0, 1], col_bin=[0, 0], col_option=[0, 0], col_cost=[1.0, 3.0],
-                             use_rows=[0, 0], use_cols=[0, 1], use_vals=[1.0, 1.0], capacity=[1.0])
+    p = Problem.from_columns(
+        name="stuck",
+        item_ids=["a", "b"],
+        bin_ids=["x"],
+        option_ids=["-"],
+        resource_ids=["x"],
+        col_item=[0, 1],
+        col_bin=[0, 0],
+        col_option=[0, 0],
+        col_cost=[1.0, 3.0],
+        use_rows=[0, 0],
+        use_cols=[0, 1],
+        use_vals=[1.0, 1.0],
+        capacity=[1.0],
+    )
     env = PlanningEnv(p)
     obs, info = env.reset(seed=0)
     assert info["action_mask"][0]
@@ -110,17 +139,30 @@ def test_getting_stuck_costs_more_than_any_complete_plan():
 def test_the_env_asks_first_about_the_item_with_one_fitting_column_then_by_largest_regret():
     # Two bins of one resource each. c has a single column; b's best and second-best
     # differ by 4, a's by 1: the regret rule asks about c, then b, then a.
-    p = Problem.from_columns(name="regret", item_ids=["a", "b", "c"], bin_ids=["x", "y"], option_ids=["-"],
-                             resource_ids=["x", "y"], col_item=[0, 0, 1, 1, 2], col_bin=[0, 1, 0, 1, 0],
-                             col_option=[0] * 5, col_cost=[1.0, 2.0, 1.0, 5.0, 3.0], use_rows=[0, 1, 0, 1, 0],
-                             use_cols=[0, 1, 2, 3, 4], use_vals=[1.0] * 5, capacity=[10.0, 10.0])
+    p = Problem.from_columns(
+        name="regret",
+        item_ids=["a", "b", "c"],
+        bin_ids=["x", "y"],
+        option_ids=["-"],
+        resource_ids=["x", "y"],
+        col_item=[0, 0, 1, 1, 2],
+        col_bin=[0, 1, 0, 1, 0],
+        col_option=[0] * 5,
+        col_cost=[1.0, 2.0, 1.0, 5.0, 3.0],
+        use_rows=[0, 1, 0, 1, 0],
+        use_cols=[0, 1, 2, 3, 4],
+        use_vals=[1.0] * 5,
+        capacity=[10.0, 10.0],
+    )
     batch = PlanBatch([p])
     asked = []
     while not batch.done.all():
         asked.append(int(batch.current_item()[0]))
         batch.step(np.array([0]))
     assert asked == [2, 1, 0]
-    assert batch.observe()["state"][0, -2] == 0.0 and not batch.stuck[0]  # regret global of a finished episode
+    assert (
+        batch.observe()["state"][0, -2] == 0.0 and not batch.stuck[0]
+    )  # regret global of a finished episode
     fixed = PlanBatch([p], order="fixed")
     assert int(fixed.current_item()[0]) == int(item_order(p)[0])
 
@@ -177,10 +219,25 @@ def trained(tmp_path_factory):
 
     d = tmp_path_factory.mktemp("drl")
     (d / "devices.json").write_text(json.dumps(TINY_DEVICES))
-    args = Args(name="tiny", out_dir=str(d), curve="", seed=3, catalog=str(FIXTURE_CATALOG),
-                devices=str(d / "devices.json"), num_updates=12, num_envs=8, rollouts=4, min_controllers=2, max_controllers=3,
-                min_requests_per_controller=3, max_requests_per_controller=4, hidden=32, val_instances=0,
-                progress=False, learning_rate=3e-3)
+    args = Args(
+        name="tiny",
+        out_dir=str(d),
+        curve="",
+        seed=3,
+        catalog=str(FIXTURE_CATALOG),
+        devices=str(d / "devices.json"),
+        num_updates=12,
+        num_envs=8,
+        rollouts=4,
+        min_controllers=2,
+        max_controllers=3,
+        min_requests_per_controller=3,
+        max_requests_per_controller=4,
+        hidden=32,
+        val_instances=0,
+        progress=False,
+        learning_rate=3e-3,
+    )
     train(args)
     return d / "tiny", load_checkpoint(d / "tiny")[0]
 
@@ -190,10 +247,18 @@ def test_short_seeded_training_beats_the_random_policy(trained):
 
     probs = scenario_problems(12, controllers=3, requests=10, seed0=500)
     greedy = rollout(trained[1], probs)
-    z_policy = [evaluate(p, greedy.assignment(b)).objective for b, p in enumerate(probs) if not greedy.stuck[b]]
+    z_policy = [
+        evaluate(p, greedy.assignment(b)).objective
+        for b, p in enumerate(probs)
+        if not greedy.stuck[b]
+    ]
     rand = PlanBatch(probs * 4)
     random_rollout(rand, np.random.default_rng(0))
-    z_random = [evaluate(p, rand.assignment(b)).objective for b, p in enumerate(probs * 4) if not rand.stuck[b]]
+    z_random = [
+        evaluate(p, rand.assignment(b)).objective
+        for b, p in enumerate(probs * 4)
+        if not rand.stuck[b]
+    ]
     assert len(z_policy) == len(probs)
     assert np.mean(z_policy) < np.mean(z_random)
 
@@ -275,7 +340,9 @@ def test_drl_solver_is_refereed_and_never_claims_optimality(trained):
     p = scenario_problems(1, seed0=77)[0]
     ck = str(trained[0])
     r = get_solver("drl")(p, seed=0, checkpoint=ck)
-    assert r.status == "feasible" and r.evaluation.feasible and r.objective == r.evaluation.objective
+    assert (
+        r.status == "feasible" and r.evaluation.feasible and r.objective == r.evaluation.objective
+    )
     best = get_solver("drl")(p, seed=0, samples=8, checkpoint=ck)
     assert best.objective <= r.objective + 1e-12 and best.stats["plans"] == 9
     again = get_solver("drl")(p, seed=0, samples=8, checkpoint=ck)

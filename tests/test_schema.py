@@ -87,8 +87,12 @@ BAD_CATALOGS = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("field", "damage", "message"), BAD_CATALOGS, ids=[f"{b[0]}:{b[2]}" for b in BAD_CATALOGS])
-def test_a_bad_catalog_fails_with_one_line_naming_the_field(tmp_path, fixture_catalog, field, damage, message):
+@pytest.mark.parametrize(
+    ("field", "damage", "message"), BAD_CATALOGS, ids=[f"{b[0]}:{b[2]}" for b in BAD_CATALOGS]
+)
+def test_a_bad_catalog_fails_with_one_line_naming_the_field(
+    tmp_path, fixture_catalog, field, damage, message
+):
     damage(fixture_catalog)
     path = tmp_path / "cat.json"
     path.write_text(json.dumps(fixture_catalog))
@@ -106,13 +110,17 @@ def test_free_training_is_a_valid_catalog_but_not_a_measured_one():
     cat = copy.deepcopy(load_catalog())
     _lenet0(cat).update(epochs=0, host_train_ms_per_sample=0)
     validate_catalog(cat)
-    with pytest.raises(InputError, match=re.escape("field 'families.mnist-lenet.configs[0].epochs'")):
+    with pytest.raises(
+        InputError, match=re.escape("field 'families.mnist-lenet.configs[0].epochs'")
+    ):
         validate_measured_catalog(cat)
 
 
 def test_the_fixture_catalog_is_valid_but_not_measured(fixture_catalog):
     validate_catalog(fixture_catalog)
-    with pytest.raises(InputError, match=re.escape("field 'families.toy-vision.input_shape': missing")):
+    with pytest.raises(
+        InputError, match=re.escape("field 'families.toy-vision.input_shape': missing")
+    ):
         validate_measured_catalog(fixture_catalog)
 
 
@@ -120,9 +128,15 @@ def test_the_fixture_catalog_is_valid_but_not_measured(fixture_catalog):
     ("damage", "field"),
     [
         (lambda c: c.pop("provenance"), "provenance"),
-        (lambda c: c["families"]["mnist-lenet"].pop("architecture"), "families.mnist-lenet.architecture"),
+        (
+            lambda c: c["families"]["mnist-lenet"].pop("architecture"),
+            "families.mnist-lenet.architecture",
+        ),
         (lambda c: _lenet0(c).update(id="k0"), "families.mnist-lenet.configs[0].id"),
-        (lambda c: _lenet0(c).update(infer_mem_mb=0), "families.mnist-lenet.configs[0].infer_mem_mb"),
+        (
+            lambda c: _lenet0(c).update(infer_mem_mb=0),
+            "families.mnist-lenet.configs[0].infer_mem_mb",
+        ),
     ],
 )
 def test_the_measured_extension_names_what_a_profiled_catalog_lacks(damage, field):
@@ -146,16 +160,33 @@ BAD_DEVICES = [
     ("format", lambda d: d.update(format="edgeopt-devices/0"), "unknown format"),
     ("profiles", lambda d: d.update(profiles={}), "must not be empty"),
     ("profiles.small.gflops", lambda d: d["profiles"]["small"].update(gflops=0), "must be > 0"),
-    ("profiles.small.max_util", lambda d: d["profiles"]["small"].update(max_util=1.2), "must be <= 1"),
-    ("profiles.small.vm_overhead_mb", lambda d: d["profiles"]["small"].update(vm_overhead_mb=-1), "must be >= 0"),
+    (
+        "profiles.small.max_util",
+        lambda d: d["profiles"]["small"].update(max_util=1.2),
+        "must be <= 1",
+    ),
+    (
+        "profiles.small.vm_overhead_mb",
+        lambda d: d["profiles"]["small"].update(vm_overhead_mb=-1),
+        "must be >= 0",
+    ),
     ("profiles.large.memory_mb", lambda d: d["profiles"]["large"].pop("memory_mb"), "missing"),
-    ("profiles.large.colour", lambda d: d["profiles"]["large"].update(colour="red"), "unknown field"),
-    ("profiles.large.source.gflops", lambda d: d["profiles"]["large"].update(source={"gflops": ""}),
-     "must not be empty"),  # fmt: skip
+    (
+        "profiles.large.colour",
+        lambda d: d["profiles"]["large"].update(colour="red"),
+        "unknown field",
+    ),
+    (
+        "profiles.large.source.gflops",
+        lambda d: d["profiles"]["large"].update(source={"gflops": ""}),
+        "must not be empty",
+    ),  # fmt: skip
 ]
 
 
-@pytest.mark.parametrize(("field", "damage", "message"), BAD_DEVICES, ids=[f"{b[0]}:{b[2]}" for b in BAD_DEVICES])
+@pytest.mark.parametrize(
+    ("field", "damage", "message"), BAD_DEVICES, ids=[f"{b[0]}:{b[2]}" for b in BAD_DEVICES]
+)
 def test_a_bad_devices_file_fails_with_one_line_naming_the_field(tmp_path, field, damage, message):
     devices = copy.deepcopy(TINY_DEVICES)
     damage(devices)

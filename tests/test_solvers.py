@@ -19,7 +19,9 @@ from edgeopt.solvers.registry import get_solver, solver_names
 from edgeopt.testing import core_problems, scenario_dicts
 from tests.helpers import col, toy
 
-PLANNERS = [s for s in solver_names() if s not in ("lp", "drl")]  # lp gives only a bound; drl has its own tests
+PLANNERS = [
+    s for s in solver_names() if s not in ("lp", "drl")
+]  # lp gives only a bound; drl has its own tests
 
 
 @pytest.fixture
@@ -38,10 +40,15 @@ def test_solver_interface_and_referee(name, toy_problem):
         a = res.assignment
         loads = toy_problem.use.toarray() @ np.bincount(a, minlength=toy_problem.n_columns)
         assert (loads <= toy_problem.capacity * (1 + 1e-9)).all()
-        z = toy_problem.col_cost[a].sum() + toy_problem.balance_weight * loads[toy_problem.balanced].max()
+        z = (
+            toy_problem.col_cost[a].sum()
+            + toy_problem.balance_weight * loads[toy_problem.balanced].max()
+        )
         assert math.isclose(res.objective, z, rel_tol=1e-9, abs_tol=1e-12)
     again = get_solver(name)(toy_problem, seed=5, time_limit_s=30)
-    assert (res.assignment is None and again.assignment is None) or np.array_equal(res.assignment, again.assignment)
+    assert (res.assignment is None and again.assignment is None) or np.array_equal(
+        res.assignment, again.assignment
+    )
 
 
 def test_no_downsizing_worked_by_hand(toy_problem):
@@ -49,15 +56,22 @@ def test_no_downsizing_worked_by_hand(toy_problem):
     # r2: the full vision model needs 600 MB > 550 on c1, so it is not admissible there → cloud.
     res = get_solver("no-downsizing")(toy_problem)
     p = toy_problem
-    assert list(res.assignment) == [col(p, "r0/w1.00-b32-e2@c0"), col(p, "r1/w1.00-b16-e4@c1"),
-                                    col(p, "r2/w1.00-b32-e2@cloud")]
+    assert list(res.assignment) == [
+        col(p, "r0/w1.00-b32-e2@c0"),
+        col(p, "r1/w1.00-b16-e4@c1"),
+        col(p, "r2/w1.00-b32-e2@cloud"),
+    ]
 
 
 def test_cloud_only_sends_everything_to_the_cloud(toy_problem):
     res = get_solver("cloud-only")(toy_problem)
     assert [toy_problem.bin_ids[toy_problem.col_bin[j]] for j in res.assignment] == ["cloud"] * 3
     # Z = Σ ω·(w_C + w_N·hops·D/1000): r0 3 hops × 36.6 MB, r1 (ω 2) 3 × 23.6, r2 3 × (1000 + 3600)·3/1000
-    want = (1 + 0.05 * 3 * 36.6 / 1000) + 2 * (1 + 0.05 * 3 * 23.6 / 1000) + (1 + 0.05 * 3 * 13.8 / 1000)
+    want = (
+        (1 + 0.05 * 3 * 36.6 / 1000)
+        + 2 * (1 + 0.05 * 3 * 23.6 / 1000)
+        + (1 + 0.05 * 3 * 13.8 / 1000)
+    )
     assert res.objective == pytest.approx(want)
 
 
@@ -75,7 +89,9 @@ def test_polish_never_worsens_and_stays_feasible(p):
             b = a.copy()
             b[i] = j
             e = evaluate(p, b)
-            assert not (e.feasible and e.objective < ev.objective - 1e-9 * max(1, abs(ev.objective)))
+            assert not (
+                e.feasible and e.objective < ev.objective - 1e-9 * max(1, abs(ev.objective))
+            )
 
 
 @given(scenario_dicts(max_controllers=3, max_requests=5, cloud=True))
@@ -125,8 +141,13 @@ def test_a_bound_above_the_plan_or_an_infeasible_plan_is_caught(liar, toy_proble
     liar["out"] = lambda p: Outcome(good.assignment, bound=good.objective * 1.5)
     with pytest.raises(SolverError, match="exceeds"):
         get_solver("liar")(toy_problem)
-    everything_on_c1 = np.array([col(toy_problem, "r0/w0.50-b32-e2@c1"), col(toy_problem, "r1/w1.00-b16-e4@c1"),
-                                 col(toy_problem, "r2/w0.50-b32-e2@c1")])  # 900 MB of 550
+    everything_on_c1 = np.array(
+        [
+            col(toy_problem, "r0/w0.50-b32-e2@c1"),
+            col(toy_problem, "r1/w1.00-b16-e4@c1"),
+            col(toy_problem, "r2/w0.50-b32-e2@c1"),
+        ]
+    )  # 900 MB of 550
     liar["out"] = lambda p: Outcome(everything_on_c1)
     res = get_solver("liar")(toy_problem)
     assert res.status == "error" and "memory:c1" in res.message
@@ -154,14 +175,27 @@ def test_set_refuses_options_that_have_their_own_flag(item):
 
 def test_settings_record_every_option_with_its_default(toy_problem):
     res = get_solver("greedy")(toy_problem, seed=3, penalties=[0.0])
-    assert res.settings == {"seed": 3, "time_limit_s": None, "penalties": [0.0],
-                            "fallback_penalties": [1.0, 10.0, 100.0]}
+    assert res.settings == {
+        "seed": 3,
+        "time_limit_s": None,
+        "penalties": [0.0],
+        "fallback_penalties": [1.0, 10.0, 100.0],
+    }
 
 
 def test_an_item_without_columns_is_infeasible_for_every_solver(toy_problem):
     keep = np.ones(toy_problem.n_columns, dtype=bool)
     keep[list(toy_problem.columns_of(1))] = False
     p = toy_problem.subset(keep)
-    for name in ["greedy", "random", "local-search", "greedy+ls", "lns", "milp", "lp", "no-downsizing"]:
+    for name in [
+        "greedy",
+        "random",
+        "local-search",
+        "greedy+ls",
+        "lns",
+        "milp",
+        "lp",
+        "no-downsizing",
+    ]:
         res = get_solver(name)(p, seed=0)
         assert res.status == "infeasible" and "r1" in res.message, name

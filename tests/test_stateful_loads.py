@@ -50,7 +50,11 @@ class PlanStateMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def assign(self, data):
         """Give an item a (new) column; a reassigned item's old column is taken off first."""
-        i = data.draw(st.sampled_from([i for i in range(self.p.n_items) if self.p.item_ptr[i + 1] > self.p.item_ptr[i]]))
+        i = data.draw(
+            st.sampled_from(
+                [i for i in range(self.p.n_items) if self.p.item_ptr[i + 1] > self.p.item_ptr[i]]
+            )
+        )
         j = data.draw(st.integers(int(self.p.item_ptr[i]), int(self.p.item_ptr[i + 1]) - 1))
         self.st.move(i, j)
         self.plan[i] = j
@@ -81,7 +85,9 @@ class PlanStateMachine(RuleBasedStateMachine):
         fits = ((after / self.p.capacity[:, None] <= 1 + FEAS_TOL) | (use == 0)).all(axis=0)
         u = ev.max_balanced
         if self.p.balanced.any():
-            u_after = np.maximum(np.where(use[self.p.balanced] > 0, after[self.p.balanced], -np.inf).max(axis=0), u)
+            u_after = np.maximum(
+                np.where(use[self.p.balanced] > 0, after[self.p.balanced], -np.inf).max(axis=0), u
+            )
         else:
             u_after = np.full(self.p.n_columns, u)
         dz = self.p.col_cost + self.p.balance_weight * (u_after - u)
@@ -105,7 +111,11 @@ class PlanStateMachine(RuleBasedStateMachine):
             assert self.st.second[i] == pytest.approx(want_second, rel=1e-9, abs=1e-12)
             if np.isfinite(want_best):
                 j = self.st.best_col[i]
-                assert lo <= j < hi and fits[j] and dz[j] == pytest.approx(want_best, rel=1e-9, abs=1e-12)
+                assert (
+                    lo <= j < hi
+                    and fits[j]
+                    and dz[j] == pytest.approx(want_best, rel=1e-9, abs=1e-12)
+                )
 
 
 PlanStateMachine.TestCase.settings = STATEFUL

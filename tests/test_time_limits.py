@@ -30,7 +30,9 @@ def allowed(limit: float) -> float:
     return limit * 1.1 + 1.0
 
 
-@pytest.mark.parametrize("name", [s for s in solver_names() if s != "drl"] + ["greedy+ls", "greedy+lns"])
+@pytest.mark.parametrize(
+    "name", [s for s in solver_names() if s != "drl"] + ["greedy+ls", "greedy+lns"]
+)
 def test_solver_returns_within_its_time_limit(name, big_problem):
     t0 = time.perf_counter()
     res = get_solver(name)(big_problem, seed=0, time_limit_s=LIMIT_S)
@@ -39,7 +41,9 @@ def test_solver_returns_within_its_time_limit(name, big_problem):
     if res.assignment is not None:
         assert res.evaluation is not None and res.evaluation.feasible
     if res.status == "optimal":
-        assert res.bound is not None and abs(res.objective - res.bound) <= 1e-6 * max(1.0, abs(res.objective))
+        assert res.bound is not None and abs(res.objective - res.bound) <= 1e-6 * max(
+            1.0, abs(res.objective)
+        )
 
 
 def test_milp_stopped_by_the_limit_says_time_limit_with_its_bound(big_problem):

@@ -44,7 +44,16 @@ def two_bins() -> Problem:
 
 
 # ------------------------------------------------------------------ strategies
-@given(scenarios(min_controllers=2, max_controllers=3, min_requests=2, max_requests=4, cloud=False, families=["a", "b"]))
+@given(
+    scenarios(
+        min_controllers=2,
+        max_controllers=3,
+        min_requests=2,
+        max_requests=4,
+        cloud=False,
+        families=["a", "b"],
+    )
+)
 def test_scenarios_respect_their_bounds(s):
     assert 2 <= len(s.controllers) <= 3 and 2 <= len(s.requests) <= 4
     assert s.cloud is None and set(s.catalog["families"]) == {"a", "b"}
@@ -68,7 +77,11 @@ def test_assignments_pick_one_column_of_each_item(pa):
 def test_core_problems_shrink_to_a_readable_counterexample():
     # "Some problem has two items and a balanced resource" — the smallest such problem,
     # worked out by hand: 2 items on one bin, cost 0, use 1, capacity 5, w_U 0.
-    p = find(core_problems(), lambda p: p.n_items >= 2 and p.balanced.any(), settings=settings(database=None))
+    p = find(
+        core_problems(),
+        lambda p: p.n_items >= 2 and p.balanced.any(),
+        settings=settings(database=None),
+    )
     assert (p.item_ids, p.bin_ids, p.option_ids) == (["i0", "i1"], ["b0"], ["o0"])
     assert p.col_cost.tolist() == [0.0, 0.0] and p.use.toarray().tolist() == [[1.0, 1.0]]
     assert p.capacity.tolist() == [5.0] and p.balance_weight == 0.0
@@ -90,7 +103,9 @@ def test_scenarios_shrink_to_one_controller_and_one_configuration():
 def test_assert_feasible_names_the_overloaded_resource():
     p = two_bins()
     assert assert_feasible(p, np.array([0, 3])).objective == 3.0
-    with pytest.raises(AssertionError, match=r"infeasible plan \[a/o@x, b/o@x\]: cap:x: load 8 > capacity 5"):
+    with pytest.raises(
+        AssertionError, match=r"infeasible plan \[a/o@x, b/o@x\]: cap:x: load 8 > capacity 5"
+    ):
         assert_feasible(p, np.array([0, 2]))
     with pytest.raises(AssertionError, match="unassigned"):
         assert_feasible(p, np.array([0, -1]))

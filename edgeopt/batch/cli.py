@@ -14,8 +14,6 @@ from edgeopt.solvers.registry import parse_options
 __all__ = ["main", "parse_options", "build_parser"]
 
 
-
-
 def build_parser(prog: str = "edgeopt batch") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=prog,
@@ -23,25 +21,51 @@ def build_parser(prog: str = "edgeopt batch") -> argparse.ArgumentParser:
         "settings) in a SQLite file, each committed as soon as it finishes. Re-running the same command "
         "skips the rows already stored; a file that cannot be read becomes an error row.",
     )
-    p.add_argument("paths", nargs="+", help="instance files, folders (their *.json) or glob patterns")
-    p.add_argument("--solvers", default="greedy,milp", help="comma-separated solver names (default greedy,milp; "
-                   "'all' = every registered solver)")
-    p.add_argument("--db", default="results.sqlite", help="SQLite results file (default results.sqlite)")
+    p.add_argument(
+        "paths", nargs="+", help="instance files, folders (their *.json) or glob patterns"
+    )
+    p.add_argument(
+        "--solvers",
+        default="greedy,milp",
+        help="comma-separated solver names (default greedy,milp; 'all' = every registered solver)",
+    )
+    p.add_argument(
+        "--db", default="results.sqlite", help="SQLite results file (default results.sqlite)"
+    )
     p.add_argument("--time-limit", type=float, default=None, help="per-solve time limit in seconds")
     p.add_argument("--seed", type=int, default=0, help="seed given to every solver (default 0)")
-    p.add_argument("--workers", type=int, default=None,
-                   help="local worker processes (default one per core; 1 = solve in this process)")
-    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
-                   help="run the tasks on this Dask distributed scheduler instead of local processes")
-    p.add_argument("--set", action="append", default=[], metavar="[SOLVER.]KEY=VALUE",
-                   help="solver option, for every solver or one (repeatable), e.g. milp.mip_gap=1e-4")
-    p.add_argument("--retry-errors", action="store_true", help="run again the rows stored as errors")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="local worker processes (default one per core; 1 = solve in this process)",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="tcp://HOST:PORT",
+        help="run the tasks on this Dask distributed scheduler instead of local processes",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="[SOLVER.]KEY=VALUE",
+        help="solver option, for every solver or one (repeatable), e.g. milp.mip_gap=1e-4",
+    )
+    p.add_argument(
+        "--retry-errors", action="store_true", help="run again the rows stored as errors"
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     from edgeopt.core.size import DEFAULT_MAX_COLUMNS
 
-    p.add_argument("--max-columns", type=int, default=DEFAULT_MAX_COLUMNS,
-                   help="a scenario that could compile to more candidate columns becomes an error row "
-                   f"(default {DEFAULT_MAX_COLUMNS:,})")
+    p.add_argument(
+        "--max-columns",
+        type=int,
+        default=DEFAULT_MAX_COLUMNS,
+        help="a scenario that could compile to more candidate columns becomes an error row "
+        f"(default {DEFAULT_MAX_COLUMNS:,})",
+    )
     return p
 
 
@@ -80,8 +104,11 @@ def main(argv: list[str] | None = None, prog: str = "edgeopt batch") -> int:
             max_columns=a.max_columns,
         )
     except Terminated:
-        print("edgeopt: error: terminated (SIGTERM); the rows stored so far are kept, the same command finishes "
-              "the batch", file=sys.stderr)
+        print(
+            "edgeopt: error: terminated (SIGTERM); the rows stored so far are kept, the same command finishes "
+            "the batch",
+            file=sys.stderr,
+        )
         return 128 + signal.SIGTERM
     finally:
         if in_main:

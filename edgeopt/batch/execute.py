@@ -84,7 +84,9 @@ def die_with_batch(batch_pid: int) -> None:
             libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
         except (OSError, AttributeError):  # pragma: no cover - the watch thread still works
             pass
-    threading.Thread(target=_watch, args=(batch_pid,), name="edgeopt-batch-watch", daemon=True).start()
+    threading.Thread(
+        target=_watch, args=(batch_pid,), name="edgeopt-batch-watch", daemon=True
+    ).start()
 
 
 def _watch(pid: int) -> None:
@@ -126,12 +128,18 @@ class ProcessBackend(Backend):
         # forkserver: workers start from a clean process, not a fork of a parent
         # that already runs threads (tqdm, SQLite) — fork with threads can deadlock.
         methods = multiprocessing.get_all_start_methods()
-        self._ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        self._ctx = multiprocessing.get_context(
+            "forkserver" if "forkserver" in methods else "spawn"
+        )
         self.pool = self._new_pool()
 
     def _new_pool(self) -> cf.ProcessPoolExecutor:
-        return cf.ProcessPoolExecutor(max_workers=self.workers, mp_context=self._ctx, initializer=die_with_batch,
-                                      initargs=(os.getpid(),))
+        return cf.ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=self._ctx,
+            initializer=die_with_batch,
+            initargs=(os.getpid(),),
+        )
 
     def restart(self) -> None:
         self.close(cancel=True)
@@ -164,13 +172,17 @@ class DaskBackend(Backend):
         except ImportError:  # pragma: no cover - dask is a dependency
             from edgeopt.errors import InputError
 
-            raise InputError("--scheduler needs the 'distributed' package", field="scheduler") from None
+            raise InputError(
+                "--scheduler needs the 'distributed' package", field="scheduler"
+            ) from None
         try:
             self.client = Client(address, timeout="20s")
         except (OSError, TimeoutError) as exc:
             from edgeopt.errors import InputError
 
-            raise InputError(f"cannot reach the Dask scheduler {address!r} ({exc})", field="scheduler") from None
+            raise InputError(
+                f"cannot reach the Dask scheduler {address!r} ({exc})", field="scheduler"
+            ) from None
         self.workers = max(1, sum(self.client.nthreads().values()))
 
     def put(self, obj: Any) -> Any:

@@ -62,7 +62,11 @@ class BatchSummary:
     def line(self) -> str:
         where = f", {self.backend} × {self.workers}" if self.backend else ""
         other = f", {self.elsewhere} taken by another batch" if self.elsewhere else ""
-        lost = f", {self.discarded} discarded (stored first by another batch)" if self.discarded else ""
+        lost = (
+            f", {self.discarded} discarded (stored first by another batch)"
+            if self.discarded
+            else ""
+        )
         return (
             f"{printable(self.db)}: {self.stored} row(s) stored ({self.errors} error(s)), {self.skipped} already "
             f"done{other}{lost}, {self.files} file(s){where}, {self.wall_s:.1f} s"
@@ -111,7 +115,11 @@ def expand_paths(patterns: Sequence[str]) -> list[Path]:
 
 
 def solver_settings(
-    solver: str, *, seed: int | None, time_limit_s: float | None, options: dict[str, dict[str, Any]] | None = None
+    solver: str,
+    *,
+    seed: int | None,
+    time_limit_s: float | None,
+    options: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The settings a batch asks ``solver`` for: seed, time limit, then options for all (``"*"``) and for it."""
     opts = options or {}
@@ -120,7 +128,9 @@ def solver_settings(
 
 def _file_sha256(path: Path) -> str:
     try:
-        if stat.S_ISREG(os.stat(path).st_mode):  # never open a FIFO or a device: it may block or never end
+        if stat.S_ISREG(
+            os.stat(path).st_mode
+        ):  # never open a FIFO or a device: it may block or never end
             return hashlib.sha256(path.read_bytes()).hexdigest()
     except (OSError, ValueError):
         pass
@@ -131,7 +141,11 @@ def _file_sha256(path: Path) -> str:
 # ------------------------------------------------------------------ rows
 def _instance_fields(inst: Instance | None, path: str, sha256: str) -> dict[str, Any]:
     if inst is None:
-        return {"instance_path": printable(path), "instance_name": printable(Path(path).stem), "instance_sha256": sha256}
+        return {
+            "instance_path": printable(path),
+            "instance_name": printable(Path(path).stem),
+            "instance_sha256": sha256,
+        }
     p = inst.problem
     return {
         "instance_path": printable(path),
@@ -157,7 +171,13 @@ def _base_row(task: _Task, inst: Instance | None) -> dict[str, Any]:
 
 def _error_row(task: _Task, inst: Instance | None, message: str, **extra: Any) -> dict[str, Any]:
     now = now_iso()
-    row = {**_base_row(task, inst), "status": "error", "error": one_line(message), "started_at": now, "finished_at": now}
+    row = {
+        **_base_row(task, inst),
+        "status": "error",
+        "error": one_line(message),
+        "started_at": now,
+        "finished_at": now,
+    }
     row.update(extra)
     return row
 
@@ -190,9 +210,13 @@ def result_row(task: _Task, inst: Instance, out: dict[str, Any]) -> dict[str, An
         ev = evaluate(p, res.assignment)
         res.evaluation = ev
         if res.objective is None or not objectives_agree(res.objective, ev.objective):
-            problems.append(f"reported objective {res.objective!r} but the evaluator finds {ev.objective!r}")
+            problems.append(
+                f"reported objective {res.objective!r} but the evaluator finds {ev.objective!r}"
+            )
         if res.status in PLAN_STATUSES and not ev.feasible:
-            problems.append(f"status {res.status!r} but the plan is infeasible: {'; '.join(ev.violations[:3])}")
+            problems.append(
+                f"status {res.status!r} but the plan is infeasible: {'; '.join(ev.violations[:3])}"
+            )
     elif res.objective is not None:
         problems.append(f"objective {res.objective!r} reported without a plan")
     solution = solution_to_dict(p, res, instance_sha256=inst.sha256)
@@ -218,7 +242,8 @@ def result_row(task: _Task, inst: Instance, out: dict[str, Any]) -> dict[str, An
         "solution": solution,
         # an error the solver reported itself keeps its message (never NULL)
         "error": one_line(res.message or "the solver reported an error without a message")
-        if res.status == "error" else None,
+        if res.status == "error"
+        else None,
     }
 
 
@@ -260,9 +285,14 @@ def run_batch(
     files = expand_paths(paths)
     for f in files:
         if same_file(f, db):
-            raise InputError(f"--db {printable(str(db))}: is also an input ({printable(str(f))}); refusing to "
-                             "overwrite it")
-    per_solver = {s: solver_settings(s, seed=seed, time_limit_s=time_limit_s, options=options) for s in solvers}
+            raise InputError(
+                f"--db {printable(str(db))}: is also an input ({printable(str(f))}); refusing to "
+                "overwrite it"
+            )
+    per_solver = {
+        s: solver_settings(s, seed=seed, time_limit_s=time_limit_s, options=options)
+        for s in solvers
+    }
     hashes = {s: settings_hash(v) for s, v in per_solver.items()}
 
     store = Store(db)
@@ -293,7 +323,14 @@ def run_batch(
         backend = make_backend(min(workers, n_todo), scheduler)
         summary.backend, summary.workers = backend.name, backend.workers
         store.start_heartbeat()
-        bar = tqdm(total=n_todo, unit="run", desc="batch", disable=not progress, file=sys.stderr, dynamic_ncols=True)
+        bar = tqdm(
+            total=n_todo,
+            unit="run",
+            desc="batch",
+            disable=not progress,
+            file=sys.stderr,
+            dynamic_ncols=True,
+        )
         try:
             _drive(backend, plan, store, bar, summary, max_columns)
         except BaseException:
@@ -330,8 +367,12 @@ def _drive(
         summary.stored += 1
         if row["status"] == "error":
             summary.errors += 1
-            summary.error_messages.append(f"{row['instance_name']} / {row['solver']}: {row['error']}")
-        bar.set_postfix_str(f"{row['instance_name']} {row['solver']} {row['status']}", refresh=False)
+            summary.error_messages.append(
+                f"{row['instance_name']} / {row['solver']}: {row['error']}"
+            )
+        bar.set_postfix_str(
+            f"{row['instance_name']} {row['solver']} {row['status']}", refresh=False
+        )
         bar.update(1)
 
     def tasks() -> Iterator[_Task]:
@@ -348,7 +389,11 @@ def _drive(
             try:
                 inst = load_instance(f, max_columns=max_columns)
             except Exception as exc:  # noqa: BLE001 - whatever breaks on one file must not stop the batch
-                msg = str(exc) if isinstance(exc, EdgeoptError) else f"cannot load: {type(exc).__name__}: {exc}"
+                msg = (
+                    str(exc)
+                    if isinstance(exc, EdgeoptError)
+                    else f"cannot load: {type(exc).__name__}: {exc}"
+                )
                 for t in todo:
                     store_row(_error_row(t, None, msg))
                 continue
@@ -359,7 +404,9 @@ def _drive(
     def submit(t: _Task) -> Any:
         _, handle = loaded[t.path]
         opts = {k: v for k, v in t.settings.items() if k not in ("seed", "time_limit_s")}
-        return backend.submit(solve_task, handle, t.solver, t.settings["seed"], t.settings["time_limit_s"], opts)
+        return backend.submit(
+            solve_task, handle, t.solver, t.settings["seed"], t.settings["time_limit_s"], opts
+        )
 
     source = tasks()
     inflight: dict[Any, _Task] = {}

@@ -26,7 +26,15 @@ from typing import Any
 from edgeopt.errors import InputError
 from edgeopt.jsonio import printable
 
-__all__ = ["COLUMNS", "JSON_COLUMNS", "Store", "settings_hash", "read_rows", "HEARTBEAT_S", "STALE_S"]
+__all__ = [
+    "COLUMNS",
+    "JSON_COLUMNS",
+    "Store",
+    "settings_hash",
+    "read_rows",
+    "HEARTBEAT_S",
+    "STALE_S",
+]
 
 #: A batch refreshes the heartbeat of its claims this often (seconds) ...
 HEARTBEAT_S = 10.0
@@ -96,15 +104,22 @@ def _damaged(path: str | os.PathLike[str], exc: BaseException) -> InputError:
     """One line for a database SQLite cannot read (not a database, a damaged page, locked for too long)."""
     text = " ".join(str(exc).split())
     if isinstance(exc, sqlite3.OperationalError) and "locked" in text:
-        return InputError(f"results database stayed locked by another process ({text})", source=printable(str(path)))
-    return InputError(f"damaged or not an edgeopt results database ({text})", source=printable(str(path)))
+        return InputError(
+            f"results database stayed locked by another process ({text})",
+            source=printable(str(path)),
+        )
+    return InputError(
+        f"damaged or not an edgeopt results database ({text})", source=printable(str(path))
+    )
 
 
 def _connect(path: str | os.PathLike[str], *, create: bool) -> sqlite3.Connection:
     p = Path(path)
     src = printable(str(p))
     if not create and not p.is_file():
-        raise InputError("results database not found" if not p.exists() else "not a regular file", source=src)
+        raise InputError(
+            "results database not found" if not p.exists() else "not a regular file", source=src
+        )
     if create:
         if p.exists() and not p.is_file():
             raise InputError("exists and is not a regular file", source=src)
@@ -129,8 +144,10 @@ def _connect(path: str | os.PathLike[str], *, create: bool) -> sqlite3.Connectio
             raise InputError("not an edgeopt results database (no 'results' table)", source=src)
         missing = [c for c in _NAMES if c not in have]
         if missing:
-            raise InputError(f"not an edgeopt results database: table 'results' lacks column(s) {', '.join(missing)}",
-                             source=src)
+            raise InputError(
+                f"not an edgeopt results database: table 'results' lacks column(s) {', '.join(missing)}",
+                source=src,
+            )
     except sqlite3.Error as exc:
         con.close()
         raise _damaged(p, exc) from None
@@ -206,6 +223,7 @@ class Store:
 
     def done_keys(self) -> set[Key]:
         """Keys (sha256, solver, settings hash) of every stored row."""
+
         def q() -> set[Key]:
             cur = self.con.execute("SELECT instance_sha256, solver, settings_hash FROM results")
             return {(r[0], r[1], r[2]) for r in cur}
@@ -214,6 +232,7 @@ class Store:
 
     def delete_errors(self) -> int:
         """Remove error rows (so the next batch retries them); returns how many."""
+
         def q() -> int:
             cur = self.con.execute("DELETE FROM results WHERE status = 'error'")
             self.con.commit()
@@ -228,22 +247,31 @@ class Store:
         A task is skipped when its row is stored or another live batch holds it;
         a claim whose owner died is taken over.
         """
+
         def q() -> set[Key]:
             now = time.time()
             got: set[Key] = set()
             self.con.execute("BEGIN IMMEDIATE")  # the write lock: no other batch claims in between
             for key in keys:
-                if self.con.execute("SELECT 1 FROM results WHERE instance_sha256 = ? AND solver = ? AND "
-                                    "settings_hash = ?", key).fetchone():
+                if self.con.execute(
+                    "SELECT 1 FROM results WHERE instance_sha256 = ? AND solver = ? AND "
+                    "settings_hash = ?",
+                    key,
+                ).fetchone():
                     continue
-                held = self.con.execute("SELECT owner, host, pid, started, heartbeat FROM claims WHERE "
-                                        "instance_sha256 = ? AND solver = ? AND settings_hash = ?", key).fetchone()
+                held = self.con.execute(
+                    "SELECT owner, host, pid, started, heartbeat FROM claims WHERE "
+                    "instance_sha256 = ? AND solver = ? AND settings_hash = ?",
+                    key,
+                ).fetchone()
                 if held is not None:
                     owner, host, pid, started, heartbeat = held
                     if owner != self.owner and _alive(host, pid, started, heartbeat, now):
                         continue
-                self.con.execute("INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                 (*key, self.owner, self.host, self.pid, self.started, now))
+                self.con.execute(
+                    "INSERT OR REPLACE INTO claims VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*key, self.owner, self.host, self.pid, self.started, now),
+                )
                 got.add(key)
             self.con.commit()
             return got
@@ -261,7 +289,10 @@ class Store:
             try:
                 while not self._stop.wait(interval_s):
                     try:
-                        con.execute("UPDATE claims SET heartbeat = ? WHERE owner = ?", (time.time(), self.owner))
+                        con.execute(
+                            "UPDATE claims SET heartbeat = ? WHERE owner = ?",
+                            (time.time(), self.owner),
+                        )
                         con.commit()
                     except sqlite3.Error:
                         pass  # busy: next time
@@ -292,8 +323,11 @@ class Store:
                 "ON CONFLICT (instance_sha256, solver, settings_hash) DO NOTHING",
                 vals,
             )
-            self.con.execute("DELETE FROM claims WHERE instance_sha256 = ? AND solver = ? AND settings_hash = ? "
-                             "AND owner = ?", (*key, self.owner))
+            self.con.execute(
+                "DELETE FROM claims WHERE instance_sha256 = ? AND solver = ? AND settings_hash = ? "
+                "AND owner = ?",
+                (*key, self.owner),
+            )
             self.con.commit()
             return cur.rowcount == 1
 

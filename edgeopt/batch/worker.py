@@ -60,9 +60,21 @@ def _warm_up(solve: Any, name: str) -> None:
         return
     _WARMED.add(name)
     tiny = Problem.from_columns(
-        name="warm-up", item_ids=["i"], bin_ids=["b"], option_ids=["o"], resource_ids=["r"], col_item=[0],
-        col_bin=[0], col_option=[0], col_cost=[1.0], use_rows=[0], use_cols=[0], use_vals=[1.0], capacity=[2.0],
-        balanced=[True], balance_weight=1.0,
+        name="warm-up",
+        item_ids=["i"],
+        bin_ids=["b"],
+        option_ids=["o"],
+        resource_ids=["r"],
+        col_item=[0],
+        col_bin=[0],
+        col_option=[0],
+        col_cost=[1.0],
+        use_rows=[0],
+        use_cols=[0],
+        use_vals=[1.0],
+        capacity=[2.0],
+        balanced=[True],
+        balance_weight=1.0,
     )
     try:
         solve(tiny, seed=0, time_limit_s=5.0)
@@ -71,7 +83,11 @@ def _warm_up(solve: Any, name: str) -> None:
 
 
 def solve_task(
-    problem: Problem, solver: str, seed: int | None, time_limit_s: float | None, options: dict[str, Any]
+    problem: Problem,
+    solver: str,
+    seed: int | None,
+    time_limit_s: float | None,
+    options: dict[str, Any],
 ) -> dict[str, Any]:
     """Run ``solver`` on ``problem``; never raises (a failure comes back as ``error``)."""
     from edgeopt.solvers.registry import get_solver
@@ -101,7 +117,9 @@ def solve_task(
     return {
         "error": None,
         "status": res.status,
-        "assignment": None if res.assignment is None else np.asarray(res.assignment, dtype=np.int64),
+        "assignment": None
+        if res.assignment is None
+        else np.asarray(res.assignment, dtype=np.int64),
         "objective": res.objective,
         "bound": res.bound,
         "wall_s": float(res.wall_s),

@@ -40,20 +40,35 @@ GAP_SOLVERS = [("drl", "drl", {}), ("greedy+ls", "greedy+ls", {})]
 
 def parser(prog: str = "edgeopt bench drl") -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
-    ap.add_argument("--checkpoint", default=None, help="DRL checkpoint folder (default: the shipped edgeopt/data/drl/default)")
-    ap.add_argument("--held-out", type=int, default=20, help="held-out instances of the training distribution")
+    ap.add_argument(
+        "--checkpoint",
+        default=None,
+        help="DRL checkpoint folder (default: the shipped edgeopt/data/drl/default)",
+    )
+    ap.add_argument(
+        "--held-out", type=int, default=20, help="held-out instances of the training distribution"
+    )
     ap.add_argument("--large", type=int, default=8, help="instances twice as large")
-    ap.add_argument("--milp-time-limit", type=float, default=60.0, help="MILP seconds per instance (cached)")
-    ap.add_argument("--gap-files", default="all", help="'all', 'none' or comma-separated stems (gap1,gapa)")
-    ap.add_argument("--orlib-dir", default=None,
-                    help="OR-Library data folder (default $EDGEOPT_ORLIB_DIR, else ../shared/data/orlib-gap)")
+    ap.add_argument(
+        "--milp-time-limit", type=float, default=60.0, help="MILP seconds per instance (cached)"
+    )
+    ap.add_argument(
+        "--gap-files", default="all", help="'all', 'none' or comma-separated stems (gap1,gapa)"
+    )
+    ap.add_argument(
+        "--orlib-dir",
+        default=None,
+        help="OR-Library data folder (default $EDGEOPT_ORLIB_DIR, else ../shared/data/orlib-gap)",
+    )
     ap.add_argument("--out", type=Path, default=Path("reports/drl"), help="output folder")
     ap.add_argument("--seed", type=int, default=0, help="seed of the sampled solvers")
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
     return ap
 
 
-def _run(problems: list[Any], label: str, name: str, opts: dict[str, Any], seed: int, ckpt: str | None) -> list[Any]:
+def _run(
+    problems: list[Any], label: str, name: str, opts: dict[str, Any], seed: int, ckpt: str | None
+) -> list[Any]:
     from edgeopt.solvers.registry import get_solver
 
     solver = get_solver(name)
@@ -67,19 +82,33 @@ def _run(problems: list[Any], label: str, name: str, opts: dict[str, Any], seed:
     return out
 
 
-def _size_rows(problems: list[Any], optima: dict[str, dict[str, Any]], args: argparse.Namespace,
-               bar: Any) -> tuple[list[str], dict[str, Any]]:
+def _size_rows(
+    problems: list[Any], optima: dict[str, dict[str, Any]], args: argparse.Namespace, bar: Any
+) -> tuple[list[str], dict[str, Any]]:
     proven = [p for p in problems if optima[p.name]["status"] == "optimal"]
     milp_s = [optima[p.name]["wall_s"] for p in proven]
     rows = []
-    info = {"instances": len(problems), "proven": len(proven), "milp_mean_s": float(np.mean(milp_s)) if milp_s else None}
+    info = {
+        "instances": len(problems),
+        "proven": len(proven),
+        "milp_mean_s": float(np.mean(milp_s)) if milp_s else None,
+    }
     for label, name, opts in SOLVERS:
         res = _run(problems, label, name, opts, args.seed, args.checkpoint)
         bar.update(1)
-        feas = [r for r in res if not isinstance(r, Exception) and r.evaluation is not None and r.evaluation.feasible]
+        feas = [
+            r
+            for r in res
+            if not isinstance(r, Exception) and r.evaluation is not None and r.evaluation.feasible
+        ]
         gaps = []
         for p, r in zip(problems, res):
-            if p in proven and not isinstance(r, Exception) and r.evaluation is not None and r.evaluation.feasible:
+            if (
+                p in proven
+                and not isinstance(r, Exception)
+                and r.evaluation is not None
+                and r.evaluation.feasible
+            ):
                 z = optima[p.name]["objective"]
                 gaps.append((r.objective - z) / max(abs(z), 1e-9))
         walls = [r.wall_s for r in res if not isinstance(r, Exception)]
@@ -90,8 +119,10 @@ def _size_rows(problems: list[Any], optima: dict[str, dict[str, Any]], args: arg
             f"{_pct(g.max() if g is not None else None)} | {len(feas)}/{len(problems)} | "
             f"{np.mean(walls) if walls else float('nan'):.4f} | {repaired} |"
         )
-        info[label] = {"gap_mean": float(g.mean()) if g is not None else None,
-                       "wall_mean_s": float(np.mean(walls)) if walls else None}
+        info[label] = {
+            "gap_mean": float(g.mean()) if g is not None else None,
+            "wall_mean_s": float(np.mean(walls)) if walls else None,
+        }
     return rows, info
 
 
@@ -113,12 +144,20 @@ def _gap_section(args: argparse.Namespace, data_dir: Path | None) -> list[str]:
     for f in files:
         g = "gap1-12" if f.stem[3:].isdigit() else f.stem
         groups.setdefault(g, []).extend(read_gap_file(f))
-    lines = ["## OR-Library GAP: deviation from published optima", "",
-             "Deviation = |ours − published| / |published| in each file's own sense (gap1–12 maximise, "
-             "gapa–d minimise); a plan not found counts as infeasible.", "",
-             "| group | problems | " + " | ".join(f"{lab} mean dev | {lab} max dev | {lab} feasible | {lab} mean s"
-                                                   for lab, _, _ in GAP_SOLVERS) + " |",
-             "| --- | --- | " + " | ".join("--- | --- | --- | ---" for _ in GAP_SOLVERS) + " |"]
+    lines = [
+        "## OR-Library GAP: deviation from published optima",
+        "",
+        "Deviation = |ours − published| / |published| in each file's own sense (gap1–12 maximise, "
+        "gapa–d minimise); a plan not found counts as infeasible.",
+        "",
+        "| group | problems | "
+        + " | ".join(
+            f"{lab} mean dev | {lab} max dev | {lab} feasible | {lab} mean s"
+            for lab, _, _ in GAP_SOLVERS
+        )
+        + " |",
+        "| --- | --- | " + " | ".join("--- | --- | --- | ---" for _ in GAP_SOLVERS) + " |",
+    ]
     for g, probs in groups.items():
         cells = []
         for label, name, opts in GAP_SOLVERS:
@@ -132,8 +171,10 @@ def _gap_section(args: argparse.Namespace, data_dir: Path | None) -> list[str]:
                 if pub is not None:
                     devs.append(abs(p.source_objective(r.objective) - pub) / max(abs(pub), 1e-9))
             walls = [r.wall_s for r in res if not isinstance(r, Exception)]
-            cells.append(f"{_pct(np.mean(devs) if devs else None)} | {_pct(max(devs) if devs else None)} | "
-                         f"{ok}/{len(probs)} | {np.mean(walls):.3f}")
+            cells.append(
+                f"{_pct(np.mean(devs) if devs else None)} | {_pct(max(devs) if devs else None)} | "
+                f"{ok}/{len(probs)} | {np.mean(walls):.3f}"
+            )
         lines.append(f"| {g} | {len(probs)} | " + " | ".join(cells) + " |")
     return lines
 
@@ -151,46 +192,76 @@ def main(argv: Sequence[str] | None = None, prog: str = "edgeopt bench drl") -> 
     from edgeopt.argcheck import SEED, TIME_LIMIT_S, Range, check_options
     from edgeopt.paths import check_output
 
-    check_options(args, held_out=Range(0, 10**5, integer=True), large=Range(0, 10**5, integer=True),
-                  milp_time_limit=TIME_LIMIT_S, seed=SEED)
+    check_options(
+        args,
+        held_out=Range(0, 10**5, integer=True),
+        large=Range(0, 10**5, integer=True),
+        milp_time_limit=TIME_LIMIT_S,
+        seed=SEED,
+    )
     check_output(args.out, option="--out", folder=True)
     started = time.perf_counter()
-    gap_dir = None if args.gap_files == "none" else orlib_dir(args.orlib_dir)  # fail before the long run
+    gap_dir = (
+        None if args.gap_files == "none" else orlib_dir(args.orlib_dir)
+    )  # fail before the long run
     load_start = os.getloadavg()[0]
     ckpt = Path(args.checkpoint) if args.checkpoint else DEFAULT_CHECKPOINT
     import json
 
-    train_cfg = json.loads((ckpt / "config.json").read_text()).get("training", {}) if (ckpt / "config.json").exists() else {}
+    train_cfg = (
+        json.loads((ckpt / "config.json").read_text()).get("training", {})
+        if (ckpt / "config.json").exists()
+        else {}
+    )
     load_agent(args.checkpoint)  # load TF and the weights before any timing
     sources = Sources.resolve()
-    base = Distribution(**{k: tuple(v) if isinstance(v, list) else v
-                           for k, v in train_cfg.get("distribution", {}).items()})
+    base = Distribution(
+        **{
+            k: tuple(v) if isinstance(v, list) else v
+            for k, v in train_cfg.get("distribution", {}).items()
+        }
+    )
     base.size_factor = 1
     large = Distribution(**{**base.__dict__, "size_factor": 2})
-    sets = [("held-out (training distribution)", base.problems(sources, range(HELD_OUT_SEED, HELD_OUT_SEED + args.held_out))),
-            ("twice as large", large.problems(sources, range(LARGE_SEED, LARGE_SEED + args.large)))]
+    sets = [
+        (
+            "held-out (training distribution)",
+            base.problems(sources, range(HELD_OUT_SEED, HELD_OUT_SEED + args.held_out)),
+        ),
+        ("twice as large", large.problems(sources, range(LARGE_SEED, LARGE_SEED + args.large))),
+    ]
     cache = args.out / "milp_optima.json"
     sections, infos = [], {}
-    bar = tqdm(total=len(SOLVERS) * len(sets), desc="bench drl", disable=args.no_progress, file=sys.stderr)
+    bar = tqdm(
+        total=len(SOLVERS) * len(sets), desc="bench drl", disable=args.no_progress, file=sys.stderr
+    )
     for title, probs in sets:
-        optima = milp_optima(probs, cache, time_limit_s=args.milp_time_limit, progress=not args.no_progress)
+        optima = milp_optima(
+            probs, cache, time_limit_s=args.milp_time_limit, progress=not args.no_progress
+        )
         rows, info = _size_rows(probs, optima, args, bar)
         infos[title] = info
         sizes = sorted({(p.meta.get("n_controllers"), p.n_items) for p in probs})
         sections += [
-            f"## {title}", "",
+            f"## {title}",
+            "",
             f"{info['instances']} instances (controllers × requests from {sizes[0]} to {sizes[-1]}); "
             f"MILP proved optimality on {info['proven']} (mean {info['milp_mean_s'] or float('nan'):.2f} s), "
             f"{info['instances'] - info['proven']} skipped in the gap columns (time limit {args.milp_time_limit:g} s).",
             "",
             "| solver | mean gap | median gap | max gap | feasible | mean wall s | repaired |",
             "| --- | --- | --- | --- | --- | --- | --- |",
-            *rows, "",
+            *rows,
+            "",
         ]
     bar.close()
     gap_lines = _gap_section(args, gap_dir)
     big = infos["twice as large"]
-    speed = (big["milp_mean_s"] / big["drl"]["wall_mean_s"]) if big.get("milp_mean_s") and big["drl"]["wall_mean_s"] else None
+    speed = (
+        (big["milp_mean_s"] / big["drl"]["wall_mean_s"])
+        if big.get("milp_mean_s") and big["drl"]["wall_mean_s"]
+        else None
+    )
     meta = [
         f"- **command**: `{prog} {' '.join(argv)}`",
         f"- **date**: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}",
@@ -202,10 +273,17 @@ def main(argv: Sequence[str] | None = None, prog: str = "edgeopt bench drl") -> 
         f"- **instances from**: {sources.describe()}",
         "- gaps are (Z − Z*) / Z* against MILP optima with proof (status optimal); wall times per solve, "
         "TensorFlow and the weights loaded beforehand; *repaired* = drl plans that fell back to the greedy heuristic.",
-        f"- **greedy drl vs MILP-to-optimality on the largest size**: {speed:.0f}× faster (mean wall)" if speed else "",
+        f"- **greedy drl vs MILP-to-optimality on the largest size**: {speed:.0f}× faster (mean wall)"
+        if speed
+        else "",
         f"- **run time**: {time.perf_counter() - started:.0f} s",
     ]
-    text = "\n".join(["# DRL planner benchmark", "", *[m for m in meta if m], "", *sections, *gap_lines]) + "\n"
+    text = (
+        "\n".join(
+            ["# DRL planner benchmark", "", *[m for m in meta if m], "", *sections, *gap_lines]
+        )
+        + "\n"
+    )
     write_text_atomic(args.out / "benchmark.md", text)
     print(text)
     return 0

@@ -68,7 +68,12 @@ class Row:
 
 
 def direct_highs(
-    problem: Problem, *, time_limit_s: float | None, mip_gap: float, threads: int | None, seed: int | None = 0
+    problem: Problem,
+    *,
+    time_limit_s: float | None,
+    mip_gap: float,
+    threads: int | None,
+    seed: int | None = 0,
 ) -> dict[str, Any]:
     """Solve ``problem`` by building a ``highspy`` model straight from its arrays (no Pyomo).
 
@@ -86,11 +91,16 @@ def direct_highs(
     build_s = time.perf_counter() - t0
     # The same driver and options as ``milp`` (seed 0 there too), no warm start.
     res = solve_arrays(
-        cost=problem.col_cost, a=a,
+        cost=problem.col_cost,
+        a=a,
         row_lower=np.r_[np.ones(n_items), np.full(used.size, -np.inf)],
         row_upper=np.r_[np.ones(n_items), problem.capacity[used]],
-        col_lower=np.zeros(n), col_upper=np.ones(n), integer=np.ones(n, dtype=bool),
-        options=HighsOptions(time_limit_s=time_limit_s, mip_gap=mip_gap, threads=threads, seed=seed),
+        col_lower=np.zeros(n),
+        col_upper=np.ones(n),
+        integer=np.ones(n, dtype=bool),
+        options=HighsOptions(
+            time_limit_s=time_limit_s, mip_gap=mip_gap, threads=threads, seed=seed
+        ),
     )
     return {
         "status": res.termination,
@@ -119,7 +129,11 @@ def run_problem(
 ) -> Row:
     """Solve one problem both ways and make its table row."""
     res = get_solver("milp")(
-        problem, seed=0, time_limit_s=time_limit_s, threads=threads, warm_start=warm_start or "none",
+        problem,
+        seed=0,
+        time_limit_s=time_limit_s,
+        threads=threads,
+        warm_start=warm_start or "none",
         mip_gap=mip_gap,
     )
     d = direct_highs(problem, time_limit_s=time_limit_s, mip_gap=mip_gap, threads=threads)
@@ -299,7 +313,9 @@ def parser() -> argparse.ArgumentParser:
         "--files", nargs="+", help="GAP files (default: every gap*.txt in the data folder)"
     )
     ap.add_argument(
-        "--orlib-dir", default=None, help=f"OR-Library data folder (default ${ORLIB_ENV}, else ../shared/data/orlib-gap)"
+        "--orlib-dir",
+        default=None,
+        help=f"OR-Library data folder (default ${ORLIB_ENV}, else ../shared/data/orlib-gap)",
     )
     ap.add_argument("--problems", nargs="+", help="only these problems (e.g. gap1-1 gapd-6)")
     ap.add_argument("--time-limit", type=float, default=None, help="seconds per solve (default 60)")
@@ -339,7 +355,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     time_limit = 60.0 if time_limit is None else time_limit
     warm = None if args.warm_start in ("none", "", None) else args.warm_start
     optima_path = args.optima or (
-        args.files and Path(args.files[0]).with_name("OPTIMA.md") or orlib_dir(args.orlib_dir) / "OPTIMA.md"
+        args.files
+        and Path(args.files[0]).with_name("OPTIMA.md")
+        or orlib_dir(args.orlib_dir) / "OPTIMA.md"
     )
     optima = published_optima(optima_path) if Path(optima_path).exists() else {}
     problems = [p for f in _files(args) for p in read_gap_file(f) if not wanted or p.name in wanted]

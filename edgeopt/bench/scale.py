@@ -46,7 +46,9 @@ def run_size(
     from edgeopt.scenario.schema import load_catalog, load_devices
     from edgeopt.solvers.registry import get_solver
 
-    cfg = GeneratorConfig(seed=seed, controllers=controllers, requests=requests, gnbs=math.ceil(controllers / 6))
+    cfg = GeneratorConfig(
+        seed=seed, controllers=controllers, requests=requests, gnbs=math.ceil(controllers / 6)
+    )
     scenario = generate(cfg, load_catalog(), load_devices())
     rss0 = _rss_mb()
     t0 = time.perf_counter()
@@ -67,8 +69,10 @@ def run_size(
     }
     for name in PLANNERS:
         if name in ("milp", "lp") and problem.n_columns > milp_max_columns:
-            row["solvers"][name] = {"status": "skipped",
-                                    "message": f"{problem.n_columns:,} columns > --milp-max-columns"}
+            row["solvers"][name] = {
+                "status": "skipped",
+                "message": f"{problem.n_columns:,} columns > --milp-max-columns",
+            }
             continue
         res = get_solver(name)(problem, seed=0, time_limit_s=time_limit_s)
         row["solvers"][name] = {
@@ -165,24 +169,41 @@ def report(rows: list[dict[str, Any]], out: Path, command: str, run_s: float) ->
         "greedy+ls": [r["solvers"].get("greedy+ls", {}).get("wall_s") for r in rows],
         "compile RSS": [r["compile_rss_mb"] - r["rss_before_compile_mb"] for r in rows],
     }
-    lines += ["", "Growth exponents k in cost ∝ columns^k (least squares on log-log, sizes with a value):", ""]
+    lines += [
+        "",
+        "Growth exponents k in cost ∝ columns^k (least squares on log-log, sizes with a value):",
+        "",
+    ]
     for name, ys in stages.items():
         k = _fit(cols, ys)
         lines.append(f"- {name}: {'—' if k is None else f'{k:.2f}'}")
-    per_col = [1e6 * (r["compile_rss_mb"] - r["rss_before_compile_mb"]) / max(r["columns"], 1) for r in rows]
-    lines += ["", "Compile memory per column (RSS growth during compile / columns): "
-              + ", ".join(f"{r['size']} {b:.0f} B" for r, b in zip(rows, per_col)), ""]
+    per_col = [
+        1e6 * (r["compile_rss_mb"] - r["rss_before_compile_mb"]) / max(r["columns"], 1)
+        for r in rows
+    ]
+    lines += [
+        "",
+        "Compile memory per column (RSS growth during compile / columns): "
+        + ", ".join(f"{r['size']} {b:.0f} B" for r, b in zip(rows, per_col)),
+        "",
+    ]
     lines += ["Statuses and messages:", ""]
     for r in rows:
         for name, s in r["solvers"].items():
-            lines.append(f"- {r['size']} {name}: {s['status']}" + (f" — {s['message']}" if s.get("message") else ""))
+            lines.append(
+                f"- {r['size']} {name}: {s['status']}"
+                + (f" — {s['message']}" if s.get("message") else "")
+            )
     fig, ax = plt.subplots(1, 2, figsize=(10, 4))
     for name, ys in list(stages.items())[:3]:
         pts = [(x, y) for x, y in zip(cols, ys) if y]
         if pts:
             ax[0].loglog(*zip(*pts), "o-", label=f"{name} (k={_fmt(_fit(cols, ys), '.2f')})")
-    milp = [(x, r["solvers"]["milp"]["wall_s"]) for x, r in zip(cols, rows)
-            if r["solvers"].get("milp", {}).get("wall_s")]
+    milp = [
+        (x, r["solvers"]["milp"]["wall_s"])
+        for x, r in zip(cols, rows)
+        if r["solvers"].get("milp", {}).get("wall_s")
+    ]
     if milp:
         ax[0].loglog(*zip(*milp), "s--", label="milp (to optimality or the limit)")
     ax[0].set_xlabel("columns")
@@ -204,12 +225,20 @@ def report(rows: list[dict[str, Any]], out: Path, command: str, run_s: float) ->
 
 def parser(prog: str = "edgeopt bench scale") -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", default=None, help="comma-separated CxR sizes (default: c6-r24 … c200-r3000)")
+    ap.add_argument(
+        "--sizes", default=None, help="comma-separated CxR sizes (default: c6-r24 … c200-r3000)"
+    )
     ap.add_argument("--quick", action="store_true", help="two small sizes (a smoke run)")
     ap.add_argument("--seed", type=int, default=11, help="generator seed (default 11)")
-    ap.add_argument("--time-limit", type=float, default=60.0, help="per solver and size, seconds (default 60)")
-    ap.add_argument("--milp-max-columns", type=int, default=2_000_000,
-                    help="run milp and lp only up to this many columns (default 2,000,000)")
+    ap.add_argument(
+        "--time-limit", type=float, default=60.0, help="per solver and size, seconds (default 60)"
+    )
+    ap.add_argument(
+        "--milp-max-columns",
+        type=int,
+        default=2_000_000,
+        help="run milp and lp only up to this many columns (default 2,000,000)",
+    )
     ap.add_argument("--out", default="reports/scale", help="report folder (default reports/scale)")
     ap.add_argument("--fresh", action="store_true", help="forget earlier results in --out")
     ap.add_argument("--child", nargs=2, type=int, metavar=("C", "R"), help=argparse.SUPPRESS)
@@ -231,14 +260,18 @@ def _sizes(a: argparse.Namespace) -> list[tuple[int, int]]:
         try:
             out.append((int(c), int(r)))
         except ValueError:
-            raise InputError(f"expected sizes like 25x150 or c25-r150, got {part!r}", field="sizes") from None
+            raise InputError(
+                f"expected sizes like 25x150 or c25-r150, got {part!r}", field="sizes"
+            ) from None
     return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     a = parser().parse_args(argv)
     if a.child:
-        row = run_size(*a.child, seed=a.seed, time_limit_s=a.time_limit, milp_max_columns=a.milp_max_columns)
+        row = run_size(
+            *a.child, seed=a.seed, time_limit_s=a.time_limit, milp_max_columns=a.milp_max_columns
+        )
         print(json.dumps(row))
         return 0
     from edgeopt.argcheck import MAX_COLUMNS, TIME_LIMIT_S, check_options
@@ -263,12 +296,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     for c, r in _sizes(a):
         key = f"c{c}-r{r}"
-        if key in rows and rows[key].get("time_limit_s") == a.time_limit and rows[key].get("seed") == a.seed:
+        if (
+            key in rows
+            and rows[key].get("time_limit_s") == a.time_limit
+            and rows[key].get("seed") == a.seed
+        ):
             print(f"{key}: kept from {store}", flush=True)
             continue
         print(f"{key}: running …", flush=True)
-        cmd = [sys.executable, "-m", "edgeopt.bench.scale", "--child", str(c), str(r), "--seed", str(a.seed),
-               "--time-limit", str(a.time_limit), "--milp-max-columns", str(a.milp_max_columns)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "edgeopt.bench.scale",
+            "--child",
+            str(c),
+            str(r),
+            "--seed",
+            str(a.seed),
+            "--time-limit",
+            str(a.time_limit),
+            "--milp-max-columns",
+            str(a.milp_max_columns),
+        ]
         # The child is in our process group: Ctrl-C or a kill of this process ends it too.
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
         try:
@@ -278,18 +327,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             proc.wait()
             raise
         if proc.returncode != 0:
-            print(f"{key}: failed (exit {proc.returncode}); the rows before it are kept", file=sys.stderr)
+            print(
+                f"{key}: failed (exit {proc.returncode}); the rows before it are kept",
+                file=sys.stderr,
+            )
             return 1
         row = json.loads(stdout.strip().splitlines()[-1])
         rows[key] = row
         with store.open("a") as fh:
             fh.write(json.dumps(row) + "\n")
         s = row["solvers"]
-        print(f"{key}: {row['columns']:,} columns, compile {row['compile_s']:.1f} s, greedy "
-              f"{s['greedy'].get('wall_s')} s, peak {row['peak_rss_mb']:.0f} MB", flush=True)
+        print(
+            f"{key}: {row['columns']:,} columns, compile {row['compile_s']:.1f} s, greedy "
+            f"{s['greedy'].get('wall_s')} s, peak {row['peak_rss_mb']:.0f} MB",
+            flush=True,
+        )
     run_s = time.perf_counter() - started
     command = "edgeopt bench scale " + " ".join(argv if argv is not None else sys.argv[1:])
-    write_text_atomic(out / "README.md", report(list(rows.values()), out, command.strip(), run_s) + "\n")
+    write_text_atomic(
+        out / "README.md", report(list(rows.values()), out, command.strip(), run_s) + "\n"
+    )
     print(f"report: {out / 'README.md'}")
     return 0
 

@@ -23,7 +23,15 @@ __all__ = ["compile_scenario", "Routes", "routes", "COLUMN_INFO", "undominated_c
 #: train_s, accuracy, data_mb (D_r), origin (controller index), full_model (the
 #: family's most accurate configuration, first on a tie: the status-quo model).
 COLUMN_INFO = (
-    "config", "compute", "memory_mb", "latency_ms", "train_s", "accuracy", "data_mb", "origin", "full_model",
+    "config",
+    "compute",
+    "memory_mb",
+    "latency_ms",
+    "train_s",
+    "accuracy",
+    "data_mb",
+    "origin",
+    "full_model",
 )
 
 TERMS = ("accuracy", "network", "cloud")
@@ -194,7 +202,11 @@ def compile_scenario(s: Scenario) -> Problem:
         lat_path = rt.lat2[orow, :n_c] + 8.0 * s_kb[:, None] * rt.inv_bw[orow, :n_c]
         lat = sigma[None, None, :] * inf_ms[None, :, None] + lat_path[:, None, :]
         with np.errstate(divide="ignore"):
-            xfer = np.where(hops > 0, 8.0 * n_tr[:, None] * s_kb[:, None] / (1000.0 * rt.min_bw[orow, :n_c]), 0.0)
+            xfer = np.where(
+                hops > 0,
+                8.0 * n_tr[:, None] * s_kb[:, None] / (1000.0 * rt.min_bw[orow, :n_c]),
+                0.0,
+            )
         t = xfer[:, None, :] + train_host_ms * sigma[None, None, :] / 1000.0
         ok = (
             (acc[None, :, None] >= a_min[:, None, None])
@@ -266,7 +278,10 @@ def compile_scenario(s: Scenario) -> Problem:
     vals.append(np.broadcast_to(cols["data_mb"][:, None], e.shape)[has])
     link_cap = np.array(
         [
-            float(s.graph.edges[u, v].get("max_util", 0.8)) * float(s.graph.edges[u, v]["bandwidth_mbps"]) * T / 8.0
+            float(s.graph.edges[u, v].get("max_util", 0.8))
+            * float(s.graph.edges[u, v]["bandwidth_mbps"])
+            * T
+            / 8.0
             for u, v in rt.link_ids
         ],
         dtype=np.float64,

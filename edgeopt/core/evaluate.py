@@ -84,7 +84,9 @@ def evaluate(problem: Problem, assignment: np.ndarray) -> Evaluation:
         )
     u_max = float(loads[problem.balanced].max()) if problem.balanced.any() else 0.0
     u_max = max(u_max, 0.0)
-    term_vals = problem.col_terms[cols].sum(axis=0) if cols.size else np.zeros(len(problem.term_names))
+    term_vals = (
+        problem.col_terms[cols].sum(axis=0) if cols.size else np.zeros(len(problem.term_names))
+    )
     terms = {"balance": problem.balance_weight * u_max}
     for name, v in zip(problem.term_names, term_vals):
         terms[name] = float(v)

@@ -38,7 +38,9 @@ class Instance:
         return "scenario" if self.scenario is not None else "problem"
 
 
-def load_instance(path: str | os.PathLike[str], *, max_columns: int | None = DEFAULT_MAX_COLUMNS) -> Instance:
+def load_instance(
+    path: str | os.PathLike[str], *, max_columns: int | None = DEFAULT_MAX_COLUMNS
+) -> Instance:
     """Read a scenario or core-problem file (chosen by its ``format``) and compile it.
 
     A scenario whose size estimate exceeds ``max_columns`` is refused before compiling.

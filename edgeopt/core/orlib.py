@@ -209,7 +209,10 @@ def read_gap_file(path: str | os.PathLike[str]) -> list[Problem]:
 def import_gap(path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> list[Path]:
     """Write one ``edgeopt-problem/1`` file per problem of GAP file ``path`` into ``out_dir``:
     every file or none (they are written to a temporary folder first)."""
-    files = {f"{prob.name}.json": dumps(problem_to_dict(prob), indent=None) for prob in read_gap_file(path)}
+    files = {
+        f"{prob.name}.json": dumps(problem_to_dict(prob), indent=None)
+        for prob in read_gap_file(path)
+    }
     return write_files_atomic(out_dir, files, inputs=[path])
 
 

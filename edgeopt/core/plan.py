@@ -112,7 +112,9 @@ class PlanState:
             a = np.asarray(assignment, dtype=np.int64).reshape(-1)
             on = a >= 0
             self.assignment[on] = a[on]
-            self.load = np.asarray(problem.use @ np.bincount(a[on], minlength=problem.n_columns), dtype=np.float64)
+            self.load = np.asarray(
+                problem.use @ np.bincount(a[on], minlength=problem.n_columns), dtype=np.float64
+            )
             self.cost = float(self.cost_c[a[on]].sum())
         if track:
             self._start_tracking()
@@ -158,7 +160,9 @@ class PlanState:
                 out[k] = float((load[r[m]] + self.vals[lo:hi][m]).max())
         return out
 
-    def delta_z(self, cols: np.ndarray, *, u: float | None = None, load: np.ndarray | None = None) -> np.ndarray:
+    def delta_z(
+        self, cols: np.ndarray, *, u: float | None = None, load: np.ndarray | None = None
+    ) -> np.ndarray:
         """ΔZ of adding each column to the current loads: c_j + w_U·(max(U, u_after) − U)."""
         if self.w_u == 0.0:
             return self.cost_c[cols].copy()
@@ -260,7 +264,11 @@ class PlanState:
         self.track = True
         csr = sp.csr_array(sp.csc_array((self.vals, self.rows, self.indptr), shape=p.use.shape))
         csr.sort_indices()
-        self.r_ptr, self.r_col, self.r_val = csr.indptr.astype(np.int64), csr.indices.astype(np.int64), csr.data
+        self.r_ptr, self.r_col, self.r_val = (
+            csr.indptr.astype(np.int64),
+            csr.indices.astype(np.int64),
+            csr.data,
+        )
         over = (self.load[self.rows] + self.vals) / self.cap[self.rows] > _LIMIT
         owner = np.repeat(np.arange(p.n_columns, dtype=np.int64), np.diff(self.indptr))
         self.n_over = np.bincount(owner[over], minlength=p.n_columns).astype(np.int64)
@@ -349,10 +357,16 @@ class PlanState:
         dz[self.n_over[cols] != 0] = np.inf
         owner = np.repeat(np.arange(items.size), hi - lo)
         best, pos = _first_min(dz, seg, owner)
-        self.best[items], self.best_col[items] = best, np.where(pos >= 0, cols[np.maximum(pos, 0)], -1)
+        self.best[items], self.best_col[items] = (
+            best,
+            np.where(pos >= 0, cols[np.maximum(pos, 0)], -1),
+        )
         dz[pos[pos >= 0]] = np.inf
         second, pos2 = _first_min(dz, seg, owner)
-        self.second[items], self.second_col[items] = second, np.where(pos2 >= 0, cols[np.maximum(pos2, 0)], -1)
+        self.second[items], self.second_col[items] = (
+            second,
+            np.where(pos2 >= 0, cols[np.maximum(pos2, 0)], -1),
+        )
 
     def regret(self) -> np.ndarray:
         """Per item: second-best − best ΔZ over fitting columns (inf when one fits; -inf for assigned)."""

@@ -205,11 +205,16 @@ class Problem:
         ptr = np.zeros(len(item_ids) + 1, dtype=np.int64)
         np.cumsum(counts, out=ptr[1:])
         cost = np.asarray(col_cost, dtype=np.float64)
-        terms = cost[:, None].copy() if col_terms is None else np.asarray(col_terms, dtype=np.float64)
+        terms = (
+            cost[:, None].copy() if col_terms is None else np.asarray(col_terms, dtype=np.float64)
+        )
         use = sp.coo_array(
             (
                 np.asarray(use_vals, dtype=np.float64),
-                (np.asarray(use_rows, dtype=np.int64), inverse[np.asarray(use_cols, dtype=np.int64)]),
+                (
+                    np.asarray(use_rows, dtype=np.int64),
+                    inverse[np.asarray(use_cols, dtype=np.int64)],
+                ),
             ),
             shape=(len(resource_ids), n_cols),
         ).tocsc()

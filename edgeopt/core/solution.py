@@ -93,7 +93,9 @@ def load_solution(path: str | os.PathLike[str]) -> dict[str, Any]:
         ["instance_sha256", "settings", "bound", "terms", "wall_s", "stats", "message"],
     )
     if d["status"] not in STATUSES:
-        raise f.fail("status", f"unknown status {d['status']!r} (expected one of {', '.join(STATUSES)})")
+        raise f.fail(
+            "status", f"unknown status {d['status']!r} (expected one of {', '.join(STATUSES)})"
+        )
     if d["objective"] is not None:
         f.number(d["objective"], "objective")
     if d.get("bound") is not None:
@@ -103,7 +105,9 @@ def load_solution(path: str | os.PathLike[str]) -> dict[str, Any]:
     return d
 
 
-def assignment_from_dict(problem: Problem, data: dict[str, Any], *, source: str = "<solution>") -> np.ndarray:
+def assignment_from_dict(
+    problem: Problem, data: dict[str, Any], *, source: str = "<solution>"
+) -> np.ndarray:
     """Column index per item from a solution's ``assignment``; unknown ids raise ``InputError``."""
     f = Fields(source)
     okey, bkey = _keys(problem)
@@ -128,7 +132,9 @@ def assignment_from_dict(problem: Problem, data: dict[str, Any], *, source: str 
             (problem.col_option[lo:hi] == opt_ix.get(o, -1)) & (problem.col_bin[lo:hi] == bin_ix[b])
         )
         if hit.size == 0:
-            raise f.fail(fld, f"{okey} {o!r} on {bkey} {b!r} is not an admissible option of {item!r}")
+            raise f.fail(
+                fld, f"{okey} {o!r} on {bkey} {b!r} is not an admissible option of {item!r}"
+            )
         out[i] = lo + hit[0]
     return out
 
@@ -139,8 +145,16 @@ def check_solution(problem: Problem, data: dict[str, Any]) -> tuple[Evaluation, 
     a = assignment_from_dict(problem, data, source=src)
     ev = evaluate(problem, a)
     problems: list[str] = list(ev.violations)
-    if data.get("objective") is not None and not objectives_agree(float(data["objective"]), ev.source_objective):
-        problems.append(f"objective {data['objective']} but the evaluator finds {ev.source_objective}")
-    if data.get("status") in ("optimal", "feasible", "time_limit") and data.get("objective") is not None and not ev.feasible:
+    if data.get("objective") is not None and not objectives_agree(
+        float(data["objective"]), ev.source_objective
+    ):
+        problems.append(
+            f"objective {data['objective']} but the evaluator finds {ev.source_objective}"
+        )
+    if (
+        data.get("status") in ("optimal", "feasible", "time_limit")
+        and data.get("objective") is not None
+        and not ev.feasible
+    ):
         problems.append(f"status {data['status']!r} but the plan is infeasible")
     return ev, problems

@@ -54,7 +54,16 @@ class SweepConfig:
     #: (controllers, requests) pairs
     sizes: list[tuple[int, int]] = field(default_factory=lambda: [(4, 16), (8, 32)])
     seeds: list[int] = field(default_factory=lambda: [1, 2, 3])
-    solvers: list[str] = field(default_factory=lambda: ["milp", "drl", "greedy", "greedy+ls", "no-downsizing", "cloud-only"])
+    solvers: list[str] = field(
+        default_factory=lambda: [
+            "milp",
+            "drl",
+            "greedy",
+            "greedy+ls",
+            "no-downsizing",
+            "cloud-only",
+        ]
+    )
     time_limit_s: float = 30.0
     #: demand of the most accurate configs relative to the reference capacity (scale 1.0)
     load_factor: float = 0.9
@@ -67,13 +76,20 @@ class SweepConfig:
 
 PRESETS: dict[str, SweepConfig] = {
     "full": SweepConfig(),
-    "quick": SweepConfig(capacities=[0.25, 1.0], sizes=[(3, 8)], seeds=[1, 2],
-                         solvers=["milp", "greedy", "no-downsizing", "cloud-only"], time_limit_s=20.0,
-                         include_top_device=None),
+    "quick": SweepConfig(
+        capacities=[0.25, 1.0],
+        sizes=[(3, 8)],
+        seeds=[1, 2],
+        solvers=["milp", "greedy", "no-downsizing", "cloud-only"],
+        time_limit_s=20.0,
+        include_top_device=None,
+    ),
 }
 
 
-def _scaled(base: Scenario, scale: float, ref: dict[str, Any], name: str, *, memory: bool = True) -> Scenario:
+def _scaled(
+    base: Scenario, scale: float, ref: dict[str, Any], name: str, *, memory: bool = True
+) -> Scenario:
     d = scenario_to_dict(base)
     for n in d["topology"]["nodes"]:
         if n["kind"] == "controller":
@@ -111,8 +127,14 @@ def _key(row: dict[str, Any]) -> tuple:
     return (row["controllers"], row["requests"], row["seed"], row["capacity"], row["solver"])
 
 
-def run_sweep(cfg: SweepConfig, out_dir: Path, *, catalog_path: Path = DEFAULT_CATALOG,
-              devices_path: Path = DEFAULT_DEVICES, progress: bool = True) -> list[dict[str, Any]]:
+def run_sweep(
+    cfg: SweepConfig,
+    out_dir: Path,
+    *,
+    catalog_path: Path = DEFAULT_CATALOG,
+    devices_path: Path = DEFAULT_DEVICES,
+    progress: bool = True,
+) -> list[dict[str, Any]]:
     """Run (or resume) the sweep; returns every row."""
     from tqdm import tqdm
 
@@ -131,7 +153,9 @@ def run_sweep(cfg: SweepConfig, out_dir: Path, *, catalog_path: Path = DEFAULT_C
     ref = devices[cfg.reference_profile]
     caps = list(cfg.capacities)
     if cfg.include_top_device:
-        caps.append(round(float(devices[cfg.include_top_device]["gflops"]) / float(ref["gflops"]), 3))
+        caps.append(
+            round(float(devices[cfg.include_top_device]["gflops"]) / float(ref["gflops"]), 3)
+        )
     caps = sorted(set(caps))
     known = set(solver_names())
     solvers = [s for s in cfg.solvers if s in known or "+" in s]
@@ -140,15 +164,23 @@ def run_sweep(cfg: SweepConfig, out_dir: Path, *, catalog_path: Path = DEFAULT_C
     with rows_path.open("a") as fh:
         for C, R in cfg.sizes:
             for seed in cfg.seeds:
-                gcfg = GeneratorConfig(seed=seed, controllers=C, requests=R, gnbs=max(1, C // 4),
-                                       device_mix={cfg.reference_profile: 1.0}, load_factor=cfg.load_factor)
+                gcfg = GeneratorConfig(
+                    seed=seed,
+                    controllers=C,
+                    requests=R,
+                    gnbs=max(1, C // 4),
+                    device_mix={cfg.reference_profile: 1.0},
+                    load_factor=cfg.load_factor,
+                )
                 base = generate(gcfg, catalog, devices, catalog_source=str(catalog_path))
                 for cap in caps:
                     keys = [(C, R, seed, cap, sv) for sv in solvers]
                     if all(k in done for k in keys):
                         bar.update(len(keys))
                         continue
-                    s = _scaled(base, cap, ref, f"sweep-c{C}-r{R}-s{seed}-x{cap:g}", memory=cfg.scale_memory)
+                    s = _scaled(
+                        base, cap, ref, f"sweep-c{C}-r{R}-s{seed}-x{cap:g}", memory=cfg.scale_memory
+                    )
                     p = compile_scenario(s)
                     for k, sv in zip(keys, solvers):
                         if k in done:
@@ -156,9 +188,18 @@ def run_sweep(cfg: SweepConfig, out_dir: Path, *, catalog_path: Path = DEFAULT_C
                             continue
                         t0 = time.perf_counter()
                         res = get_solver(sv)(p, seed=seed, time_limit_s=cfg.time_limit_s)
-                        row = {"controllers": C, "requests": R, "seed": seed, "capacity": cap, "solver": sv,
-                               "status": res.status, "objective": res.objective, "bound": res.bound,
-                               "wall_s": time.perf_counter() - t0, **plan_metrics(s, p, res)}
+                        row = {
+                            "controllers": C,
+                            "requests": R,
+                            "seed": seed,
+                            "capacity": cap,
+                            "solver": sv,
+                            "status": res.status,
+                            "objective": res.objective,
+                            "bound": res.bound,
+                            "wall_s": time.perf_counter() - t0,
+                            **plan_metrics(s, p, res),
+                        }
                         done[k] = row
                         fh.write(json.dumps(row, allow_nan=True) + "\n")
                         fh.flush()
@@ -178,7 +219,11 @@ def _add_gaps(rows: list[dict[str, Any]]) -> None:
     for r in rows:
         z_star = opt.get(_key(r)[:4])
         ok = r["objective"] is not None and r["status"] in ("optimal", "feasible", "time_limit")
-        r["gap"] = (r["objective"] - z_star) / max(abs(z_star), 1e-12) if (z_star is not None and ok) else float("nan")
+        r["gap"] = (
+            (r["objective"] - z_star) / max(abs(z_star), 1e-12)
+            if (z_star is not None and ok)
+            else float("nan")
+        )
 
 
 def _mean_ci(x: list[float]) -> tuple[float, float, int]:
@@ -196,18 +241,33 @@ def _mean_ci(x: list[float]) -> tuple[float, float, int]:
 def aggregate(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for r in rows:
-        groups.setdefault((r["controllers"], r["requests"], r["capacity"], r["solver"]), []).append(r)
+        groups.setdefault((r["controllers"], r["requests"], r["capacity"], r["solver"]), []).append(
+            r
+        )
     out = []
     for (C, R, cap, sv), rs in sorted(groups.items()):
-        agg: dict[str, Any] = {"controllers": C, "requests": R, "capacity": cap, "solver": sv, "runs": len(rs),
-                               "feasible": sum(1 for r in rs if not math.isnan(r["time_s"]) and r["status"] in ("optimal", "feasible", "time_limit"))}
+        agg: dict[str, Any] = {
+            "controllers": C,
+            "requests": R,
+            "capacity": cap,
+            "solver": sv,
+            "runs": len(rs),
+            "feasible": sum(
+                1
+                for r in rs
+                if not math.isnan(r["time_s"])
+                and r["status"] in ("optimal", "feasible", "time_limit")
+            ),
+        }
         for m in METRICS:
             agg[m], agg[m + "_ci"], agg[m + "_n"] = _mean_ci([r[m] for r in rs])
         out.append(agg)
     return out
 
 
-def write_report(rows: list[dict[str, Any]], out_dir: Path, cfg: SweepConfig, *, command: str, run_s: float) -> Path:
+def write_report(
+    rows: list[dict[str, Any]], out_dir: Path, cfg: SweepConfig, *, command: str, run_s: float
+) -> Path:
     """summary.md, results.csv and one PNG per metric under ``out_dir``."""
     import matplotlib
 
@@ -219,13 +279,23 @@ def write_report(rows: list[dict[str, Any]], out_dir: Path, cfg: SweepConfig, *,
     solvers = [s for s in cfg.solvers if any(a["solver"] == s for a in agg)]
     pngs = []
     for m, label in METRICS.items():
-        fig, axes = plt.subplots(1, len(sizes), figsize=(max(6.4, 5.2 * len(sizes)), 4.4), squeeze=False)
+        fig, axes = plt.subplots(
+            1, len(sizes), figsize=(max(6.4, 5.2 * len(sizes)), 4.4), squeeze=False
+        )
         for ax, (C, R) in zip(axes[0], sizes):
             for sv in solvers:
-                pts = [a for a in agg if a["solver"] == sv and (a["controllers"], a["requests"]) == (C, R)]
+                pts = [
+                    a
+                    for a in agg
+                    if a["solver"] == sv and (a["controllers"], a["requests"]) == (C, R)
+                ]
                 xs = [a["capacity"] for a in pts if not math.isnan(a[m])]
                 ys = [a[m] for a in pts if not math.isnan(a[m])]
-                es = [0.0 if math.isnan(a[m + "_ci"]) else a[m + "_ci"] for a in pts if not math.isnan(a[m])]
+                es = [
+                    0.0 if math.isnan(a[m + "_ci"]) else a[m + "_ci"]
+                    for a in pts
+                    if not math.isnan(a[m])
+                ]
                 if xs:
                     ax.errorbar(xs, ys, yerr=es, marker="o", capsize=3, label=sv)
             ax.set_xscale("log")
@@ -233,7 +303,11 @@ def write_report(rows: list[dict[str, Any]], out_dir: Path, cfg: SweepConfig, *,
             ax.set_xticks(caps)
             ax.set_xticklabels([f"{c:g}" for c in caps], rotation=45)
             ax.minorticks_off()
-            ax.set_xlabel("controller capacity (× Jetson Nano" + ("" if cfg.scale_memory else " compute; memory fixed") + ")")
+            ax.set_xlabel(
+                "controller capacity (× Jetson Nano"
+                + ("" if cfg.scale_memory else " compute; memory fixed")
+                + ")"
+            )
             ax.set_ylabel(label)
             ax.set_title(f"{C} controllers, {R} requests")
             ax.grid(True, alpha=0.3)
@@ -248,23 +322,44 @@ def write_report(rows: list[dict[str, Any]], out_dir: Path, cfg: SweepConfig, *,
         pngs.append(path.name)
     # CSV of the aggregate
     cols = ["controllers", "requests", "capacity", "solver", "runs", "feasible"] + [
-        x for m in METRICS for x in (m, m + "_ci")]
-    lines = [",".join(cols)] + [",".join("" if (isinstance(a[c], float) and math.isnan(a[c])) else f"{a[c]:.6g}" if isinstance(a[c], float) else str(a[c]) for c in cols) for a in agg]
+        x for m in METRICS for x in (m, m + "_ci")
+    ]
+    lines = [",".join(cols)] + [
+        ",".join(
+            ""
+            if (isinstance(a[c], float) and math.isnan(a[c]))
+            else f"{a[c]:.6g}"
+            if isinstance(a[c], float)
+            else str(a[c])
+            for c in cols
+        )
+        for a in agg
+    ]
     write_text_atomic(out_dir / "results.csv", "\n".join(lines) + "\n")
     # Markdown
-    md = ["# Capacity sweep: load balancing with very low controller capacity", "",
-          f"Command: `{command}`  ", f"Run time: {run_s:.0f} s for this invocation; the rows' solve times add up to "
-          f"{sum(r['wall_s'] for r in rows):.0f} s ({os.cpu_count()} CPUs; a resumed run re-solves nothing).  ",
-          f"Sweep: capacities {sorted({a['capacity'] for a in agg})} × Jetson Nano; sizes {sizes}; "
-          f"seeds {cfg.seeds}; solvers {solvers}; MILP time limit {cfg.time_limit_s:g} s. "
-          + ("Controller compute and memory both scale with capacity." if cfg.scale_memory
-             else f"Only controller compute scales; memory stays at the {cfg.reference_profile}'s."), "",
-          "Each cell: mean ± 95% CI half-width over seeds (n = seeds with a feasible plan). "
-          "`—`: no feasible plan at any seed.", "",
-          "Metrics: " + "; ".join(f"`{k}` = {v}" for k, v in METRICS.items()) + ". "
-          "u_c is controller c's compute share of the round (MODEL.md §3); Jain's index is "
-          "(Σu)²/(n·Σu²) over controllers (1 = perfectly even; undefined when all are idle); "
-          "gap is (Z − Z*)/|Z*| against the proven MILP optimum of the same instance.", ""]
+    md = [
+        "# Capacity sweep: load balancing with very low controller capacity",
+        "",
+        f"Command: `{command}`  ",
+        f"Run time: {run_s:.0f} s for this invocation; the rows' solve times add up to "
+        f"{sum(r['wall_s'] for r in rows):.0f} s ({os.cpu_count()} CPUs; a resumed run re-solves nothing).  ",
+        f"Sweep: capacities {sorted({a['capacity'] for a in agg})} × Jetson Nano; sizes {sizes}; "
+        f"seeds {cfg.seeds}; solvers {solvers}; MILP time limit {cfg.time_limit_s:g} s. "
+        + (
+            "Controller compute and memory both scale with capacity."
+            if cfg.scale_memory
+            else f"Only controller compute scales; memory stays at the {cfg.reference_profile}'s."
+        ),
+        "",
+        "Each cell: mean ± 95% CI half-width over seeds (n = seeds with a feasible plan). "
+        "`—`: no feasible plan at any seed.",
+        "",
+        "Metrics: " + "; ".join(f"`{k}` = {v}" for k, v in METRICS.items()) + ". "
+        "u_c is controller c's compute share of the round (MODEL.md §3); Jain's index is "
+        "(Σu)²/(n·Σu²) over controllers (1 = perfectly even; undefined when all are idle); "
+        "gap is (Z − Z*)/|Z*| against the proven MILP optimum of the same instance.",
+        "",
+    ]
     for C, R in sizes:
         md += [f"## {C} controllers, {R} requests", ""]
         head = ["capacity", "solver", "feasible"] + list(METRICS)
@@ -275,7 +370,11 @@ def write_report(rows: list[dict[str, Any]], out_dir: Path, cfg: SweepConfig, *,
             cells = [f"{a['capacity']:g}", a["solver"], f"{a['feasible']}/{a['runs']}"]
             for m in METRICS:
                 v, h = a[m], a[m + "_ci"]
-                cells.append("—" if math.isnan(v) else (f"{v:.3g}" if math.isnan(h) else f"{v:.3g} ± {h:.2g}"))
+                cells.append(
+                    "—"
+                    if math.isnan(v)
+                    else (f"{v:.3g}" if math.isnan(h) else f"{v:.3g} ± {h:.2g}")
+                )
             md.append("| " + " | ".join(cells) + " |")
         md.append("")
     md += ["## Plots", ""] + [f"![{p}]({p})" for p in pngs] + [""]
@@ -288,22 +387,34 @@ def write_report(rows: list[dict[str, Any]], out_dir: Path, cfg: SweepConfig, *,
 
 def main(argv: list[str] | None = None, prog: str = "edgeopt experiment capacity-sweep") -> int:
     ap = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
-    ap.add_argument("--preset", choices=sorted(PRESETS), default="full", help="sweep size (quick: for tests)")
-    ap.add_argument("--out", default=None, help="output folder (default reports/paper or reports/paper-quick)")
-    ap.add_argument("--solvers", default=None, help="comma-separated solvers (default: the preset's)")
+    ap.add_argument(
+        "--preset", choices=sorted(PRESETS), default="full", help="sweep size (quick: for tests)"
+    )
+    ap.add_argument(
+        "--out", default=None, help="output folder (default reports/paper or reports/paper-quick)"
+    )
+    ap.add_argument(
+        "--solvers", default=None, help="comma-separated solvers (default: the preset's)"
+    )
     ap.add_argument("--seeds", type=int, default=None, help="number of seeds (1..N)")
     ap.add_argument("--time-limit", type=float, default=None, help="per-solve time limit (s)")
     ap.add_argument("--catalog", default=str(DEFAULT_CATALOG), help="catalog file")
     ap.add_argument("--devices", default=str(DEFAULT_DEVICES), help="device profiles")
     ap.add_argument("--fresh", action="store_true", help="ignore rows of an earlier run in --out")
-    ap.add_argument("--compute-only", action="store_true", help="scale only compute; keep the reference memory")
+    ap.add_argument(
+        "--compute-only", action="store_true", help="scale only compute; keep the reference memory"
+    )
     a = ap.parse_args(argv)
     from edgeopt.argcheck import TIME_LIMIT_S, Range, check_options
     from edgeopt.paths import check_output
 
     check_options(a, seeds=Range(1, 10**4, integer=True), time_limit=TIME_LIMIT_S)
-    check_output(a.out or ("reports/paper" if a.preset == "full" else "reports/paper-quick"), option="--out",
-                 inputs=[a.catalog, a.devices], folder=True)
+    check_output(
+        a.out or ("reports/paper" if a.preset == "full" else "reports/paper-quick"),
+        option="--out",
+        inputs=[a.catalog, a.devices],
+        folder=True,
+    )
     cfg = SweepConfig(**asdict(PRESETS[a.preset]))
     if a.solvers:
         cfg.solvers = [s.strip() for s in a.solvers.split(",") if s.strip()]

@@ -45,7 +45,9 @@ def validate_measured_catalog(data: Any, *, source: str = "<catalog>") -> dict[s
                     f.number(cfg[key], f"{cf}.{key}", min=0.0, min_exclusive=True)
             want = config_id(cfg["width"], cfg["batch"], cfg["epochs"])
             if cfg["id"] != want:
-                raise f.fail(f"{cf}.id", f"must spell width, batch and epochs: {want!r}, got {cfg['id']!r}")
+                raise f.fail(
+                    f"{cf}.id", f"must spell width, batch and epochs: {want!r}, got {cfg['id']!r}"
+                )
     return cat
 
 

@@ -14,7 +14,13 @@ from edgeopt.fields import Fields
 from edgeopt.jsonio import read_json, write_json_atomic
 from edgeopt.scenario.schema import DEFAULT_DEVICES, DEVICES_FORMAT, validate_devices
 
-__all__ = ["PUBLISHED", "build_devices", "write_devices", "validate_measured_devices", "load_measured_devices"]
+__all__ = [
+    "PUBLISHED",
+    "build_devices",
+    "write_devices",
+    "validate_measured_devices",
+    "load_measured_devices",
+]
 
 # Published batch-1 MobileNetV2 (300×300) latencies with TensorFlow, ms:
 # github.com/aallan/benchmarking-ml-on-the-edge (A. Allan, 2019; TensorRT 72 ms / TFLite 113 ms
@@ -143,7 +149,9 @@ def validate_measured_devices(data: Any, *, source: str = "<devices>") -> dict[s
     return profiles
 
 
-def load_measured_devices(path: str | os.PathLike[str] = DEFAULT_DEVICES) -> dict[str, dict[str, Any]]:
+def load_measured_devices(
+    path: str | os.PathLike[str] = DEFAULT_DEVICES,
+) -> dict[str, dict[str, Any]]:
     """Read a devices file and check it as :func:`validate_measured_devices` does."""
     return validate_measured_devices(read_json(path), source=str(path))
 
@@ -156,8 +164,16 @@ def main(argv: list[str] | None = None) -> None:
     from edgeopt.scenario.schema import DEFAULT_CATALOG
 
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--catalog", default=str(DEFAULT_CATALOG), help="measured catalog (default: the shipped one)")
-    ap.add_argument("--out", default=str(DEFAULT_DEVICES), help="devices file to write (default: the shipped one)")
+    ap.add_argument(
+        "--catalog",
+        default=str(DEFAULT_CATALOG),
+        help="measured catalog (default: the shipped one)",
+    )
+    ap.add_argument(
+        "--out",
+        default=str(DEFAULT_DEVICES),
+        help="devices file to write (default: the shipped one)",
+    )
     args = ap.parse_args(argv)
     devices = write_devices(load_measured_catalog(args.catalog), args.out)
     for name, p in devices["profiles"].items():

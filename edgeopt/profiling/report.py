@@ -118,7 +118,11 @@ def main(argv: list[str] | None = None) -> None:
     from edgeopt.scenario.schema import DEFAULT_CATALOG
 
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--catalog", default=str(DEFAULT_CATALOG), help="measured catalog (default: the shipped one)")
+    ap.add_argument(
+        "--catalog",
+        default=str(DEFAULT_CATALOG),
+        help="measured catalog (default: the shipped one)",
+    )
     ap.add_argument("--out", default="reports/catalog")
     args = ap.parse_args(argv)
     for p in write_catalog_report(load_measured_catalog(args.catalog), args.out):

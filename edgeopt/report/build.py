@@ -24,7 +24,12 @@ from edgeopt.report.compare import Comparison, compare, format_markdown, has_pla
 
 __all__ = ["build_report", "choose_instance", "main"]
 
-GAP_PNG, TIME_PNG, UTIL_PNG, TOPO_PNG = "gap_by_solver.png", "time_vs_size.png", "utilisation.png", "topology.png"
+GAP_PNG, TIME_PNG, UTIL_PNG, TOPO_PNG = (
+    "gap_by_solver.png",
+    "time_vs_size.png",
+    "utilisation.png",
+    "topology.png",
+)
 
 
 def choose_instance(rows: Sequence[dict[str, Any]], name: str | None = None) -> str | None:
@@ -38,7 +43,10 @@ def choose_instance(rows: Sequence[dict[str, Any]], name: str | None = None) -> 
         return (hits_plan or hits)[-1]["instance_sha256"]
     if not with_plan:
         return None
-    best = max(with_plan, key=lambda r: (r.get("kind") == "scenario", r.get("n_columns") or 0, r["instance_name"]))
+    best = max(
+        with_plan,
+        key=lambda r: (r.get("kind") == "scenario", r.get("n_columns") or 0, r["instance_name"]),
+    )
     return best["instance_sha256"]
 
 
@@ -52,9 +60,16 @@ def _instance_table(rows: Sequence[dict[str, Any]], c: Comparison) -> str:
         if r.get("kind") is not None:
             first.setdefault(r["instance_sha256"], r)
     labels = [s.label for s in c.summaries if s.gaps]
-    head = ["instance", "kind", "items", "columns", "Z*", "reference"] + [f"{lab} gap" for lab in labels]
-    out = ["| " + " | ".join(head) + " |", "|" + "|".join([":---", ":---"] + ["---:"] * 3 + [":---"] + ["---:"] * len(labels)) + "|"]
-    for sha, r in sorted(first.items(), key=lambda kv: (kv[1].get("n_columns") or 0, kv[1]["instance_name"])):
+    head = ["instance", "kind", "items", "columns", "Z*", "reference"] + [
+        f"{lab} gap" for lab in labels
+    ]
+    out = [
+        "| " + " | ".join(head) + " |",
+        "|" + "|".join([":---", ":---"] + ["---:"] * 3 + [":---"] + ["---:"] * len(labels)) + "|",
+    ]
+    for sha, r in sorted(
+        first.items(), key=lambda kv: (kv[1].get("n_columns") or 0, kv[1]["instance_name"])
+    ):
         ref = c.references.get(sha)
         z = "—" if ref is None else f"{_src(r, ref.value):.6g}"
         how = "—" if ref is None else f"{ref.kind} ({ref.solver})"
@@ -64,7 +79,11 @@ def _instance_table(rows: Sequence[dict[str, Any]], c: Comparison) -> str:
             if s.gaps:
                 g = s.gaps.get(name)
                 gaps.append("—" if g is None else f"{100 * g:.2f}%")
-        out.append("| " + " | ".join([name, r["kind"], str(r["n_items"]), str(r["n_columns"]), z, how, *gaps]) + " |")
+        out.append(
+            "| "
+            + " | ".join([name, r["kind"], str(r["n_items"]), str(r["n_columns"]), z, how, *gaps])
+            + " |"
+        )
     return "\n".join(out)
 
 
@@ -107,15 +126,20 @@ def build_report(
         inst_name = inst_rows[0]["instance_name"]
         order = {s.label: k for k, s in enumerate(c.summaries)}
         plans = sorted(
-            ((labels[(r["solver"], r["settings_hash"])], r["utilisation"]) for r in inst_rows
-             if has_plan(r) and r.get("utilisation")),
+            (
+                (labels[(r["solver"], r["settings_hash"])], r["utilisation"])
+                for r in inst_rows
+                if has_plan(r) and r.get("utilisation")
+            ),
             key=lambda p: order.get(p[0], 99),
         )
         if plans:
             files[UTIL_PNG] = plots.utilisation_plot(inst_name, plans)
             util_done = True
-            best = min((r for r in inst_rows if has_plan(r) and r.get("utilisation")),
-                       key=lambda r: r["objective_internal"])
+            best = min(
+                (r for r in inst_rows if has_plan(r) and r.get("utilisation")),
+                key=lambda r: r["objective_internal"],
+            )
             if best.get("kind") == "scenario":
                 try:
                     inst = load_instance(best["instance_path"])
@@ -123,10 +147,14 @@ def build_report(
                     notes.append(f"topology not drawn: {exc}")
                 else:
                     if inst.sha256 != sha or inst.scenario is None:
-                        notes.append(f"topology not drawn: {best['instance_path']} changed since the batch")
+                        notes.append(
+                            f"topology not drawn: {best['instance_path']} changed since the batch"
+                        )
                     else:
                         label = labels[(best["solver"], best["settings_hash"])]
-                        png = plots.topology_plot(inst.scenario.graph, inst_name, label, best["utilisation"])
+                        png = plots.topology_plot(
+                            inst.scenario.graph, inst_name, label, best["utilisation"]
+                        )
                         files[TOPO_PNG] = png
                         topo_done = True
             else:
@@ -162,8 +190,12 @@ def build_report(
         "",
     ]
     if util_done:
-        md += [f"Utilisation and topology are drawn for instance **{inst_name}**.", "",
-               f"![Per-controller utilisation on {inst_name}]({UTIL_PNG})", ""]
+        md += [
+            f"Utilisation and topology are drawn for instance **{inst_name}**.",
+            "",
+            f"![Per-controller utilisation on {inst_name}]({UTIL_PNG})",
+            "",
+        ]
     if topo_done:
         md += [f"![Topology of {inst_name}]({TOPO_PNG})", ""]
     md += [f"*{n}*" for n in notes]
@@ -182,10 +214,15 @@ def main(argv: list[str] | None = None, prog: str = "edgeopt report") -> int:
         description="Write report.md (comparison table, per-instance gaps) and PNG plots (gap per solver, time "
         "against size, per-controller utilisation and topology of one instance) from a results database.",
     )
-    ap.add_argument("--db", default="results.sqlite", help="SQLite results file (default results.sqlite)")
+    ap.add_argument(
+        "--db", default="results.sqlite", help="SQLite results file (default results.sqlite)"
+    )
     ap.add_argument("--out", required=True, help="output folder, e.g. reports/NAME/")
-    ap.add_argument("--instance", default=None,
-                    help="instance name or path to draw utilisation and topology for (default: the largest scenario)")
+    ap.add_argument(
+        "--instance",
+        default=None,
+        help="instance name or path to draw utilisation and topology for (default: the largest scenario)",
+    )
     ap.add_argument("--title", default=None, help="report title")
     a = ap.parse_args(argv)
     check_output(a.out, option="--out", inputs=[a.db], folder=True)

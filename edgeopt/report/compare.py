@@ -100,7 +100,9 @@ def references(rows: Iterable[dict[str, Any]]) -> dict[str, Reference]:
         by_inst[r["instance_sha256"]].append(r)
     out: dict[str, Reference] = {}
     for sha, rs in by_inst.items():
-        opt = [r for r in rs if r["status"] == "optimal" and r.get("objective_internal") is not None]
+        opt = [
+            r for r in rs if r["status"] == "optimal" and r.get("objective_internal") is not None
+        ]
         bounds = [r for r in rs if r["status"] != "error" and r.get("bound_internal") is not None]
         plans = [r for r in rs if has_plan(r)]
         if opt:
@@ -162,10 +164,14 @@ def compare(
     def label(s: str, h: str) -> str:
         return s if per_solver[s] == 1 else f"{s} [{h[:6]}]"
 
-    milp_key = max((k for k in groups if k[0] == "milp"), key=lambda k: len(groups[k]), default=None)
+    milp_key = max(
+        (k for k in groups if k[0] == "milp"), key=lambda k: len(groups[k]), default=None
+    )
     milp_time = {}
     if milp_key is not None:
-        milp_time = {r["instance_sha256"]: r["wall_s"] for r in groups[milp_key] if r["status"] != "error"}
+        milp_time = {
+            r["instance_sha256"]: r["wall_s"] for r in groups[milp_key] if r["status"] != "error"
+        }
 
     out = []
     for (s, h), rs in groups.items():
@@ -179,7 +185,9 @@ def compare(
         for r in rs:
             ref = refs.get(r["instance_sha256"])
             if has_plan(r) and ref is not None:
-                sm.gaps[r["instance_name"]] = relative_gap(float(r["objective_internal"]), ref.value)
+                sm.gaps[r["instance_name"]] = relative_gap(
+                    float(r["objective_internal"]), ref.value
+                )
         g = list(sm.gaps.values())
         sm.gap_mean, sm.gap_median = _mean(g), _median(g)
         sm.gap_max = max(g) if g else None
@@ -197,8 +205,19 @@ def compare(
 
 
 # ------------------------------------------------------------------ output
-HEADERS = ("solver", "runs", "solved", "feasible", "optimal", "gap mean", "gap median", "gap max",
-           "time mean s", "time median s", "time / milp")
+HEADERS = (
+    "solver",
+    "runs",
+    "solved",
+    "feasible",
+    "optimal",
+    "gap mean",
+    "gap median",
+    "gap max",
+    "time mean s",
+    "time median s",
+    "time / milp",
+)
 
 
 def _pct(x: float | None) -> str:
@@ -221,8 +240,19 @@ def _ratio(x: float | None) -> str:
 
 def _cells(c: Comparison) -> list[list[str]]:
     return [
-        [s.label, str(s.runs), str(s.solved), str(s.feasible), str(s.optimal), _pct(s.gap_mean), _pct(s.gap_median),
-         _pct(s.gap_max), _sec(s.time_mean_s), _sec(s.time_median_s), _ratio(s.time_vs_milp)]
+        [
+            s.label,
+            str(s.runs),
+            str(s.solved),
+            str(s.feasible),
+            str(s.optimal),
+            _pct(s.gap_mean),
+            _pct(s.gap_median),
+            _pct(s.gap_max),
+            _sec(s.time_mean_s),
+            _sec(s.time_median_s),
+            _ratio(s.time_vs_milp),
+        ]
         for s in c.summaries
     ]
 
@@ -233,25 +263,45 @@ def format_table(c: Comparison) -> str:
     widths = [max(len(r[k]) for r in rows) for k in range(len(HEADERS))]
 
     def fmt(r: list[str]) -> str:
-        return "  ".join(v.ljust(w) if k == 0 else v.rjust(w) for k, (v, w) in enumerate(zip(r, widths)))
+        return "  ".join(
+            v.ljust(w) if k == 0 else v.rjust(w) for k, (v, w) in enumerate(zip(r, widths))
+        )
 
     lines = [fmt(rows[0]), "  ".join("-" * w for w in widths), *(fmt(r) for r in rows[1:])]
     lines.append("")
     lines.append(c.reference_note())
-    lines.append("gap = (Z − Z*)/|Z*| (minimisation sense) over feasible runs; "
-                 f"time / milp = median over instances of wall time / {c.milp_label or 'milp'}'s")
+    lines.append(
+        "gap = (Z − Z*)/|Z*| (minimisation sense) over feasible runs; "
+        f"time / milp = median over instances of wall time / {c.milp_label or 'milp'}'s"
+    )
     return "\n".join(lines)
 
 
 def format_markdown(c: Comparison) -> str:
     """The same table in Markdown."""
-    out = ["| " + " | ".join(HEADERS) + " |", "|" + "|".join([":---"] + ["---:"] * (len(HEADERS) - 1)) + "|"]
+    out = [
+        "| " + " | ".join(HEADERS) + " |",
+        "|" + "|".join([":---"] + ["---:"] * (len(HEADERS) - 1)) + "|",
+    ]
     out += ["| " + " | ".join(r) + " |" for r in _cells(c)]
     return "\n".join(out)
 
 
-CSV_FIELDS = ("label", "solver", "settings_hash", "runs", "solved", "feasible", "optimal", "gap_mean", "gap_median",
-              "gap_max", "time_mean_s", "time_median_s", "time_vs_milp")
+CSV_FIELDS = (
+    "label",
+    "solver",
+    "settings_hash",
+    "runs",
+    "solved",
+    "feasible",
+    "optimal",
+    "gap_mean",
+    "gap_median",
+    "gap_max",
+    "time_mean_s",
+    "time_median_s",
+    "time_vs_milp",
+)
 
 
 def to_csv(c: Comparison) -> str:
@@ -271,7 +321,9 @@ def main(argv: list[str] | None = None, prog: str = "edgeopt compare") -> int:
         description="Compare solvers stored in a results database: instances solved, feasible and optimal; "
         "gap to the best reference per instance (optimum, else best bound, else best found); times.",
     )
-    ap.add_argument("--db", default="results.sqlite", help="SQLite results file (default results.sqlite)")
+    ap.add_argument(
+        "--db", default="results.sqlite", help="SQLite results file (default results.sqlite)"
+    )
     ap.add_argument("--csv", default=None, help="also write the table as CSV to this file")
     ap.add_argument("--solvers", default=None, help="comma-separated solvers to show (default all)")
     a = ap.parse_args(argv)

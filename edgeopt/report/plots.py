@@ -46,11 +46,25 @@ def gap_plot(c: Comparison) -> bytes:
     rng = np.random.default_rng(0)  # fixed jitter: the same database gives the same picture
     data = [100.0 * np.array([g for g in s.gaps.values() if np.isfinite(g)]) for s in rows]
     if rows:
-        ax.boxplot(data, positions=range(1, len(rows) + 1), widths=0.55, showfliers=False,
-                   medianprops={"color": "black"}, boxprops={"color": "0.4"}, whiskerprops={"color": "0.4"})
+        ax.boxplot(
+            data,
+            positions=range(1, len(rows) + 1),
+            widths=0.55,
+            showfliers=False,
+            medianprops={"color": "black"},
+            boxprops={"color": "0.4"},
+            whiskerprops={"color": "0.4"},
+        )
         for k, d in enumerate(data, start=1):
-            ax.scatter(k + rng.uniform(-0.15, 0.15, d.size), d, s=18, alpha=0.75, color="tab:blue", zorder=3,
-                       label="one instance" if k == 1 else None)
+            ax.scatter(
+                k + rng.uniform(-0.15, 0.15, d.size),
+                d,
+                s=18,
+                alpha=0.75,
+                color="tab:blue",
+                zorder=3,
+                label="one instance" if k == 1 else None,
+            )
         ax.set_xticks(range(1, len(rows) + 1), [s.label for s in rows], rotation=30, ha="right")
         ax.set_yscale("symlog", linthresh=1.0)
         ax.plot([], [], color="black", label="median (box: quartiles, whiskers: 1.5 IQR)")
@@ -71,7 +85,12 @@ def time_plot(rows: Sequence[dict[str, Any]], labels: dict[tuple[str, str], str]
     series: dict[str, list[tuple[float, float]]] = {}
     for r in rows:
         lab = labels.get((r["solver"], r["settings_hash"]))
-        if lab is None or r["status"] == "error" or not r.get("n_columns") or r.get("wall_s") is None:
+        if (
+            lab is None
+            or r["status"] == "error"
+            or not r.get("n_columns")
+            or r.get("wall_s") is None
+        ):
             continue
         series.setdefault(lab, []).append((float(r["n_columns"]), max(float(r["wall_s"]), 1e-5)))
     colours = _colours(list(labels.values()))
@@ -79,7 +98,15 @@ def time_plot(rows: Sequence[dict[str, Any]], labels: dict[tuple[str, str], str]
     for k, (lab, pts) in enumerate(sorted(series.items())):
         pts.sort()
         x, y = zip(*pts)
-        ax.plot(x, y, marker=markers[k % len(markers)], linestyle="-", linewidth=1, color=colours[lab], label=lab)
+        ax.plot(
+            x,
+            y,
+            marker=markers[k % len(markers)],
+            linestyle="-",
+            linewidth=1,
+            color=colours[lab],
+            label=lab,
+        )
     ax.set_xscale("log")
     ax.set_yscale("log")
     _plain_log_ticks(ax, sorted({x for pts in series.values() for x, _ in pts}))
@@ -108,7 +135,9 @@ def controller_of(resource_id: str) -> str:
     return resource_id.split(":", 1)[1] if ":" in resource_id else resource_id
 
 
-def utilisation_plot(instance: str, plans: Sequence[tuple[str, dict[str, dict[str, float]]]]) -> bytes:
+def utilisation_plot(
+    instance: str, plans: Sequence[tuple[str, dict[str, dict[str, float]]]]
+) -> bytes:
     """Grouped bars: compute utilisation of each controller (x) under each solver's plan (bars).
 
     ``plans`` holds (solver label, utilisation dict of the row); the cap ρ_c of
@@ -133,7 +162,9 @@ def utilisation_plot(instance: str, plans: Sequence[tuple[str, dict[str, dict[st
     ax.set_title(f"Per-controller compute utilisation on {instance}, by solver")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8, ncols=min(4, m + 1), loc="upper right")
-    ax.set_ylim(0, max([1.25] + [1.15 * max((v["load"] for v in u.values()), default=0) for _, u in plans]))
+    ax.set_ylim(
+        0, max([1.25] + [1.15 * max((v["load"] for v in u.values()), default=0) for _, u in plans])
+    )
     return _png(fig)
 
 
@@ -152,6 +183,7 @@ def _layered_layout(g: Any) -> dict[str, tuple[float, float]]:
     order: dict[str, float] = {}
     pos = {}
     for lv in sorted(rows):
+
         def key(n: str) -> tuple[Any, ...]:
             # under the mean position of the neighbours already placed
             up = [order[m] for m in g.neighbors(n) if m in order]
@@ -164,7 +196,9 @@ def _layered_layout(g: Any) -> dict[str, tuple[float, float]]:
     return pos
 
 
-def topology_plot(graph: Any, instance: str, solver: str, util: dict[str, dict[str, float]]) -> bytes:
+def topology_plot(
+    graph: Any, instance: str, solver: str, util: dict[str, dict[str, float]]
+) -> bytes:
     """The network drawn in layers (cloud, UPF, gNBs, controllers); controllers coloured by u_c."""
     import networkx as nx
     from matplotlib import colormaps
@@ -188,22 +222,72 @@ def topology_plot(graph: Any, instance: str, solver: str, util: dict[str, dict[s
     shapes = {"cloud": "s", "edge": "D", "gnb": "^"}
     for kind, shape in shapes.items():
         nodes = [n for n in others if g.nodes[n].get("kind") == kind]
-        nx.draw_networkx_nodes(g, pos, nodelist=nodes, node_shape=shape, node_color="lightsteelblue",
-                               edgecolors="0.3", node_size=size, ax=ax)
-    nx.draw_networkx_nodes(g, pos, nodelist=ctrl, node_color=[cmap(norm(u_of.get(n, 0.0))) for n in ctrl],
-                           edgecolors="0.2", node_size=size, ax=ax)
+        nx.draw_networkx_nodes(
+            g,
+            pos,
+            nodelist=nodes,
+            node_shape=shape,
+            node_color="lightsteelblue",
+            edgecolors="0.3",
+            node_size=size,
+            ax=ax,
+        )
+    nx.draw_networkx_nodes(
+        g,
+        pos,
+        nodelist=ctrl,
+        node_color=[cmap(norm(u_of.get(n, 0.0))) for n in ctrl],
+        edgecolors="0.2",
+        node_size=size,
+        ax=ax,
+    )
     nx.draw_networkx_labels(g, pos, ax=ax, font_size=7 if n_nodes < 30 else 5)
     for n in ctrl:
         x, y = pos[n]
-        ax.annotate(f"{u_of.get(n, 0.0):.2f}", (x, y), xytext=(0, -14 if n_nodes < 30 else -10),
-                    textcoords="offset points", ha="center", va="top", fontsize=7 if n_nodes < 30 else 5)
-    fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="compute utilisation u_c (share of the round)")
-    handles = [Line2D([], [], marker=shapes[k], linestyle="", markerfacecolor="lightsteelblue", markeredgecolor="0.3",
-                      markersize=9, label=lab) for k, lab in (("cloud", "cloud"), ("edge", "edge (UPF)"), ("gnb", "gNB"))]
-    handles.append(Line2D([], [], marker="o", linestyle="", markerfacecolor=cmap(0.6), markeredgecolor="0.2",
-                          markersize=9, label="IoT controller (colour = u_c)"))
+        ax.annotate(
+            f"{u_of.get(n, 0.0):.2f}",
+            (x, y),
+            xytext=(0, -14 if n_nodes < 30 else -10),
+            textcoords="offset points",
+            ha="center",
+            va="top",
+            fontsize=7 if n_nodes < 30 else 5,
+        )
+    fig.colorbar(
+        ScalarMappable(norm=norm, cmap=cmap),
+        ax=ax,
+        label="compute utilisation u_c (share of the round)",
+    )
+    handles = [
+        Line2D(
+            [],
+            [],
+            marker=shapes[k],
+            linestyle="",
+            markerfacecolor="lightsteelblue",
+            markeredgecolor="0.3",
+            markersize=9,
+            label=lab,
+        )
+        for k, lab in (("cloud", "cloud"), ("edge", "edge (UPF)"), ("gnb", "gNB"))
+    ]
+    handles.append(
+        Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="",
+            markerfacecolor=cmap(0.6),
+            markeredgecolor="0.2",
+            markersize=9,
+            label="IoT controller (colour = u_c)",
+        )
+    )
     ax.legend(handles=handles, fontsize=8, loc="upper left")
     ax.margins(0.06, 0.12)
-    ax.set_title(f"Topology of {instance}: controllers coloured by utilisation\nunder the {solver} plan", fontsize=10)
+    ax.set_title(
+        f"Topology of {instance}: controllers coloured by utilisation\nunder the {solver} plan",
+        fontsize=10,
+    )
     ax.set_axis_off()
     return _png(fig)

@@ -165,9 +165,13 @@ def _build(hidden: int) -> Any:
     mask_in = keras.Input(shape=(None,), name="mask", dtype="bool")
     state = keras.Input(shape=(N_GLOBALS,), name="state")
     mask = ops.cast(mask_in, "float32")
-    ones_k = ops.ones_like(cand[:, :, :1])  # (B, K, 1): broadcasts per-state vectors over candidates
+    ones_k = ops.ones_like(
+        cand[:, :, :1]
+    )  # (B, K, 1): broadcasts per-state vectors over candidates
     state_k = ones_k * ops.expand_dims(state, 1)
-    h = layers.Dense(hidden, activation="relu", name="embed1")(ops.concatenate([cand, state_k], axis=-1))
+    h = layers.Dense(hidden, activation="relu", name="embed1")(
+        ops.concatenate([cand, state_k], axis=-1)
+    )
     h = layers.Dense(hidden, activation="relu", name="embed2")(h)
     m3 = ops.expand_dims(mask, -1)
     n = ops.maximum(ops.sum(mask, axis=1, keepdims=True), 1.0)
@@ -183,7 +187,9 @@ def _build(hidden: int) -> Any:
     prior_w = np.zeros((N_FEATURES, 1), dtype="float32")
     prior_w[FEATURES.index("dz_above_best"), 0] = -PRIOR_STRENGTH / 2
     prior_w[FEATURES.index("dz_level_above_best"), 0] = -PRIOR_STRENGTH / 2
-    prior = layers.Dense(1, use_bias=False, name="prior", kernel_initializer=keras.initializers.Constant(prior_w))(cand)
+    prior = layers.Dense(
+        1, use_bias=False, name="prior", kernel_initializer=keras.initializers.Constant(prior_w)
+    )(cand)
     logits = ops.squeeze(layers.Dense(1, name="score")(g) + prior, -1)
     logits = ops.where(mask_in, logits, _NEG)
     v = layers.Dense(hidden, activation="relu", name="value1")(ctx)
@@ -193,14 +199,19 @@ def _build(hidden: int) -> Any:
 
 
 # ------------------------------------------------------------------ checkpoints
-def save_checkpoint(agent: Agent, directory: str | os.PathLike[str], *, extra: dict[str, Any] | None = None) -> Path:
+def save_checkpoint(
+    agent: Agent, directory: str | os.PathLike[str], *, extra: dict[str, Any] | None = None
+) -> Path:
     """Write ``agent.weights.h5`` and ``config.json`` into ``directory`` (weights first, config last)."""
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     tmp = d / (".tmp-" + WEIGHTS_FILE)
     agent.model.save_weights(str(tmp))
     os.replace(tmp, d / WEIGHTS_FILE)
-    write_json_atomic(d / CONFIG_FILE, {"format": CHECKPOINT_FORMAT, "agent": asdict(agent.config), **(extra or {})})
+    write_json_atomic(
+        d / CONFIG_FILE,
+        {"format": CHECKPOINT_FORMAT, "agent": asdict(agent.config), **(extra or {})},
+    )
     return d
 
 
@@ -216,18 +227,25 @@ def load_checkpoint(directory: str | os.PathLike[str]) -> tuple[Agent, dict[str,
     try:
         meta = json.loads(cfg_path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{CONFIG_FILE} is not valid JSON ({str(exc).splitlines()[0]})", source=src) from None
+        raise InputError(
+            f"{CONFIG_FILE} is not valid JSON ({str(exc).splitlines()[0]})", source=src
+        ) from None
     if not isinstance(meta, dict) or meta.get("format") != CHECKPOINT_FORMAT:
         got = meta.get("format") if isinstance(meta, dict) else None
-        raise InputError(f"{CONFIG_FILE}: unknown format {got!r}, expected {CHECKPOINT_FORMAT!r}", source=src)
+        raise InputError(
+            f"{CONFIG_FILE}: unknown format {got!r}, expected {CHECKPOINT_FORMAT!r}", source=src
+        )
     a = meta.get("agent")
     if not isinstance(a, dict):
         raise InputError(f"{CONFIG_FILE}: field 'agent' must be an object", source=src)
     hidden = a.get("hidden")
     # type(...) is int: JSON true is a Python bool, which isinstance(..., int) accepts
     if type(hidden) is not int or not 1 <= hidden <= MAX_HIDDEN:
-        raise InputError(f"{CONFIG_FILE}: field 'agent.hidden' must be an integer from 1 to {MAX_HIDDEN}, "
-                         f"got {json.dumps(hidden)[:40]}", source=src)
+        raise InputError(
+            f"{CONFIG_FILE}: field 'agent.hidden' must be an integer from 1 to {MAX_HIDDEN}, "
+            f"got {json.dumps(hidden)[:40]}",
+            source=src,
+        )
     if a.get("features") != list(FEATURES) or a.get("globals") != list(GLOBALS):
         raise InputError(
             f"{CONFIG_FILE}: checkpoint was trained on other features than this edgeopt's env "
@@ -235,14 +253,18 @@ def load_checkpoint(directory: str | os.PathLike[str]) -> tuple[Agent, dict[str,
             source=src,
         )
     if not isinstance(a.get("order"), str) or a["order"] not in ITEM_RULES:
-        raise InputError(f"{CONFIG_FILE}: field 'agent.order' must be one of {list(ITEM_RULES)} (got {a.get('order')!r}); retrain it",
-                         source=src)
+        raise InputError(
+            f"{CONFIG_FILE}: field 'agent.order' must be one of {list(ITEM_RULES)} (got {a.get('order')!r}); retrain it",
+            source=src,
+        )
     agent = Agent(AgentConfig(hidden=a["hidden"], order=a["order"]))
     try:
         agent.model.load_weights(str(w_path))
     except Exception as exc:  # h5py/Keras raise many types for corrupt or mismatched files
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise InputError(f"cannot load {WEIGHTS_FILE}: {type(exc).__name__}: {first[:200]}", source=src) from None
+        raise InputError(
+            f"cannot load {WEIGHTS_FILE}: {type(exc).__name__}: {first[:200]}", source=src
+        ) from None
     return agent, meta
 
 

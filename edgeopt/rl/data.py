@@ -53,7 +53,10 @@ class Sources:
         return cls(cat_path, dev_path, load_catalog(cat_path), load_devices(dev_path))
 
     def describe(self) -> dict[str, Any]:
-        return {"catalog": display_path(self.catalog_path), "devices": display_path(self.devices_path)}
+        return {
+            "catalog": display_path(self.catalog_path),
+            "devices": display_path(self.devices_path),
+        }
 
 
 @dataclass
@@ -83,17 +86,29 @@ class Distribution:
         c, r = c0 * self.size_factor, r0 * self.size_factor
         mix = dict(MIXED if rng.random() < 0.6 else LOW)
         if devices is not None:
-            mix = {k: v for k, v in mix.items() if k in devices} or {k: 1.0 for k in sorted(devices)}
+            mix = {k: v for k, v in mix.items() if k in devices} or {
+                k: 1.0 for k in sorted(devices)
+            }
         scale = float(self.capacity_scales[int(rng.integers(len(self.capacity_scales)))])
         load = float(round(rng.uniform(*self.load_factor), 3))
-        return GeneratorConfig(seed=seed, controllers=c, gnbs=2, requests=r, device_mix=mix, capacity_scale=scale,
-                               load_factor=load, name=f"drl-c{c}-r{r}-s{seed}")
+        return GeneratorConfig(
+            seed=seed,
+            controllers=c,
+            gnbs=2,
+            requests=r,
+            device_mix=mix,
+            capacity_scale=scale,
+            load_factor=load,
+            name=f"drl-c{c}-r{r}-s{seed}",
+        )
 
     def problems(self, sources: Sources, seeds: list[int] | range) -> list[Problem]:
         """Generate and compile the scenarios of ``seeds`` (problems with an empty item are skipped)."""
         out = []
         for s in seeds:
-            p = compile_scenario(generate(self.config(int(s), sources.devices), sources.catalog, sources.devices))
+            p = compile_scenario(
+                generate(self.config(int(s), sources.devices), sources.catalog, sources.devices)
+            )
             if not p.empty_items:
                 out.append(p)
         return out
@@ -105,15 +120,26 @@ class Distribution:
 def fingerprint(problem: Problem) -> str:
     """Short hash of a problem's arrays: a cached optimum is reused only for the same numbers."""
     h = hashlib.sha256()
-    for arr in (problem.item_ptr, problem.col_cost, problem.use.indices, problem.use.data, problem.capacity,
-                problem.balanced.astype(np.int8)):
+    for arr in (
+        problem.item_ptr,
+        problem.col_cost,
+        problem.use.indices,
+        problem.use.data,
+        problem.capacity,
+        problem.balanced.astype(np.int8),
+    ):
         h.update(np.ascontiguousarray(arr).tobytes())
     h.update(repr(problem.balance_weight).encode())
     return h.hexdigest()[:16]
 
 
-def milp_optima(problems: list[Problem], cache: str | Path, *, time_limit_s: float = 60.0,
-                progress: bool = False) -> dict[str, dict[str, Any]]:
+def milp_optima(
+    problems: list[Problem],
+    cache: str | Path,
+    *,
+    time_limit_s: float = 60.0,
+    progress: bool = False,
+) -> dict[str, dict[str, Any]]:
     """MILP results by problem name (objective, status, wall_s), cached in JSON by fingerprint.
 
     Only the MILP's own status is kept: callers use an objective as an optimum
@@ -139,7 +165,11 @@ def milp_optima(problems: list[Problem], cache: str | Path, *, time_limit_s: flo
     for p in todo:
         fp = fingerprint(p)
         hit = known.get(p.name)
-        if hit and hit.get("fingerprint") == fp and (hit["status"] == "optimal" or hit.get("time_limit_s", 0) >= time_limit_s):
+        if (
+            hit
+            and hit.get("fingerprint") == fp
+            and (hit["status"] == "optimal" or hit.get("time_limit_s", 0) >= time_limit_s)
+        ):
             out[p.name] = hit
             continue
         t0 = time.perf_counter()
@@ -159,5 +189,7 @@ def milp_optima(problems: list[Problem], cache: str | Path, *, time_limit_s: flo
         }
         changed = True
     if changed:
-        write_json_atomic(path, {"format": "edgeopt-drl-optima/1", "optima": dict(sorted(known.items()))})
+        write_json_atomic(
+            path, {"format": "edgeopt-drl-optima/1", "optima": dict(sorted(known.items()))}
+        )
     return out

@@ -134,7 +134,9 @@ def item_order(problem: Problem) -> np.ndarray:
     """Items by decreasing mean over their columns of max_l a_jl / cap_l (ties: lower index first)."""
     share = _max_share(problem)
     counts = np.diff(problem.item_ptr)
-    size = np.bincount(problem.col_item, weights=share, minlength=problem.n_items) / np.maximum(counts, 1)
+    size = np.bincount(problem.col_item, weights=share, minlength=problem.n_items) / np.maximum(
+        counts, 1
+    )
     return np.lexsort((np.arange(problem.n_items), -size)).astype(np.int64)
 
 
@@ -182,9 +184,17 @@ class PlanBatch:
         self.cost = np.concatenate([p.col_cost for p in self.problems])
         self.w_u = np.array([p.balance_weight for p in self.problems])
         self.scale = np.array([cost_scale(p) for p in self.problems])
-        self.bal_cap = np.array([float(p.capacity[p.balanced].mean()) if p.balanced.any() else 1.0 for p in self.problems])
+        self.bal_cap = np.array(
+            [
+                float(p.capacity[p.balanced].mean()) if p.balanced.any() else 1.0
+                for p in self.problems
+            ]
+        )
         self.bal_cap_max = np.array(
-            [float(p.capacity[p.balanced].max()) if p.balanced.any() else 0.0 for p in self.problems]
+            [
+                float(p.capacity[p.balanced].max()) if p.balanced.any() else 0.0
+                for p in self.problems
+            ]
         )
         k_max = max(int(np.diff(p.item_ptr).max(initial=1)) for p in self.problems)
         self.K = int(-(-k_max // pad_to) * pad_to)
@@ -192,7 +202,9 @@ class PlanBatch:
         self.item_ptr = np.concatenate(
             [p.item_ptr[:-1] + self.col_off[b] for b, p in enumerate(self.problems)] + [[n_col]]
         ).astype(np.int64)
-        self.col_item = np.concatenate([p.col_item + self.item_off[b] for b, p in enumerate(self.problems)]).astype(np.int64)
+        self.col_item = np.concatenate(
+            [p.col_item + self.item_off[b] for b, p in enumerate(self.problems)]
+        ).astype(np.int64)
         self.item_mat = np.full((B, self.T), -1, dtype=np.int64)
         self.fixed_rank = np.zeros(int(self.item_off[-1]))
         self.item_max_cost = np.zeros(int(self.item_off[-1]))
@@ -254,7 +266,9 @@ class PlanBatch:
             best, second = st.best, st.second
             with np.errstate(invalid="ignore"):
                 # no fitting column first (the episode gets stuck at once), then a single one
-                regret = np.where(~np.isfinite(best), np.inf, np.where(np.isfinite(second), second - best, 1e300))
+                regret = np.where(
+                    ~np.isfinite(best), np.inf, np.where(np.isfinite(second), second - best, 1e300)
+                )
             if self.order_rule == "fixed":
                 score = -self.fixed_rank[self.item_off[b] : self.item_off[b + 1]]
             else:
@@ -263,7 +277,9 @@ class PlanBatch:
             cur[b] = self.item_off[b] + i
             reg = regret[i]
             self.cur_regret[b] = reg / self.scale[b] if reg < 1e299 else _CLIP
-            self.tight_share[b] = float((st.open & ~np.isfinite(second)).sum()) / max(int(st.open.sum()), 1)
+            self.tight_share[b] = float((st.open & ~np.isfinite(second)).sum()) / max(
+                int(st.open.sum()), 1
+            )
         self.cur = cur
         rows = np.flatnonzero(cur >= 0)
         g = cur[rows]
@@ -282,7 +298,9 @@ class PlanBatch:
         """Per problem: mean over balanced resources of (load + expected later demand)."""
         bal = self.balanced[:-1]
         n_bal = np.maximum(np.bincount(self.res_env[bal], minlength=self.B), 1)
-        tot = np.bincount(self.res_env[bal], weights=(self.load[:-1] + self.demand[:-1])[bal], minlength=self.B)
+        tot = np.bincount(
+            self.res_env[bal], weights=(self.load[:-1] + self.demand[:-1])[bal], minlength=self.B
+        )
         return tot / n_bal
 
     def current_item(self) -> np.ndarray:
@@ -318,7 +336,12 @@ class PlanBatch:
         best = dz_fit.min(axis=1, keepdims=True)
         n_fit = mask.sum(axis=1)
         rank = np.empty((B, K))
-        np.put_along_axis(rank, np.argsort(dz_fit, axis=1, kind="stable"), np.arange(K, dtype=np.float64)[None, :], axis=1)
+        np.put_along_axis(
+            rank,
+            np.argsort(dz_fit, axis=1, kind="stable"),
+            np.arange(K, dtype=np.float64)[None, :],
+            axis=1,
+        )
         press = np.where(real, (load + amt + self.demand[idx]) / cap, 0.0)
         n_real = np.maximum(real.sum(axis=2), 1)
         item_min = np.where(valid, cost, big).min(axis=1, keepdims=True)
@@ -404,7 +427,9 @@ class PlanBatch:
             reward[rows] = -obs["dz"][rows, a[rows]]
             np.add.at(self.load, self.ell_idx[j].ravel(), self.ell_amt[j].ravel())
             bal = self.balanced[self.ell_idx[j]]
-            self.u[rows] = np.maximum(self.u[rows], np.where(bal, self.load[self.ell_idx[j]], -np.inf).max(axis=1))
+            self.u[rows] = np.maximum(
+                self.u[rows], np.where(bal, self.load[self.ell_idx[j]], -np.inf).max(axis=1)
+            )
             self.actions[rows, t] = a[rows]
             self.chosen[rows, t] = j
             for b, jb in zip(rows.tolist(), j.tolist()):
@@ -473,7 +498,9 @@ class PlanningEnv(gym.Env):
         mask[:k] = o["mask"][0]
         return {"candidates": cand, "state": o["state"][0], "action_mask": mask}
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         super().reset(seed=seed)
         k = int(self.np_random.integers(len(self._batches))) if len(self._batches) > 1 else 0
         self.batch = self._batches[k]

@@ -99,7 +99,12 @@ def parse_args(argv: Sequence[str] | None, prog: str) -> Args:
     for f in dataclasses.fields(Args):
         flag = "--" + f.name.replace("_", "-")
         if f.type in ("bool", bool):
-            ap.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=docs.get(f.name))
+            ap.add_argument(
+                flag,
+                action=argparse.BooleanOptionalAction,
+                default=f.default,
+                help=docs.get(f.name),
+            )
         else:
             kind = {"int": int, "float": float, "str": str}[str(f.type)]
             ap.add_argument(flag, type=kind, default=f.default, help=docs.get(f.name))
@@ -119,7 +124,9 @@ def _field_docs() -> dict[str, str]:
     return out
 
 
-def validate(agent: Any, problems: list[Any], optima: dict[str, dict[str, Any]]) -> dict[str, float]:
+def validate(
+    agent: Any, problems: list[Any], optima: dict[str, dict[str, Any]]
+) -> dict[str, float]:
     """Greedy decoding on ``problems``: mean gap to proven optima, stuck share."""
     from edgeopt.core.evaluate import evaluate
     from edgeopt.rl.agent import rollout
@@ -139,7 +146,9 @@ def validate(agent: Any, problems: list[Any], optima: dict[str, dict[str, Any]])
     }
 
 
-def plot_curve(history: list[dict[str, Any]], path: str | Path, *, greedy_gap: float | None = None) -> None:
+def plot_curve(
+    history: list[dict[str, Any]], path: str | Path, *, greedy_gap: float | None = None
+) -> None:
     """Validation gap and training return against iterations, written atomically."""
     import matplotlib
 
@@ -153,7 +162,13 @@ def plot_curve(history: list[dict[str, Any]], path: str | Path, *, greedy_gap: f
     ax1.plot([h["update"] for h in history], [h["return"] for h in history], lw=0.8)
     ax1.set_xlabel("iteration")
     ax1.set_ylabel("mean training return (−Z / scale)")
-    ax2.plot([h["update"] for h in val], [100 * h["val_gap"] for h in val], marker="o", ms=3, label="drl greedy")
+    ax2.plot(
+        [h["update"] for h in val],
+        [100 * h["val_gap"] for h in val],
+        marker="o",
+        ms=3,
+        label="drl greedy",
+    )
     if greedy_gap is not None:
         ax2.axhline(100 * greedy_gap, color="grey", ls="--", label="greedy heuristic")
     ax2.set_xlabel("iteration")
@@ -181,23 +196,43 @@ def check_args(args: Args) -> None:
     unit = Range(0, 1)
     check_options(
         args,
-        seed=SEED, num_updates=count(10**7), num_envs=count(10**5), rollouts=count(10**4),
-        min_controllers=count(10**4), max_controllers=count(10**4),
-        min_requests_per_controller=Range(0, 10**4, lo_open=True), max_requests_per_controller=Range(0, 10**4, lo_open=True),
-        hidden=count(MAX_HIDDEN), learning_rate=Range(0, 1, lo_open=True), gamma=unit, gae_lambda=unit,
-        update_epochs=count(10**4), num_minibatches=count(10**6), clip_coef=Range(0, 100), ent_coef=Range(0, 100),
-        vf_coef=Range(0, 100), max_grad_norm=Range(0, 10**6, lo_open=True), val_instances=Range(0, 10**5, integer=True),
-        val_every=count(10**7), milp_time_limit=TIME_LIMIT_S,
+        seed=SEED,
+        num_updates=count(10**7),
+        num_envs=count(10**5),
+        rollouts=count(10**4),
+        min_controllers=count(10**4),
+        max_controllers=count(10**4),
+        min_requests_per_controller=Range(0, 10**4, lo_open=True),
+        max_requests_per_controller=Range(0, 10**4, lo_open=True),
+        hidden=count(MAX_HIDDEN),
+        learning_rate=Range(0, 1, lo_open=True),
+        gamma=unit,
+        gae_lambda=unit,
+        update_epochs=count(10**4),
+        num_minibatches=count(10**6),
+        clip_coef=Range(0, 100),
+        ent_coef=Range(0, 100),
+        vf_coef=Range(0, 100),
+        max_grad_norm=Range(0, 10**6, lo_open=True),
+        val_instances=Range(0, 10**5, integer=True),
+        val_every=count(10**7),
+        milp_time_limit=TIME_LIMIT_S,
     )
     if args.max_controllers < args.min_controllers:
-        raise InputError(f"--max-controllers: must be >= --min-controllers ({args.min_controllers}), "
-                         f"got {args.max_controllers}")
+        raise InputError(
+            f"--max-controllers: must be >= --min-controllers ({args.min_controllers}), "
+            f"got {args.max_controllers}"
+        )
     if args.max_requests_per_controller < args.min_requests_per_controller:
-        raise InputError("--max-requests-per-controller: must be >= --min-requests-per-controller "
-                         f"({args.min_requests_per_controller}), got {args.max_requests_per_controller}")
+        raise InputError(
+            "--max-requests-per-controller: must be >= --min-requests-per-controller "
+            f"({args.min_requests_per_controller}), got {args.max_requests_per_controller}"
+        )
     plain_name(args.name, option="--name")
     inputs = [args.catalog or None, args.devices or None]
-    check_output(Path(args.out_dir) / args.name, option="--out-dir/--name", inputs=inputs, folder=True)
+    check_output(
+        Path(args.out_dir) / args.name, option="--out-dir/--name", inputs=inputs, folder=True
+    )
     if args.curve:
         check_output(args.curve, option="--curve", inputs=inputs)
 
@@ -217,7 +252,9 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
     from edgeopt.rl.env import PlanBatch
 
     if min(args.num_envs, args.num_updates, args.num_minibatches, args.rollouts) < 1:
-        raise InputError("num-envs, num-updates, num-minibatches and rollouts must be >= 1", field="args")
+        raise InputError(
+            "num-envs, num-updates, num-minibatches and rollouts must be >= 1", field="args"
+        )
     if args.baseline not in ("pomo", "critic"):
         raise InputError("must be 'pomo' or 'critic'", field="baseline")
     from edgeopt.rl.env import ITEM_RULES
@@ -232,26 +269,47 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
     keras.utils.set_random_seed(args.seed)
 
     sources = Sources.resolve(args.catalog or None, args.devices or None)
-    dist = Distribution(controllers=(args.min_controllers, args.max_controllers),
-                        requests_per_controller=(args.min_requests_per_controller, args.max_requests_per_controller))
-    val_problems = dist.problems(sources, range(VALIDATION_SEED, VALIDATION_SEED + args.val_instances))
-    optima = milp_optima(val_problems, out / "val_optima.json", time_limit_s=args.milp_time_limit,
-                         progress=args.progress) if val_problems else {}
+    dist = Distribution(
+        controllers=(args.min_controllers, args.max_controllers),
+        requests_per_controller=(
+            args.min_requests_per_controller,
+            args.max_requests_per_controller,
+        ),
+    )
+    val_problems = dist.problems(
+        sources, range(VALIDATION_SEED, VALIDATION_SEED + args.val_instances)
+    )
+    optima = (
+        milp_optima(
+            val_problems,
+            out / "val_optima.json",
+            time_limit_s=args.milp_time_limit,
+            progress=args.progress,
+        )
+        if val_problems
+        else {}
+    )
     greedy_gap = _greedy_gap(val_problems, optima)
 
     agent = Agent(AgentConfig(hidden=args.hidden, order=args.order), seed=args.seed)
     model = agent.model
-    optimizer = keras.optimizers.Adam(learning_rate=args.learning_rate, global_clipnorm=args.max_grad_norm)
+    optimizer = keras.optimizers.Adam(
+        learning_rate=args.learning_rate, global_clipnorm=args.max_grad_norm
+    )
     optimizer.build(model.trainable_variables)
 
     @tf.function(reduce_retracing=True)
-    def train_step(cand: Any, mask: Any, state: Any, act: Any, old_lp: Any, adv: Any, ret: Any, choice: Any) -> Any:
+    def train_step(
+        cand: Any, mask: Any, state: Any, act: Any, old_lp: Any, adv: Any, ret: Any, choice: Any
+    ) -> Any:
         with tf.GradientTape() as tape:
             logits, value = model([cand, mask, state], training=True)
             logp_all = tf.nn.log_softmax(logits, axis=-1)
             lp = tf.gather(logp_all, act, batch_dims=1)
             ratio = tf.exp(lp - old_lp)
-            pg = tf.maximum(-adv * ratio, -adv * tf.clip_by_value(ratio, 1 - args.clip_coef, 1 + args.clip_coef))
+            pg = tf.maximum(
+                -adv * ratio, -adv * tf.clip_by_value(ratio, 1 - args.clip_coef, 1 + args.clip_coef)
+            )
             n_choice = tf.maximum(tf.reduce_sum(choice), 1.0)
             pg_loss = tf.reduce_sum(pg * choice) / n_choice
             ent = -tf.reduce_sum(tf.where(mask, tf.exp(logp_all) * logp_all, 0.0), axis=-1)
@@ -266,7 +324,13 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
     history: list[dict[str, Any]] = []
     best: dict[str, Any] = {"score": np.inf}
     global_step = 0
-    bar = tqdm(range(1, args.num_updates + 1), desc="train", unit="it", disable=not args.progress, file=sys.stderr)
+    bar = tqdm(
+        range(1, args.num_updates + 1),
+        desc="train",
+        unit="it",
+        disable=not args.progress,
+        file=sys.stderr,
+    )
     for update in bar:
         if args.anneal_lr:
             frac = 1.0 - (update - 1.0) / args.num_updates
@@ -284,8 +348,16 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
             action, logp, value = agent.get_action_and_value(obs, rng)
             reward, _ = batch.step(action)
             ret_z += reward
-            steps.append({**{k: obs[k] for k in ("candidates", "mask", "state")}, "action": action, "logp": logp,
-                          "value": value, "reward": reward / batch.scale, "active": active})
+            steps.append(
+                {
+                    **{k: obs[k] for k in ("candidates", "mask", "state")},
+                    "action": action,
+                    "logp": logp,
+                    "value": value,
+                    "reward": reward / batch.scale,
+                    "active": active,
+                }
+            )
         global_step += int(sum(s["active"].sum() for s in steps))
 
         # ---- advantages: GAE over each episode (value 0 after the end)
@@ -299,7 +371,10 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
             last = delta + args.gamma * args.gae_lambda * nxt_active * last
             adv[t] = last
         act_mask = np.stack([s["active"] for s in steps])
-        flat = {k: np.concatenate([s[k][s["active"]] for s in steps]) for k in ("candidates", "mask", "state", "action", "logp", "value")}
+        flat = {
+            k: np.concatenate([s[k][s["active"]] for s in steps])
+            for k in ("candidates", "mask", "state", "action", "logp", "value")
+        }
         flat_ret = adv[act_mask] + flat["value"]  # the critic's targets (trained either way)
         if args.baseline == "pomo":
             # Same instance ⇒ same group; every step of an episode shares its episode advantage.
@@ -317,20 +392,35 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
         for _epoch in range(args.update_epochs):
             perm = rng.permutation(n)
             for start in range(0, n, mb):
-                idx = perm[start:start + mb]
+                idx = perm[start : start + mb]
                 a_mb = flat_adv[idx]
                 c_mb = choice[idx]
                 sel = c_mb > 0
                 if sel.sum() > 1:
                     a_mb = (a_mb - a_mb[sel].mean()) / (a_mb[sel].std() + 1e-8)
-                stats.append(train_step(
-                    flat["candidates"][idx], flat["mask"][idx], flat["state"][idx], flat["action"][idx],
-                    flat["logp"][idx].astype(np.float32), a_mb.astype(np.float32),
-                    flat_ret[idx].astype(np.float32), c_mb,
-                ))
+                stats.append(
+                    train_step(
+                        flat["candidates"][idx],
+                        flat["mask"][idx],
+                        flat["state"][idx],
+                        flat["action"][idx],
+                        flat["logp"][idx].astype(np.float32),
+                        a_mb.astype(np.float32),
+                        flat_ret[idx].astype(np.float32),
+                        c_mb,
+                    )
+                )
         pg_l, v_l, ent, kl = (float(np.mean([float(s[k]) for s in stats])) for k in range(4))
-        rec = {"update": update, "step": global_step, "return": float(np.mean(ret_z / batch.scale)),
-               "stuck": float(batch.stuck.mean()), "pg_loss": pg_l, "v_loss": v_l, "entropy": ent, "kl": kl}
+        rec = {
+            "update": update,
+            "step": global_step,
+            "return": float(np.mean(ret_z / batch.scale)),
+            "stuck": float(batch.stuck.mean()),
+            "pg_loss": pg_l,
+            "v_loss": v_l,
+            "entropy": ent,
+            "kl": kl,
+        }
 
         # ---- validate, keep the best checkpoint, redraw the curve
         if val_problems and (update % args.val_every == 0 or update == args.num_updates):
@@ -339,12 +429,26 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
             score = v["stuck"] + (v["gap_mean"] if np.isfinite(v["gap_mean"]) else 1.0)
             if score < best["score"]:
                 best = {"score": score, "update": update, **v}
-                _save(agent, out, args, sources, dist, best, history + [rec], started, command, greedy_gap)
+                _save(
+                    agent,
+                    out,
+                    args,
+                    sources,
+                    dist,
+                    best,
+                    history + [rec],
+                    started,
+                    command,
+                    greedy_gap,
+                )
             if args.curve:
                 plot_curve(history + [rec], args.curve, greedy_gap=greedy_gap)
         history.append(rec)
-        bar.set_postfix(ret=f"{rec['return']:.2f}", gap=f"{100 * best.get('gap_mean', np.nan):.2f}%",
-                        stuck=f"{rec['stuck']:.2f}")
+        bar.set_postfix(
+            ret=f"{rec['return']:.2f}",
+            gap=f"{100 * best.get('gap_mean', np.nan):.2f}%",
+            stuck=f"{rec['stuck']:.2f}",
+        )
     bar.close()
     if not val_problems:  # nothing to select on: keep the last weights
         best = {"update": args.num_updates}
@@ -365,15 +469,28 @@ def _greedy_gap(problems: list[Any], optima: dict[str, dict[str, Any]]) -> float
     return float(np.mean(gaps)) if gaps else None
 
 
-def _save(agent: Any, out: Path, args: Args, sources: Any, dist: Any, best: dict[str, Any],
-          history: list[dict[str, Any]], started: float, command: str, greedy_gap: float | None) -> dict[str, Any]:
+def _save(
+    agent: Any,
+    out: Path,
+    args: Args,
+    sources: Any,
+    dist: Any,
+    best: dict[str, Any],
+    history: list[dict[str, Any]],
+    started: float,
+    command: str,
+    greedy_gap: float | None,
+) -> dict[str, Any]:
     """Weights (when ``agent`` is given) and the JSON config with provenance and results."""
     from edgeopt.rl.agent import CHECKPOINT_FORMAT, CONFIG_FILE, save_checkpoint
 
     summary = {
         "command": command,
-        "args": dataclasses.asdict(args) | {"out_dir": display_path(args.out_dir),
-                                            "curve": display_path(args.curve) if args.curve else ""},
+        "args": dataclasses.asdict(args)
+        | {
+            "out_dir": display_path(args.out_dir),
+            "curve": display_path(args.curve) if args.curve else "",
+        },
         "sources": sources.describe(),
         "distribution": dist.describe(),
         "best": {k: v for k, v in best.items() if k != "score"},
@@ -399,9 +516,11 @@ def main(argv: Sequence[str] | None = None, prog: str = "edgeopt train") -> int:
     args = parse_args(argv, prog)
     summary = train(args, command=" ".join([prog, *argv]))
     b = summary["best"]
-    print(f"checkpoint {Path(args.out_dir) / args.name}: best at iteration {b.get('update')}, "
-          f"validation gap {100 * b.get('gap_mean', float('nan')):.2f}% (stuck {b.get('stuck', 0):.0%}), "
-          f"{summary['wall_s']:.0f} s")
+    print(
+        f"checkpoint {Path(args.out_dir) / args.name}: best at iteration {b.get('update')}, "
+        f"validation gap {100 * b.get('gap_mean', float('nan')):.2f}% (stuck {b.get('stuck', 0):.0%}), "
+        f"{summary['wall_s']:.0f} s"
+    )
     return 0
 
 

@@ -34,7 +34,12 @@ class GeneratorConfig:
     requests: int = 24
     #: device profile → relative frequency among controllers
     device_mix: dict[str, float] = field(
-        default_factory=lambda: {"raspberry-pi-4": 1.0, "jetson-nano": 2.0, "jetson-tx2": 1.0, "jetson-xavier-nx": 1.0}
+        default_factory=lambda: {
+            "raspberry-pi-4": 1.0,
+            "jetson-nano": 2.0,
+            "jetson-tx2": 1.0,
+            "jetson-xavier-nx": 1.0,
+        }
     )
     #: multiplies every controller's gflops and memory_mb (< 1: weaker than the real device)
     capacity_scale: float = 1.0
@@ -80,7 +85,9 @@ def parse_mix(text: str) -> dict[str, float]:
         try:
             out[name.strip()] = float(w) if w else 1.0
         except ValueError:
-            raise InputError(f"bad weight in {part!r} (expected NAME:WEIGHT)", field="device-mix") from None
+            raise InputError(
+                f"bad weight in {part!r} (expected NAME:WEIGHT)", field="device-mix"
+            ) from None
         if not math.isfinite(out[name.strip()]) or out[name.strip()] < 0:
             raise InputError(f"weight in {part!r} must be a finite number >= 0", field="device-mix")
     if not out or sum(out.values()) <= 0:
@@ -135,13 +142,22 @@ def generate(
         )
     for c in range(C):
         a = g.nodes[f"c{c}"]
-        if not (a["gflops"] > 0 and a["memory_mb"] > 0 and math.isfinite(a["gflops"] * a["memory_mb"])):
-            raise InputError(f"controller c{c} ({a['profile']}) gets gflops {a['gflops']} and memory_mb "
-                             f"{a['memory_mb']}: outside what a scenario allows", field="capacity-scale")
+        if not (
+            a["gflops"] > 0 and a["memory_mb"] > 0 and math.isfinite(a["gflops"] * a["memory_mb"])
+        ):
+            raise InputError(
+                f"controller c{c} ({a['profile']}) gets gflops {a['gflops']} and memory_mb "
+                f"{a['memory_mb']}: outside what a scenario allows",
+                field="capacity-scale",
+            )
     if cfg.cloud:
-        g.add_edge("cloud", "upf", bandwidth_mbps=cfg.backhaul_mbps, latency_ms=cfg.backhaul_latency_ms)
+        g.add_edge(
+            "cloud", "upf", bandwidth_mbps=cfg.backhaul_mbps, latency_ms=cfg.backhaul_latency_ms
+        )
     for b in range(n_gnb):
-        g.add_edge("upf", f"gnb{b}", bandwidth_mbps=cfg.transport_mbps, latency_ms=cfg.transport_latency_ms)
+        g.add_edge(
+            "upf", f"gnb{b}", bandwidth_mbps=cfg.transport_mbps, latency_ms=cfg.transport_latency_ms
+        )
     for c in range(C):
         g.add_edge(
             f"gnb{c % n_gnb}",
@@ -195,8 +211,10 @@ def _loadable(s: Scenario) -> Scenario:
     try:
         scenario_from_dict(loads(dumps(scenario_to_dict(s))), source="<generated>")
     except (InputError, ValueError) as exc:  # ValueError: a non-finite number
-        raise InputError(f"these settings make a scenario edgeopt cannot load ({exc}); "
-                         "change --capacity-scale, --load-factor or --window-s") from None
+        raise InputError(
+            f"these settings make a scenario edgeopt cannot load ({exc}); "
+            "change --capacity-scale, --load-factor or --window-s"
+        ) from None
     return s
 
 
@@ -208,7 +226,9 @@ def _sample_kb(fam: dict[str, Any]) -> float:
     return _r(float(np.prod(shape)) * 4.0 / 1000.0, 3)
 
 
-def _scale_to_load(raw: list[dict[str, Any]], cfg: GeneratorConfig, catalog: dict[str, Any], g: nx.Graph) -> None:
+def _scale_to_load(
+    raw: list[dict[str, Any]], cfg: GeneratorConfig, catalog: dict[str, Any], g: nx.Graph
+) -> None:
     """Scale train_samples so Σ demand of the most accurate configs ≈ load_factor · Σ ρ_c.
 
     Demand is measured on an "average" controller (mean speed factor σ).
@@ -222,7 +242,13 @@ def _scale_to_load(raw: list[dict[str, Any]], cfg: GeneratorConfig, catalog: dic
         configs = catalog["families"][r["family"]]["configs"]
         best = max(configs, key=lambda c: c["accuracy"])
         infer += r["inference_rate_hz"] * best["host_infer_ms"] * sigma / 1000.0
-        train += r["train_samples"] * best["epochs"] * best["host_train_ms_per_sample"] * sigma / (1000.0 * cfg.window_s)
+        train += (
+            r["train_samples"]
+            * best["epochs"]
+            * best["host_train_ms_per_sample"]
+            * sigma
+            / (1000.0 * cfg.window_s)
+        )
     if train <= 0.0:
         return  # training costs nothing in this catalog: there is no volume to scale
     target = cfg.load_factor * capacity - infer
@@ -231,7 +257,9 @@ def _scale_to_load(raw: list[dict[str, Any]], cfg: GeneratorConfig, catalog: dic
         r["train_samples"] = min(max(1, int(round(r["train_samples"] * factor))), 10**12)
 
 
-def _check(cfg: GeneratorConfig, catalog: dict[str, Any], devices: dict[str, dict[str, Any]]) -> None:
+def _check(
+    cfg: GeneratorConfig, catalog: dict[str, Any], devices: dict[str, dict[str, Any]]
+) -> None:
     if cfg.controllers < 1:
         raise InputError("must be >= 1", field="controllers")
     if cfg.gnbs < 1:
@@ -246,9 +274,12 @@ def _check(cfg: GeneratorConfig, catalog: dict[str, Any], devices: dict[str, dic
         raise InputError("must be a finite number > 0", field="window-s")
     for name in cfg.device_mix:
         if name not in devices:
-            raise InputError(f"unknown device profile {name!r} (known: {', '.join(devices)})", field="device-mix")
+            raise InputError(
+                f"unknown device profile {name!r} (known: {', '.join(devices)})", field="device-mix"
+            )
     for fam in cfg.families or []:
         if fam not in catalog["families"]:
-            raise InputError(f"unknown family {fam!r} (catalog has {', '.join(catalog['families'])})", field="families")
-
-
+            raise InputError(
+                f"unknown family {fam!r} (catalog has {', '.join(catalog['families'])})",
+                field="families",
+            )

@@ -129,7 +129,12 @@ def scenario_from_dict(data: Any, *, source: str = "<scenario>") -> Scenario:
     fmt = f.get(d, "format", "")
     if fmt != SCENARIO_FORMAT:
         raise f.fail("format", f"unknown format {fmt!r}, expected {SCENARIO_FORMAT!r}")
-    f.keys(d, "", ["format", "name", "window_s", "weights", "topology", "catalog", "requests"], ["meta"])
+    f.keys(
+        d,
+        "",
+        ["format", "name", "window_s", "weights", "topology", "catalog", "requests"],
+        ["meta"],
+    )
     name = f.string(d["name"], "name")
     window = d["window_s"]
     f.number(window, "window_s", min=0.0, min_exclusive=True)
@@ -171,7 +176,9 @@ def _topology(f: Fields, data: Any) -> tuple[nx.Graph, list[tuple[str, str]]]:
         nid = f.string(f.get(node, "id", fld), f"{fld}.id")
         kind = f.get(node, "kind", fld)
         if kind not in NODE_KINDS:
-            raise f.fail(f"{fld}.kind", f"unknown kind {kind!r} (expected one of {', '.join(NODE_KINDS)})")
+            raise f.fail(
+                f"{fld}.kind", f"unknown kind {kind!r} (expected one of {', '.join(NODE_KINDS)})"
+            )
         if nid in g:
             raise f.fail(f"{fld}.id", f"duplicate node id {nid!r}")
         if kind == "controller":
@@ -216,7 +223,9 @@ def _topology(f: Fields, data: Any) -> tuple[nx.Graph, list[tuple[str, str]]]:
     if not nx.is_connected(g):
         parts = sorted(nx.connected_components(g), key=lambda c: -len(c))
         stray = sorted(parts[1])[0]
-        raise f.fail("topology", f"disconnected: node {stray!r} cannot reach {sorted(parts[0])[0]!r}")
+        raise f.fail(
+            "topology", f"disconnected: node {stray!r} cannot reach {sorted(parts[0])[0]!r}"
+        )
     return g, order
 
 
@@ -233,7 +242,10 @@ def _requests(f: Fields, data: Any, graph: nx.Graph, catalog: dict[str, Any]) ->
         ids.add(rid)
         fam = f.string(r["family"], f"{fld}.family")
         if fam not in catalog["families"]:
-            raise f.fail(f"{fld}.family", f"unknown family {fam!r} (catalog has {', '.join(catalog['families'])})")
+            raise f.fail(
+                f"{fld}.family",
+                f"unknown family {fam!r} (catalog has {', '.join(catalog['families'])})",
+            )
         origin = f.string(r["origin"], f"{fld}.origin")
         if origin not in graph or graph.nodes[origin].get("kind") != "controller":
             raise f.fail(f"{fld}.origin", f"unknown controller {origin!r}")
@@ -281,4 +293,3 @@ def scenario_bytes(s: Scenario) -> bytes:
 def save_scenario(s: Scenario, path: str | os.PathLike[str]) -> Path:
     """Write ``s`` atomically."""
     return write_text_atomic(path, scenario_bytes(s))
-

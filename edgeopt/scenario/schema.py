@@ -103,7 +103,9 @@ def _family(f: Fields, fam: Any, where: str) -> None:
         shape = f.arr(fam["input_shape"], f"{where}.input_shape")
         dims = [f.integer(x, f"{where}.input_shape[{k}]", min=1) for k, x in enumerate(shape)]
         if not dims or math.prod(dims) > 10**12:
-            raise f.fail(f"{where}.input_shape", "must be 1 to 10^12 elements: a list of positive integers")
+            raise f.fail(
+                f"{where}.input_shape", "must be 1 to 10^12 elements: a list of positive integers"
+            )
     configs = f.arr(fam["configs"], f"{where}.configs")
     if not configs:
         raise f.fail(f"{where}.configs", "must not be empty")
@@ -126,7 +128,10 @@ def _family(f: Fields, fam: Any, where: str) -> None:
         if "params" in cfg:
             f.integer(cfg["params"], f"{cf}.params", min=1)
         if "memory_source" in cfg and cfg["memory_source"] not in MEMORY_SOURCES:
-            raise f.fail(f"{cf}.memory_source", f"must be one of {', '.join(MEMORY_SOURCES)}, got {cfg['memory_source']!r}")
+            raise f.fail(
+                f"{cf}.memory_source",
+                f"must be one of {', '.join(MEMORY_SOURCES)}, got {cfg['memory_source']!r}",
+            )
 
 
 def load_catalog(path: str | os.PathLike[str] = DEFAULT_CATALOG) -> dict[str, Any]:

@@ -31,8 +31,15 @@ def _default() -> list[GeneratorConfig]:
         start=1,
     ):
         out.append(
-            GeneratorConfig(seed=seed, controllers=c, gnbs=2, requests=r, device_mix=dict(mix), capacity_scale=scale,
-                            name=f"default-c{c}-r{r}-s{seed}")
+            GeneratorConfig(
+                seed=seed,
+                controllers=c,
+                gnbs=2,
+                requests=r,
+                device_mix=dict(mix),
+                capacity_scale=scale,
+                name=f"default-c{c}-r{r}-s{seed}",
+            )
         )
     return out
 
@@ -64,6 +71,8 @@ def write_suite(
         return []
     catalog = load_catalog(catalog_path)
     devices = load_devices(devices_path)
-    files = {path.name: scenario_bytes(generate(cfg, catalog, devices, catalog_source=str(catalog_path)))
-             for cfg, path in todo}
+    files = {
+        path.name: scenario_bytes(generate(cfg, catalog, devices, catalog_source=str(catalog_path)))
+        for cfg, path in todo
+    }
     return write_files_atomic(out, files, inputs=[catalog_path, devices_path])

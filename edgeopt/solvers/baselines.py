@@ -15,11 +15,19 @@ __all__ = ["no_downsizing", "cloud_only"]
 
 def _need_scenario(problem: Problem, name: str) -> None:
     if "full_model" not in problem.col_info:
-        raise InputError(f"solver {name!r} needs a scenario instance (it uses origins and full models)", field="solver")
+        raise InputError(
+            f"solver {name!r} needs a scenario instance (it uses origins and full models)",
+            field="solver",
+        )
 
 
-@register("no-downsizing", "status quo: the full model on the request's origin controller, cloud when it does not fit")
-def no_downsizing(problem: Problem, *, seed: int | None = None, time_limit_s: float | None = None) -> Outcome:
+@register(
+    "no-downsizing",
+    "status quo: the full model on the request's origin controller, cloud when it does not fit",
+)
+def no_downsizing(
+    problem: Problem, *, seed: int | None = None, time_limit_s: float | None = None
+) -> Outcome:
     """Every request keeps its family's most accurate configuration on its origin.
 
     Requests are taken in file order; one whose origin column is not admissible
@@ -36,14 +44,19 @@ def no_downsizing(problem: Problem, *, seed: int | None = None, time_limit_s: fl
         cands += [lo + int(k) for k in np.flatnonzero(problem.col_bin[lo:hi] == cloud_bin)]
         ok = st.fits(np.array(cands, dtype=np.int64))
         if not ok.any():
-            return Outcome(None, "error",
-                           message=f"request {problem.item_ids[i]} fits neither at home nor in the cloud")
+            return Outcome(
+                None,
+                "error",
+                message=f"request {problem.item_ids[i]} fits neither at home nor in the cloud",
+            )
         st.add(cands[int(np.argmax(ok))])
     return Outcome(st.assignment)
 
 
 @register("cloud-only", "every request to the cloud with its family's most accurate configuration")
-def cloud_only(problem: Problem, *, seed: int | None = None, time_limit_s: float | None = None) -> Outcome:
+def cloud_only(
+    problem: Problem, *, seed: int | None = None, time_limit_s: float | None = None
+) -> Outcome:
     """The all-cloud plan (error when the scenario has no cloud or a link overflows)."""
     if CLOUD not in problem.bin_ids:
         return Outcome(None, "error", message="the instance has no cloud")

@@ -38,8 +38,14 @@ __all__ = ["cg", "column_generation", "CGResult"]
 class CGResult:
     """Outcome of :func:`column_generation`: the bound, the LP value when proven, columns used."""
 
-    def __init__(self, bound: float, lp_value: float | None, columns: np.ndarray, iterations: int,
-                 history: list[tuple[float, float]]):
+    def __init__(
+        self,
+        bound: float,
+        lp_value: float | None,
+        columns: np.ndarray,
+        iterations: int,
+        history: list[tuple[float, float]],
+    ):
         self.bound = bound
         self.lp_value = lp_value
         self.columns = columns
@@ -85,7 +91,11 @@ def column_generation(
     row_of_bal[bal_rows] = n_items + cap_rows.size + np.arange(bal_rows.size)
     n_rows = n_items + cap_rows.size + bal_rows.size
     w = float(p.balance_weight) if bal_rows.size else 0.0
-    big = 10.0 * (float(np.abs(p.col_cost).max(initial=1.0)) * n_items + w * float(p.capacity.max(initial=1.0)) + 1.0)
+    big = 10.0 * (
+        float(np.abs(p.col_cost).max(initial=1.0)) * n_items
+        + w * float(p.capacity.max(initial=1.0))
+        + 1.0
+    )
 
     h = new_highs()
     h.setOptionValue("output_flag", bool(log))
@@ -94,22 +104,48 @@ def column_generation(
     inf = highspy.kHighsInf
     lower = np.r_[np.ones(n_items), np.full(cap_rows.size + bal_rows.size, -inf)]
     upper = np.r_[np.ones(n_items), p.capacity[cap_rows], np.zeros(bal_rows.size)]
-    h.addRows(n_rows, lower, upper, 0, np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0))
+    h.addRows(
+        n_rows,
+        lower,
+        upper,
+        0,
+        np.zeros(0, dtype=np.int32),
+        np.zeros(0, dtype=np.int32),
+        np.zeros(0),
+    )
     # U, then one artificial column per item (cost big, no use) so the RMP is always feasible.
     if bal_rows.size:
         idx = row_of_bal[bal_rows].astype(np.int32)
-        h.addCols(1, np.array([w]), np.array([0.0]), np.array([inf]), idx.size,
-                  np.array([0], dtype=np.int32), idx, -np.ones(idx.size))
+        h.addCols(
+            1,
+            np.array([w]),
+            np.array([0.0]),
+            np.array([inf]),
+            idx.size,
+            np.array([0], dtype=np.int32),
+            idx,
+            -np.ones(idx.size),
+        )
     art = np.arange(n_items, dtype=np.int32)
-    h.addCols(n_items, np.full(n_items, big), np.zeros(n_items), np.ones(n_items), n_items,
-              np.arange(n_items, dtype=np.int32), art, np.ones(n_items))
+    h.addCols(
+        n_items,
+        np.full(n_items, big),
+        np.zeros(n_items),
+        np.ones(n_items),
+        n_items,
+        np.arange(n_items, dtype=np.int32),
+        art,
+        np.ones(n_items),
+    )
     in_rmp = np.zeros(p.n_columns, dtype=bool)
     rmp_cols: list[np.ndarray] = []
     use = sp.csc_array(p.use)
     # Resource ℓ → its capacity row and its balance row, as (n_rows × n_res) selections.
     to_rows = sp.csr_array(
-        (np.ones(cap_rows.size + bal_rows.size),
-         (np.r_[row_of_cap[cap_rows], row_of_bal[bal_rows]], np.r_[cap_rows, bal_rows])),
+        (
+            np.ones(cap_rows.size + bal_rows.size),
+            (np.r_[row_of_cap[cap_rows], row_of_bal[bal_rows]], np.r_[cap_rows, bal_rows]),
+        ),
         shape=(n_rows, n_res),
     )
 
@@ -123,8 +159,16 @@ def column_generation(
         once = sp.csc_array((np.ones(k), (p.col_item[cols], np.arange(k))), shape=(n_rows, k))
         block = sp.csc_array(once + to_rows @ use[:, cols])
         block.sort_indices()
-        h.addCols(k, p.col_cost[cols], np.zeros(k), np.full(k, inf), int(block.nnz),
-                  block.indptr[:-1].astype(np.int32), block.indices.astype(np.int32), block.data)
+        h.addCols(
+            k,
+            p.col_cost[cols],
+            np.zeros(k),
+            np.full(k, inf),
+            int(block.nnz),
+            block.indptr[:-1].astype(np.int32),
+            block.indices.astype(np.int32),
+            block.data,
+        )
 
     # Initial columns: the start plan and each item's cheapest column.
     cheapest = np.minimum.reduceat(p.col_cost, p.item_ptr[:-1])
@@ -177,7 +221,9 @@ def column_generation(
     return CGResult(best_lb, lp_value, np.sort(columns), it, history)
 
 
-@register("cg", "column generation LP bound, then price-and-branch MILP over its columns and exact LNS")
+@register(
+    "cg", "column generation LP bound, then price-and-branch MILP over its columns and exact LNS"
+)
 def cg(
     problem: Problem,
     *,
@@ -199,12 +245,19 @@ def cg(
     deadline = Deadline.after(time_limit_s)
     base = get_solver(start)(problem, seed=seed, time_limit_s=deadline.share(0.15))
     a0 = base.assignment if base.has_plan else None
-    res = column_generation(problem, start=a0, deadline=Deadline(deadline.start, None if time_limit_s is None
-                                                                  else time_limit_s * 0.6),
-                            per_item=per_item)
-    stats: dict[str, Any] = {"cg_iterations": res.iterations, "cg_columns": int(res.columns.size),
-                             "cg_lp_value": res.lp_value, "cg_bound": res.bound,
-                             "start_objective": base.objective}
+    res = column_generation(
+        problem,
+        start=a0,
+        deadline=Deadline(deadline.start, None if time_limit_s is None else time_limit_s * 0.6),
+        per_item=per_item,
+    )
+    stats: dict[str, Any] = {
+        "cg_iterations": res.iterations,
+        "cg_columns": int(res.columns.size),
+        "cg_lp_value": res.lp_value,
+        "cg_bound": res.bound,
+        "start_objective": base.objective,
+    }
     if bound_only:
         return Outcome(None, "bound", bound=res.bound, stats=stats)
     best = a0
@@ -224,13 +277,28 @@ def cg(
             if z < best_z:
                 best, best_z = cols[sub_a], z
     if best is None:
-        return Outcome(None, "time_limit" if deadline.passed() else "error", bound=res.bound, stats=stats,
-                       message="no plan: the start solver and the restricted MIP found none")
+        return Outcome(
+            None,
+            "time_limit" if deadline.passed() else "error",
+            bound=res.bound,
+            stats=stats,
+            message="no plan: the start solver and the restricted MIP found none",
+        )
     if best_z - res.bound > 1e-6 * max(1.0, abs(best_z)) and not deadline.passed():
-        best, lstats = improve(problem, best, deadline=deadline, seed=seed, threads=threads,
-                               max_rounds=None if time_limit_s is not None else 30)
+        best, lstats = improve(
+            problem,
+            best,
+            deadline=deadline,
+            seed=seed,
+            threads=threads,
+            max_rounds=None if time_limit_s is not None else 30,
+        )
         stats.update(lstats)
     z = evaluate(problem, best).objective
     proven = abs(z - res.bound) <= 1e-6 * max(1.0, abs(z))
-    return Outcome(best, "optimal" if proven else ("time_limit" if deadline.passed() else None),
-                   bound=res.bound, stats=stats)
+    return Outcome(
+        best,
+        "optimal" if proven else ("time_limit" if deadline.passed() else None),
+        bound=res.bound,
+        stats=stats,
+    )

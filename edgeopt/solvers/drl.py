@@ -36,7 +36,9 @@ def load_agent(checkpoint: str | Path | None = None) -> Any:
     return _AGENTS[path]
 
 
-@register("drl", "trained actor-critic planner (greedy decoding; samples=N: best of N sampled plans)")
+@register(
+    "drl", "trained actor-critic planner (greedy decoding; samples=N: best of N sampled plans)"
+)
 def drl(
     problem: Problem,
     *,
@@ -82,15 +84,27 @@ def drl(
         ev = evaluate(problem, a)
         if ev.feasible and ev.objective < best_z - 1e-12:
             best, best_z = a, ev.objective
-    stats: dict[str, Any] = {"plans": len(plans), "stuck_plans": stuck, "load_s": round(t_load, 4),
-                             "greedy_objective": None if greedy_batch.stuck[0] else float(
-                                 evaluate(problem, greedy_batch.assignment(0)).objective)}
+    stats: dict[str, Any] = {
+        "plans": len(plans),
+        "stuck_plans": stuck,
+        "load_s": round(t_load, 4),
+        "greedy_objective": None
+        if greedy_batch.stuck[0]
+        else float(evaluate(problem, greedy_batch.assignment(0)).objective),
+    }
     if best is None:
         if not repair:
-            return Outcome(None, "error", stats=stats,
-                           message="every decoded plan got stuck (an item had no fitting column)")
+            return Outcome(
+                None,
+                "error",
+                stats=stats,
+                message="every decoded plan got stuck (an item had no fitting column)",
+            )
         fallback = get_solver("greedy")(problem, seed=seed, time_limit_s=time_limit_s)
         stats["repair"] = "greedy heuristic plan (every decoded plan got stuck)"
-        return Outcome(fallback.assignment, stats=stats,
-                       message="" if fallback.assignment is not None else fallback.message)
+        return Outcome(
+            fallback.assignment,
+            stats=stats,
+            message="" if fallback.assignment is not None else fallback.message,
+        )
     return Outcome(best, stats=stats)

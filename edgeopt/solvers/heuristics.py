@@ -39,7 +39,10 @@ def regret_pass(
     return st.assignment
 
 
-@register("greedy", "regret greedy: assigns the item with the largest regret to its cheapest fitting column")
+@register(
+    "greedy",
+    "regret greedy: assigns the item with the largest regret to its cheapest fitting column",
+)
 def greedy(
     problem: Problem,
     *,
@@ -80,7 +83,12 @@ def greedy(
     if best is None:
         if cut:
             return Outcome(None, "time_limit", stats=stats, message="no plan within the time limit")
-        return Outcome(None, "error", stats=stats, message="greedy found no feasible plan (every pass got stuck)")
+        return Outcome(
+            None,
+            "error",
+            stats=stats,
+            message="greedy found no feasible plan (every pass got stuck)",
+        )
     return Outcome(best, "time_limit" if cut else None, stats=stats)
 
 

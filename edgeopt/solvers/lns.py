@@ -132,7 +132,9 @@ def improve(
         keep[st.assignment[items]] = True  # the current plan stays a solution
         sub, cols = restrict(problem, items, keep)
         start = np.searchsorted(cols, st.assignment[np.sort(items)])
-        opts = HighsOptions(time_limit_s=min(sub_time_s, deadline.left()), threads=threads, seed=seed)
+        opts = HighsOptions(
+            time_limit_s=min(sub_time_s, deadline.left()), threads=threads, seed=seed
+        )
         res, sub_a, _ = solve_model(sub, opts, start=start, fixed_load=fixed)
         if sub_a is None:
             continue
@@ -155,20 +157,34 @@ def improve(
     return st.assignment.copy(), stats
 
 
-def _lns_outcome(problem: Problem, base: SolveResult, deadline: Deadline, seed: int | None, **kw: Any) -> Outcome:
+def _lns_outcome(
+    problem: Problem, base: SolveResult, deadline: Deadline, seed: int | None, **kw: Any
+) -> Outcome:
     if not base.has_plan or base.assignment is None:
-        return Outcome(None, base.status if base.status in ("infeasible", "time_limit") else "error",
-                       stats=dict(base.stats), message=base.message or "no feasible plan to improve")
+        return Outcome(
+            None,
+            base.status if base.status in ("infeasible", "time_limit") else "error",
+            stats=dict(base.stats),
+            message=base.message or "no feasible plan to improve",
+        )
     if base.status == "optimal":
         return Outcome(base.assignment, "optimal", bound=base.bound, stats=dict(base.stats))
     a, stats = improve(problem, base.assignment, deadline=deadline, seed=seed, **kw)
     proof = stats.get("lns_bound")
-    bound = base.bound if proof is None else max(proof, base.bound if base.bound is not None else proof)
-    return Outcome(a, "optimal" if proof is not None else None, bound=bound,
-                   stats={**base.stats, **stats, "base_objective": base.objective, "base_status": base.status})
+    bound = (
+        base.bound if proof is None else max(proof, base.bound if base.bound is not None else proof)
+    )
+    return Outcome(
+        a,
+        "optimal" if proof is not None else None,
+        bound=bound,
+        stats={**base.stats, **stats, "base_objective": base.objective, "base_status": base.status},
+    )
 
 
-@register("lns", "exact large-neighbourhood search (MILP re-solves of freed items) from a heuristic plan")
+@register(
+    "lns", "exact large-neighbourhood search (MILP re-solves of freed items) from a heuristic plan"
+)
 def lns(
     problem: Problem,
     *,
@@ -192,17 +208,33 @@ def lns(
         max_rounds = 30
     deadline = Deadline.after(time_limit_s)
     base = get_solver(start)(problem, seed=seed, time_limit_s=deadline.share(0.5))
-    return _lns_outcome(problem, base, deadline, seed, size=size, sub_time_s=sub_time_s,
-                        max_rounds=max_rounds, threads=threads)
+    return _lns_outcome(
+        problem,
+        base,
+        deadline,
+        seed,
+        size=size,
+        sub_time_s=sub_time_s,
+        max_rounds=max_rounds,
+        threads=threads,
+    )
 
 
 def _lns_composite(base_name: str) -> tuple[Any, str]:
-    def solve(problem: Problem, *, seed: int | None = None, time_limit_s: float | None = None,
-              **options: Any) -> Outcome:
+    def solve(
+        problem: Problem,
+        *,
+        seed: int | None = None,
+        time_limit_s: float | None = None,
+        **options: Any,
+    ) -> Outcome:
         deadline = Deadline.after(time_limit_s)
-        base = get_solver(base_name)(problem, seed=seed, time_limit_s=deadline.share(0.5), **options)
-        return _lns_outcome(problem, base, deadline, seed,
-                            max_rounds=None if time_limit_s is not None else 30)
+        base = get_solver(base_name)(
+            problem, seed=seed, time_limit_s=deadline.share(0.5), **options
+        )
+        return _lns_outcome(
+            problem, base, deadline, seed, max_rounds=None if time_limit_s is not None else 30
+        )
 
     return solve, f"{base_name}, then exact large-neighbourhood search"
 

@@ -100,7 +100,12 @@ def _best_swap(st: PlanState, index: _ColumnIndex, i1: int) -> tuple[float, floa
     others, j1, j2 = others[keep], j1[keep], j2[keep]
     cur2 = a[others]
     use = p.use
-    delta = use[:, j1].toarray() + use[:, j2].toarray() - use[:, cur2].toarray() - use[:, [c1]].toarray()
+    delta = (
+        use[:, j1].toarray()
+        + use[:, j2].toarray()
+        - use[:, cur2].toarray()
+        - use[:, [c1]].toarray()
+    )
     new = st.load[:, None] + delta
     ok = ((new / st.cap[:, None]) <= 1.0 + FEAS_TOL).all(axis=0)
     if not ok.any():
@@ -171,18 +176,28 @@ def polish_outcome(
 ) -> Outcome:
     """Polish ``base``'s plan within ``deadline``; a base without a plan passes its status on."""
     if not base.has_plan or base.assignment is None:
-        return Outcome(None, base.status if base.status in ("infeasible", "time_limit") else "error",
-                       stats=dict(base.stats), message=base.message or "no feasible plan to polish")
+        return Outcome(
+            None,
+            base.status if base.status in ("infeasible", "time_limit") else "error",
+            stats=dict(base.stats),
+            message=base.message or "no feasible plan to polish",
+        )
     a, stats = polish(problem, base.assignment, seed=seed, time_limit_s=deadline.share(1.0))
     # A base that proved optimality stays optimal (the referee re-checks the bound).
     cut = base.status == "time_limit" or stats["ls_stopped_by_time"]
     status = "optimal" if base.status == "optimal" else ("time_limit" if cut else None)
-    return Outcome(a, status, bound=base.bound,
-                   stats={**base.stats, **stats, "base_objective": base.objective, "base_status": base.status})
+    return Outcome(
+        a,
+        status,
+        bound=base.bound,
+        stats={**base.stats, **stats, "base_objective": base.objective, "base_status": base.status},
+    )
 
 
 @register("local-search", "random feasible start, then shift/swap local search to a local optimum")
-def local_search(problem: Problem, *, seed: int | None = None, time_limit_s: float | None = None) -> Outcome:
+def local_search(
+    problem: Problem, *, seed: int | None = None, time_limit_s: float | None = None
+) -> Outcome:
     """Seeded random construction polished by :func:`polish`."""
     deadline = Deadline.after(time_limit_s)
     base = get_solver("random")(problem, seed=seed, time_limit_s=time_limit_s)
@@ -190,8 +205,13 @@ def local_search(problem: Problem, *, seed: int | None = None, time_limit_s: flo
 
 
 def _ls_composite(base_name: str) -> tuple[Any, str]:
-    def solve(problem: Problem, *, seed: int | None = None, time_limit_s: float | None = None,
-              **options: Any) -> Outcome:
+    def solve(
+        problem: Problem,
+        *,
+        seed: int | None = None,
+        time_limit_s: float | None = None,
+        **options: Any,
+    ) -> Outcome:
         deadline = Deadline.after(time_limit_s)
         base = get_solver(base_name)(problem, seed=seed, time_limit_s=time_limit_s, **options)
         return polish_outcome(problem, base, seed=seed, deadline=deadline)

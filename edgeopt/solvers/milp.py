@@ -67,19 +67,31 @@ def solve_model(
             ev = evaluate(problem, start)
             col_value[cm.u_pos] = ev.max_balanced
             if fixed_load is not None:
-                col_value[cm.u_pos] = max(ev.max_balanced, float(np.max(
-                    (ev.loads + fixed_load)[problem.balanced])))
+                col_value[cm.u_pos] = max(
+                    ev.max_balanced, float(np.max((ev.loads + fixed_load)[problem.balanced]))
+                )
     left = None if options.time_limit_s is None else max(options.time_limit_s - build_s, 1e-3)
     res = solve_arrays(
-        cost=cm.cost, a=cm.a, row_lower=cm.row_lower, row_upper=cm.row_upper,
-        col_lower=cm.col_lower, col_upper=cm.col_upper, integer=None if relax else cm.integer,
+        cost=cm.cost,
+        a=cm.a,
+        row_lower=cm.row_lower,
+        row_upper=cm.row_upper,
+        col_lower=cm.col_lower,
+        col_upper=cm.col_upper,
+        integer=None if relax else cm.integer,
         options=HighsOptions(**{**options.__dict__, "time_limit_s": left}),
-        offset=cm.offset, start=col_value,
+        offset=cm.offset,
+        start=col_value,
     )
     assignment = None
     if res.x is not None and not relax:
         assignment = _assignment_from_x(problem, res.x[cm.x_pos])
-    info = {"build_s": round(build_s, 6), "n_vars": cm.n_vars, "n_cons": cm.n_cons, "n_nonzeros": int(cm.a.nnz)}
+    info = {
+        "build_s": round(build_s, 6),
+        "n_vars": cm.n_vars,
+        "n_cons": cm.n_cons,
+        "n_nonzeros": int(cm.a.nnz),
+    }
     return res, assignment, info
 
 
@@ -108,18 +120,24 @@ def _prepare(problem: Problem, reduce: bool) -> tuple[Reduction, float]:
     return red, time.perf_counter() - t0
 
 
-def _start(problem: Problem, warm_start: Any, seed: int | None, deadline: Deadline) -> tuple[np.ndarray | None, str]:
+def _start(
+    problem: Problem, warm_start: Any, seed: int | None, deadline: Deadline
+) -> tuple[np.ndarray | None, str]:
     """The warm-start assignment and a note of where it came from (an infeasible one is dropped)."""
     if warm_start is None or (isinstance(warm_start, str) and warm_start in ("", "none")):
         return None, "none"
     if isinstance(warm_start, str):
-        res = get_solver(warm_start)(problem, seed=seed, time_limit_s=deadline.share(_START_SHARE, _START_MAX_S))
+        res = get_solver(warm_start)(
+            problem, seed=seed, time_limit_s=deadline.share(_START_SHARE, _START_MAX_S)
+        )
         a, source = res.assignment, warm_start
     else:
         a, source = np.asarray(warm_start, dtype=np.int64).reshape(-1), "assignment"
         if a.shape[0] != problem.n_items:
-            raise InputError(f"warm start has {a.shape[0]} entries, problem has {problem.n_items} items",
-                             field="warm_start")
+            raise InputError(
+                f"warm start has {a.shape[0]} entries, problem has {problem.n_items} items",
+                field="warm_start",
+            )
     if a is None:
         return None, f"{source}: no plan"
     ev = evaluate(problem, a)
@@ -161,7 +179,9 @@ def solve(
     t0 = time.perf_counter()
     start, note = _start(problem, warm_start, seed, deadline)
     start_s = time.perf_counter() - t0
-    opts = HighsOptions(time_limit_s=deadline.share(1.0), mip_gap=mip_gap, threads=threads, seed=seed, log=log)
+    opts = HighsOptions(
+        time_limit_s=deadline.share(1.0), mip_gap=mip_gap, threads=threads, seed=seed, log=log
+    )
     res, reduced_a, model_info = solve_model(
         red.problem, opts, start=None if start is None else red.to_reduced[start]
     )
@@ -182,7 +202,9 @@ def solve(
     status = "optimal" if res.proven_optimal else ("time_limit" if res.time_limit else None)
     if a is None and status != "time_limit":
         status = "error"
-    return Outcome(a, status, bound=res.bound, objective=res.objective, stats=stats, message=message)
+    return Outcome(
+        a, status, bound=res.bound, objective=res.objective, stats=stats, message=message
+    )
 
 
 @register("lp", "LP relaxation bound of the MILP (HiGHS simplex); never a plan")
@@ -199,7 +221,12 @@ def solve_lp(
     red, reduce_s = _prepare(problem, reduce)
     opts = HighsOptions(time_limit_s=time_limit_s, threads=threads, seed=seed, log=log)
     res, _, model_info = solve_model(red.problem, opts, relax=True)
-    stats = {**res.stats(), **model_info, "reduce_s": round(reduce_s, 6), "columns_removed": red.removed}
+    stats = {
+        **res.stats(),
+        **model_info,
+        "reduce_s": round(reduce_s, 6),
+        "columns_removed": red.removed,
+    }
     message = f"HiGHS: {res.termination}"
     if res.infeasible:
         return Outcome(None, "infeasible", stats=stats, message=message)

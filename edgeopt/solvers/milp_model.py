@@ -53,7 +53,9 @@ def build_model(problem: Problem, fixed_load: np.ndarray | None = None) -> Any:
         raise InputError(f"no admissible column for item(s): {', '.join(empty[:5])}")
     ptr = problem.item_ptr
     use = problem.use_csr
-    fixed = np.zeros(problem.n_resources) if fixed_load is None else np.asarray(fixed_load, dtype=float)
+    fixed = (
+        np.zeros(problem.n_resources) if fixed_load is None else np.asarray(fixed_load, dtype=float)
+    )
     cap = problem.capacity - fixed
     balanced = np.flatnonzero(problem.balanced)
 
@@ -84,14 +86,15 @@ def build_model(problem: Problem, fixed_load: np.ndarray | None = None) -> Any:
     cost_coefs = problem.col_cost.tolist()
     cost_vars = list(x)
     if balanced.size:
-        m.U = pyo.Var(domain=pyo.NonNegativeReals, bounds=(max(float(fixed[balanced].max()), 0.0), None))
+        m.U = pyo.Var(
+            domain=pyo.NonNegativeReals, bounds=(max(float(fixed[balanced].max()), 0.0), None)
+        )
 
         def balance(m: Any, r: int) -> Any:
             coefs, xs = row(r)
-            return (
-                LinearExpression(constant=0.0, linear_coefs=[*coefs, -1.0], linear_vars=[*xs, m.U])
-                <= -float(fixed[r])
-            )
+            return LinearExpression(
+                constant=0.0, linear_coefs=[*coefs, -1.0], linear_vars=[*xs, m.U]
+            ) <= -float(fixed[r])
 
         m.balance = pyo.Constraint(balanced.tolist(), rule=balance)
         cost_coefs.append(float(problem.balance_weight))

@@ -242,7 +242,9 @@ def _check(
         raise InputError(f"seed must be an integer, got {seed!r}", field="seed")
     if time_limit_s is not None:
         if isinstance(time_limit_s, bool) or not isinstance(time_limit_s, (int, float)):
-            raise InputError(f"time limit must be a number, got {time_limit_s!r}", field="time_limit_s")
+            raise InputError(
+                f"time limit must be a number, got {time_limit_s!r}", field="time_limit_s"
+            )
         if not math.isfinite(time_limit_s) or time_limit_s <= 0:
             raise InputError(
                 f"time limit must be a positive finite number of seconds, got {time_limit_s!r}",
@@ -299,8 +301,15 @@ def _run(
     empty = problem.empty_items
     if empty:
         names = ", ".join(empty[:5]) + (f" (+{len(empty) - 5} more)" if len(empty) > 5 else "")
-        return SolveResult(entry.name, "infeasible", None, None, wall_s=time.perf_counter() - started,
-                           settings=settings, message=f"no admissible column for item(s): {names}")
+        return SolveResult(
+            entry.name,
+            "infeasible",
+            None,
+            None,
+            wall_s=time.perf_counter() - started,
+            settings=settings,
+            message=f"no admissible column for item(s): {names}",
+        )
     out = entry.algorithm(problem, seed=seed, time_limit_s=time_limit_s, **checked)
     return referee(problem, entry.name, out, started=started, settings=settings)
 
@@ -344,12 +353,16 @@ def referee(
             message = f"{solver}: plan fails the evaluator: " + "; ".join(ev.violations[:3])
         else:
             if bound is not None and bound > objective and not objectives_agree(bound, objective):
-                raise SolverError(f"{solver}: bound {bound!r} exceeds the plan's objective {objective!r}")
+                raise SolverError(
+                    f"{solver}: bound {bound!r} exceeds the plan's objective {objective!r}"
+                )
             if status in (None, "feasible", "error", "bound", "infeasible"):
                 status = "feasible"
             if status == "optimal" and (bound is None or not objectives_agree(bound, objective)):
                 status = "feasible"
-                why = "no proven bound" if bound is None else f"bound {bound:.9g} < Z {objective:.9g}"
+                why = (
+                    "no proven bound" if bound is None else f"bound {bound:.9g} < Z {objective:.9g}"
+                )
                 message = f"{message + '; ' if message else ''}not proven optimal ({why})"
                 stats["optimal_claim_refused"] = why
     else:

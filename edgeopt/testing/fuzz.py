@@ -95,7 +95,9 @@ def _mutate_once(draw: st.DrawFn, doc: Any) -> Any:
     paths = json_paths(doc)
     path = draw(st.sampled_from(paths))
     kind = draw(
-        st.sampled_from(["replace", "delete", "duplicate", "add_key", "rekey", "restring", "scale", "deep"])
+        st.sampled_from(
+            ["replace", "delete", "duplicate", "add_key", "rekey", "restring", "scale", "deep"]
+        )
     )
     value = _get(doc, path)
     parent = _get(doc, path[:-1]) if path else None
@@ -212,7 +214,21 @@ def malformed_text(draw: st.DrawFn, text: str, *, max_mutations: int = 3) -> byt
         else:
             lines[r][c] = draw(
                 st.sampled_from(
-                    ["x", "nan", "inf", "-inf", "1e400", "-5", "0", "2.5", "1e15", "9" * 30, "0x10", "١", ""]
+                    [
+                        "x",
+                        "nan",
+                        "inf",
+                        "-inf",
+                        "1e400",
+                        "-5",
+                        "0",
+                        "2.5",
+                        "1e15",
+                        "9" * 30,
+                        "0x10",
+                        "١",
+                        "",
+                    ]
                 )
             )
     raw = "\n".join(" ".join(row) for row in lines).encode("utf-8")

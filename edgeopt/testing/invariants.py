@@ -44,7 +44,11 @@ def _assignment(solution: Any) -> np.ndarray:
 def _describe(problem: Problem, a: np.ndarray) -> str:
     parts = []
     for i, j in enumerate(a):
-        parts.append(problem.column_label(int(j)) if 0 <= j < problem.n_columns else f"{problem.item_ids[i]}/-")
+        parts.append(
+            problem.column_label(int(j))
+            if 0 <= j < problem.n_columns
+            else f"{problem.item_ids[i]}/-"
+        )
     return "[" + ", ".join(parts) + "]"
 
 
@@ -76,10 +80,14 @@ def assert_feasible(problem: Problem, solution: Any) -> Evaluation:
     """
     a = _assignment(solution)
     if a.shape[0] != problem.n_items:
-        raise AssertionError(f"assignment has {a.shape[0]} entries, problem has {problem.n_items} items")
+        raise AssertionError(
+            f"assignment has {a.shape[0]} entries, problem has {problem.n_items} items"
+        )
     ev = evaluate(problem, a)
     if not ev.feasible:
-        raise AssertionError(f"infeasible plan {_describe(problem, a)}: " + "; ".join(ev.violations))
+        raise AssertionError(
+            f"infeasible plan {_describe(problem, a)}: " + "; ".join(ev.violations)
+        )
     return ev
 
 
@@ -254,7 +262,9 @@ def _solve_exactly(problem: Problem, time_limit_s: float) -> float:
     if res.status == "infeasible":
         return math.inf
     if res.status != "optimal" or res.objective is None:
-        raise NotProvenError(f"{problem.name}: the MILP did not prove an optimum (status {res.status!r}: {res.message})")
+        raise NotProvenError(
+            f"{problem.name}: the MILP did not prove an optimum (status {res.status!r}: {res.message})"
+        )
     assert_feasible(problem, res)
     assert_objective_consistent(problem, res)
     return float(res.objective)

@@ -110,7 +110,9 @@ def _controller(draw: st.DrawFn, tightness: float) -> dict[str, Any]:
 
 
 @st.composite
-def _request(draw: st.DrawFn, n_controllers: int, families: list[str], max_draw: int) -> dict[str, Any]:
+def _request(
+    draw: st.DrawFn, n_controllers: int, families: list[str], max_draw: int
+) -> dict[str, Any]:
     # Indices are drawn from a fixed range and wrapped, so deleting a controller or
     # a family while shrinking does not shift every later draw.
     return {
@@ -181,12 +183,16 @@ def scenario_dicts(
         else draw(catalogs(max_families=max_families, max_configs=max_configs, families=families))
     )
     has_cloud = draw(st.booleans()) if cloud is None else cloud
-    ctrls = draw(st.lists(_controller(tightness), min_size=min_controllers, max_size=max_controllers))
+    ctrls = draw(
+        st.lists(_controller(tightness), min_size=min_controllers, max_size=max_controllers)
+    )
     n_c = len(ctrls)
     n_gnb = min(draw(st.integers(1, 2)), n_c)
     fams = list(cat["families"])
     max_draw = max(max_controllers, len(fams), 1) - 1
-    reqs = draw(st.lists(_request(n_c, fams, max_draw), min_size=min_requests, max_size=max_requests))
+    reqs = draw(
+        st.lists(_request(n_c, fams, max_draw), min_size=min_requests, max_size=max_requests)
+    )
     nodes: list[dict[str, Any]] = []
     edges: list[dict[str, Any]] = []
     if has_cloud:
@@ -225,7 +231,13 @@ def scenario_dicts(
             "network": draw(st.sampled_from([0.0, 0.05, 1.0])),
             "cloud": draw(st.sampled_from([0.5, 1.0, 10.0])),
         },
-        "topology": {"directed": False, "multigraph": False, "graph": {}, "nodes": nodes, "edges": edges},
+        "topology": {
+            "directed": False,
+            "multigraph": False,
+            "graph": {},
+            "nodes": nodes,
+            "edges": edges,
+        },
         "catalog": cat,
         "requests": [{**r, "id": f"r{k}"} for k, r in enumerate(reqs)],
     }
@@ -265,7 +277,9 @@ def _item_columns(draw: st.DrawFn, n_opts: int, n_bins: int) -> list[tuple[int, 
             unique=True,
         )
     )
-    return [(o, b, float(draw(st.integers(-5, 20))), float(draw(st.integers(1, 10)))) for o, b in pairs]
+    return [
+        (o, b, float(draw(st.integers(-5, 20))), float(draw(st.integers(1, 10)))) for o, b in pairs
+    ]
 
 
 @st.composite
