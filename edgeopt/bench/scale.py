@@ -320,8 +320,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
         # The child is in our process group: Ctrl-C or a kill of this process ends it too.
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        # Every solver honours its limit; a child far past all of them is stuck (a solver bug).
+        budget = len(PLANNERS) * (a.time_limit * 1.1 + 1.0) + 600.0
         try:
-            stdout, _ = proc.communicate()
+            stdout, _ = proc.communicate(timeout=budget)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            print(f"{key}: killed after {budget:.0f} s (a solver ignored its time limit); the rows before it "
+                  "are kept", file=sys.stderr)
+            return 1
         except BaseException:
             proc.send_signal(signal.SIGTERM)
             proc.wait()

@@ -39,6 +39,9 @@ class HighsOptions:
     seed: int | None = None
     log: bool = False
     feasibility_tolerance: float = 1e-9
+    #: HiGHS may restart the MIP after its root node; its restart presolve has been seen
+    #: looping without checking the time limit (strengthenInequalities), so LNS turns it off.
+    allow_restart: bool = True
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,8 @@ def _configure(h: Any, o: HighsOptions) -> None:
     h.setOptionValue("mip_rel_gap", float(o.mip_gap))
     h.setOptionValue("mip_feasibility_tolerance", o.feasibility_tolerance)
     h.setOptionValue("primal_feasibility_tolerance", o.feasibility_tolerance)
+    if not o.allow_restart:
+        h.setOptionValue("mip_allow_restart", False)
 
 
 def _run(h: Any, threads: int | None) -> float:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from edgeopt.core.evaluate import FEAS_TOL
 from edgeopt.core.problem import Problem
 from edgeopt.errors import InputError
 
@@ -26,7 +27,7 @@ def build_model(problem: Problem, fixed_load: np.ndarray | None = None) -> Any:
     """The Pyomo model of MODEL.md §5 for ``problem`` (pure: no solver is touched).
 
     ``fixed_load`` (per resource) is load already placed by items outside the
-    model: capacity rows get ``cap − fixed``, balance rows ``Σ a·x + fixed ≤ U``,
+    model: capacity rows get ``cap·(1 + FEAS_TOL) − fixed`` (at least 0), balance rows ``Σ a·x + fixed ≤ U``,
     and U is at least the largest fixed balanced load.
 
     Indices are positions: ``x[j]`` is column ``j`` of the problem, ``assign_once[i]``
@@ -53,10 +54,14 @@ def build_model(problem: Problem, fixed_load: np.ndarray | None = None) -> Any:
         raise InputError(f"no admissible column for item(s): {', '.join(empty[:5])}")
     ptr = problem.item_ptr
     use = problem.use_csr
-    fixed = (
-        np.zeros(problem.n_resources) if fixed_load is None else np.asarray(fixed_load, dtype=float)
-    )
-    cap = problem.capacity - fixed
+    if fixed_load is None:
+        fixed = np.zeros(problem.n_resources)
+        cap = problem.capacity
+    else:
+        # What is left of each capacity, with the evaluator's tolerance and never below 0: a
+        # residual of float noise (1e-13) makes HiGHS's presolve chase meaningless coefficients.
+        fixed = np.asarray(fixed_load, dtype=float)
+        cap = np.maximum(problem.capacity * (1.0 + FEAS_TOL) - fixed, 0.0)
     balanced = np.flatnonzero(problem.balanced)
 
     m = pyo.ConcreteModel(name=problem.name)
