@@ -14,7 +14,7 @@ import scipy.sparse as sp
 
 from edgeopt.core.problem import Problem
 
-__all__ = ["Reduction", "reduce_problem", "drop_dominated", "dominated_mask"]
+__all__ = ["Reduction", "reduce_problem", "drop_dominated"]
 
 #: Pairs compared per vectorised batch (bounds the memory of one batch).
 _PAIR_BATCH = 1 << 20
@@ -106,11 +106,6 @@ def _dominance(problem: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     keep = np.ones(problem.n_columns, dtype=bool)
     keep[db] = False
     return da, db, keep
-
-
-def dominated_mask(problem: Problem) -> np.ndarray:
-    """Boolean mask of the columns that survive (True = not dominated)."""
-    return _dominance(problem)[2]
 
 
 def reduce_problem(problem: Problem) -> Reduction:
