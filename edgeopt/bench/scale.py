@@ -327,8 +327,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-            print(f"{key}: killed after {budget:.0f} s (a solver ignored its time limit); the rows before it "
-                  "are kept", file=sys.stderr)
+            print(
+                f"{key}: killed after {budget:.0f} s (a solver ignored its time limit); the rows before it "
+                "are kept",
+                file=sys.stderr,
+            )
             return 1
         except BaseException:
             proc.send_signal(signal.SIGTERM)

@@ -29,7 +29,7 @@ import scipy.sparse as sp
 from edgeopt.core.evaluate import evaluate
 from edgeopt.core.problem import Problem
 from edgeopt.core.result import Outcome
-from edgeopt.solvers.highs import HighsOptions, new_highs
+from edgeopt.solvers.highs import HighsOptions, configure, new_highs
 from edgeopt.solvers.registry import Deadline, get_solver, register
 
 __all__ = ["cg", "column_generation", "CGResult"]
@@ -98,9 +98,8 @@ def column_generation(
     )
 
     h = new_highs()
-    h.setOptionValue("output_flag", bool(log))
-    h.setOptionValue("primal_feasibility_tolerance", 1e-9)
-    h.setOptionValue("dual_feasibility_tolerance", 1e-9)
+    configure(h, HighsOptions(log=log))
+    h.setOptionValue("dual_feasibility_tolerance", 1e-9)  # duals feed the bound
     inf = highspy.kHighsInf
     lower = np.r_[np.ones(n_items), np.full(cap_rows.size + bal_rows.size, -inf)]
     upper = np.r_[np.ones(n_items), p.capacity[cap_rows], np.zeros(bal_rows.size)]

@@ -21,7 +21,14 @@ import scipy.sparse as sp
 
 from edgeopt.errors import SolverError
 
-__all__ = ["HighsOptions", "MilpResults", "new_highs", "solve_arrays", "DEFAULT_MIP_GAP"]
+__all__ = [
+    "HighsOptions",
+    "MilpResults",
+    "configure",
+    "new_highs",
+    "solve_arrays",
+    "DEFAULT_MIP_GAP",
+]
 
 #: Relative gap under which HiGHS may stop (its default 1e-4 would stop with a visible gap).
 DEFAULT_MIP_GAP = 1e-6
@@ -102,7 +109,8 @@ def new_highs() -> Any:
     return h
 
 
-def _configure(h: Any, o: HighsOptions) -> None:
+def configure(h: Any, o: HighsOptions) -> None:
+    """Set every option of ``o`` on HiGHS instance ``h`` (all edgeopt HiGHS runs go through here)."""
     h.setOptionValue("output_flag", bool(o.log))
     if o.time_limit_s is not None:
         h.setOptionValue("time_limit", max(float(o.time_limit_s), 1e-3))
@@ -151,7 +159,7 @@ def solve_arrays(
 
     t0 = time.perf_counter()
     h = new_highs()
-    _configure(h, options)
+    configure(h, options)
     a = sp.csc_array(a)
     a.sort_indices()
     lp = highspy.HighsLp()
