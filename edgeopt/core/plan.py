@@ -134,6 +134,9 @@ class PlanState:
             e = np.flatnonzero(is_bal)
             self.col_bal_row[owner[e]] = self.rows[e]
             self.col_bal_amt[owner[e]] = self.vals[e]
+        # one gather and one add per column in bal_after: no balanced use reads row 0 plus -inf
+        self._bal_row_safe = np.maximum(self.col_bal_row, 0)
+        self._bal_amt_ext = np.where(self.col_bal_row >= 0, self.col_bal_amt, -np.inf)
 
     def u(self) -> float:
         """U: the largest balanced load (0 with none)."""
@@ -149,8 +152,9 @@ class PlanState:
         """Per column: its balanced resource's load if it were added (-inf when it uses none)."""
         load = self.load if load is None else load
         if self.single_bal:
-            r = self.col_bal_row[cols]
-            return np.where(r >= 0, load[np.maximum(r, 0)] + self.col_bal_amt[cols], -np.inf)
+            if load.size == 0:
+                return np.full(cols.size, -np.inf)
+            return load[self._bal_row_safe[cols]] + self._bal_amt_ext[cols]
         out = np.full(cols.size, -np.inf)
         for k, j in enumerate(cols.tolist()):  # general form: rare (no compiled scenario has it)
             lo, hi = self.indptr[j], self.indptr[j + 1]
@@ -167,7 +171,12 @@ class PlanState:
         if self.w_u == 0.0:
             return self.cost_c[cols].copy()
         u = self.u() if u is None else u
-        return self.cost_c[cols] + self.w_u * np.maximum(self.bal_after(cols, load) - u, 0.0)
+        dz = self.bal_after(cols, load)
+        dz -= u
+        np.maximum(dz, 0.0, out=dz)
+        dz *= self.w_u
+        dz += self.cost_c[cols]
+        return dz
 
     # ------------------------------------------------------------------ fits
     def fits(self, cols: np.ndarray, load: np.ndarray | None = None) -> np.ndarray:
