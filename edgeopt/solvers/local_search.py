@@ -25,7 +25,7 @@ from edgeopt.core.problem import Problem
 from edgeopt.core.result import Outcome, SolveResult
 from edgeopt.solvers.registry import Deadline, get_solver, register, register_composite
 
-__all__ = ["polish", "local_search", "polish_outcome"]
+__all__ = ["polish", "local_search", "polish_outcome", "ColumnIndex"]
 
 
 def _spread_after(st: PlanState, cols: np.ndarray, load: np.ndarray) -> np.ndarray:
@@ -68,7 +68,7 @@ def _best_shift(st: PlanState, i: int) -> tuple[float, float, int]:
     return float(z[k]), float(spread[k]), int(cols[k])
 
 
-class _ColumnIndex:
+class ColumnIndex:
     """(item, option, bin) → column, by binary search over sorted keys (no dense cube)."""
 
     def __init__(self, p: Problem):
@@ -83,7 +83,7 @@ class _ColumnIndex:
         return np.where(self.keys[pos] == key, self.order[pos], -1)
 
 
-def _best_swap(st: PlanState, index: _ColumnIndex, i1: int) -> tuple[float, float, int, int, int]:
+def _best_swap(st: PlanState, index: ColumnIndex, i1: int) -> tuple[float, float, int, int, int]:
     """Best bin exchange of item i1 with any item on another bin (options kept)."""
     p, a = st.p, st.assignment
     c1 = int(a[i1])
@@ -138,7 +138,7 @@ def polish(
     st = PlanState(problem, np.asarray(assignment, dtype=np.int64))
     z, spread = st.z(), _spread(st)
     moves: dict[str, Any] = {"shift": 0, "swap": 0, "rounds": 0}
-    index = _ColumnIndex(problem) if swaps and problem.n_bins > 1 else None
+    index = ColumnIndex(problem) if swaps and problem.n_bins > 1 else None
     for _ in range(max_rounds):
         moves["rounds"] += 1
         improved = False

@@ -23,12 +23,19 @@ from edgeopt.errors import InputError
 __all__ = ["build_model", "CompiledModel", "compile_model"]
 
 
-def build_model(problem: Problem, fixed_load: np.ndarray | None = None) -> Any:
+def build_model(
+    problem: Problem,
+    fixed_load: np.ndarray | None = None,
+    load_order: list[tuple[int, int]] | None = None,
+) -> Any:
     """The Pyomo model of MODEL.md §5 for ``problem`` (pure: no solver is touched).
 
     ``fixed_load`` (per resource) is load already placed by items outside the
     model: capacity rows get ``cap·(1 + FEAS_TOL) − fixed`` (at least 0), balance rows ``Σ a·x + fixed ≤ U``,
     and U is at least the largest fixed balanced load.
+
+    ``load_order`` pairs (r, r') add the family ``symmetry_order``: load(r) ≥ load(r'),
+    which breaks the symmetry of interchangeable bins (:mod:`edgeopt.solvers.symmetry`).
 
     Indices are positions: ``x[j]`` is column ``j`` of the problem, ``assign_once[i]``
     item ``i``, ``capacity[l]`` and ``balance[l]`` resource ``l``. ``U`` and the
@@ -104,6 +111,19 @@ def build_model(problem: Problem, fixed_load: np.ndarray | None = None) -> Any:
         m.balance = pyo.Constraint(balanced.tolist(), rule=balance)
         cost_coefs.append(float(problem.balance_weight))
         cost_vars.append(m.U)
+    if load_order:
+
+        def symmetry_order(m: Any, k: int) -> Any:
+            c1, x1 = row(load_order[k][0])
+            c2, x2 = row(load_order[k][1])
+            return (
+                LinearExpression(
+                    constant=0.0, linear_coefs=c1 + [-c for c in c2], linear_vars=x1 + x2
+                )
+                >= 0
+            )
+
+        m.symmetry_order = pyo.Constraint(range(len(load_order)), rule=symmetry_order)
     m.total_cost = pyo.Objective(
         expr=LinearExpression(constant=0.0, linear_coefs=cost_coefs, linear_vars=cost_vars),
         sense=pyo.minimize,
