@@ -88,7 +88,8 @@ def interchangeable_bins(problem: Problem) -> list[list[int]]:
         while len(pending) > 1:
             head, rest = pending[0], pending[1:]
             ref = _canonical(p, head, private[head])
-            same, other = [head], []
+            same: list[int] = [head]
+            other: list[int] = []
             for b in rest:
                 cand = _canonical(p, b, private[b])
                 ok = (
