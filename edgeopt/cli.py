@@ -377,10 +377,10 @@ def _cmd_import_gap(a: argparse.Namespace) -> int:
 def _add_bench(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "bench",
-        help="run a benchmark (orlib, ...)",
+        help="run a benchmark (orlib, drl, scale, symmetry, heuristics)",
         description="Run a benchmark; arguments after the name go to it (see 'edgeopt bench NAME --help').",
     )
-    p.add_argument("name", help="benchmark name: orlib, drl")
+    p.add_argument("name", help="benchmark name: orlib, drl, scale, symmetry, heuristics")
     p.add_argument("args", nargs=argparse.REMAINDER, help="arguments of the benchmark")
     p.set_defaults(func=_cmd_bench)
 
