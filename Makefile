@@ -38,7 +38,7 @@ lock:
 	.lock-venv/bin/python -m pip install --quiet --upgrade pip
 	.lock-venv/bin/python -m pip install --quiet '.[all]'
 	{ echo "# Exact versions 'make' installs (Python 3.11, Linux x86_64). Refresh with 'make lock'."; \
-	  .lock-venv/bin/python -m pip freeze | grep -v '^edgeopt'; } > requirements.lock
+	  .lock-venv/bin/python -m pip freeze --all | grep -v -e '^edgeopt' -e '^pip=='; } > requirements.lock
 	rm -rf .lock-venv
 
 bench-orlib: $(STAMP)
