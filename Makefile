@@ -36,7 +36,7 @@ lock:
 	rm -rf .lock-venv
 	$(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install --quiet --upgrade pip
-	.lock-venv/bin/python -m pip install --quiet '.[all]'
+	.lock-venv/bin/python -m pip install --quiet '.[all]' wheel
 	{ echo "# Exact versions 'make' installs (Python 3.11, Linux x86_64). Refresh with 'make lock'."; \
 	  .lock-venv/bin/python -m pip freeze --all | grep -v -e '^edgeopt' -e '^pip=='; } > requirements.lock
 	rm -rf .lock-venv
