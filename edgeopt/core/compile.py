@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from edgeopt.core.problem import CLOUD, Problem
 from edgeopt.scenario.model import Scenario
@@ -98,6 +99,34 @@ def routes(s: Scenario) -> Routes:
     for (a, b), ids in path_edges.items():
         edges[a, b, : len(ids)] = ids
     return Routes(row_of, hosts, links, hops, lat2, inv_bw, min_bw, edges, paths)
+
+
+def _column_use(cols: dict[str, np.ndarray], rt: Routes, n_c: int) -> sp.csc_array:
+    """The (resources × columns) use matrix in CSC form, built column by column without a
+    COO detour: a controller column uses its compute (row c) and memory (C + c), and every
+    column loads each link on its path (2C + e) with its data volume."""
+    n = cols["host"].size
+    on_ctrl = cols["host"] < n_c
+    e = rt.edges[rt.row_of[cols["origin"]], cols["host"]]  # (n, max_hops), -1 padded
+    rows = np.empty((n, 2 + e.shape[1]), dtype=np.int64)
+    rows[:, 0] = np.where(on_ctrl, cols["host"], -1)
+    rows[:, 1] = np.where(on_ctrl, n_c + cols["host"], -1)
+    rows[:, 2:] = np.where(e >= 0, 2 * n_c + e, -1)
+    del e
+    vals = np.empty(rows.shape)
+    vals[:, 0] = cols["compute"]
+    vals[:, 1] = cols["memory"]
+    vals[:, 2:] = cols["data_mb"][:, None]
+    # -1 padding sorts first; the kept entries of each column come out in row order
+    srt = np.argsort(rows, axis=1, kind="stable")
+    rows = np.take_along_axis(rows, srt, axis=1)
+    vals = np.take_along_axis(vals, srt, axis=1)
+    del srt
+    keep = rows >= 0
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(keep.sum(axis=1), out=indptr[1:])
+    n_res = 2 * n_c + len(rt.link_ids)
+    return sp.csc_array((vals[keep], rows[keep], indptr), shape=(n_res, n))
 
 
 def undominated_configs(
@@ -219,7 +248,6 @@ def compile_scenario(s: Scenario) -> Problem:
         g = hops[r_i, c_i] * data_mb[r_i] / 1000.0
         part = {
             "item": ridx[r_i],
-            "req_local": r_i,
             "option": opt[k_i],
             "config": cfg_k[k_i],
             "host": c_i,
@@ -241,7 +269,6 @@ def compile_scenario(s: Scenario) -> Problem:
             g_cloud = rt.hops[orow, n_c] * data_mb / 1000.0
             cloud_part = {
                 "item": ridx,
-                "req_local": rr,
                 "option": np.full(nr, opt[best_k]),
                 "config": np.full(nr, cfg_k[best_k]),
                 "host": np.full(nr, n_c),
@@ -257,25 +284,25 @@ def compile_scenario(s: Scenario) -> Problem:
                 "origin": org,
                 "full_model": np.ones(nr, dtype=bool),
             }
-            part = {k: np.concatenate([part[k], cloud_part[k]]) for k in part}
+            parts.append(cloud_part)
         parts.append(part)
 
-    cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     # Group by item; within an item controllers' columns by config then host, the cloud last.
-    order = np.lexsort((cols["host"], cols["config"], cols["host"] == n_c, cols["item"]))
-    cols = {k: v[order] for k, v in cols.items()}
-    n = cols["item"].size
-    ar = np.arange(n, dtype=np.int64)
-    on_ctrl = cols["host"] < n_c
-    # Resource rows: compute c → c, memory c → C + c, link e → 2C + e.
-    rows = [cols["host"][on_ctrl], n_c + cols["host"][on_ctrl]]
-    cix = [ar[on_ctrl], ar[on_ctrl]]
-    vals = [cols["compute"][on_ctrl], cols["memory"][on_ctrl]]
-    e = rt.edges[rt.row_of[cols["origin"]], cols["host"]]  # (n, max_hops)
-    has = e >= 0
-    rows.append(2 * n_c + e[has])
-    cix.append(np.broadcast_to(ar[:, None], e.shape)[has])
-    vals.append(np.broadcast_to(cols["data_mb"][:, None], e.shape)[has])
+    host = np.concatenate([p["host"] for p in parts])
+    order = np.lexsort(
+        (
+            host,
+            np.concatenate([p["config"] for p in parts]),
+            host == n_c,
+            np.concatenate([p["item"] for p in parts]),
+        )
+    )
+    del host
+    # One field at a time, each part's copy released as it is used: memory stays near the
+    # final arrays instead of several copies of every column field.
+    cols = {k: np.concatenate([p.pop(k) for p in parts])[order] for k in list(parts[0])}
+    del parts, order
+    use = _column_use(cols, rt, n_c)
     link_cap = np.array(
         [
             float(s.graph.edges[u, v].get("max_util", 0.8))
@@ -319,9 +346,7 @@ def compile_scenario(s: Scenario) -> Problem:
         col_cost=terms.sum(axis=1),
         col_terms=terms,
         term_names=TERMS,
-        use_rows=np.concatenate(rows),
-        use_cols=np.concatenate(cix),
-        use_vals=np.concatenate(vals),
+        use=use,
         capacity=capacity,
         balanced=balanced,
         balance_weight=w["balance"],

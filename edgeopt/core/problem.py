@@ -179,10 +179,11 @@ class Problem:
         col_bin: np.ndarray,
         col_option: np.ndarray,
         col_cost: np.ndarray,
-        use_rows: np.ndarray,
-        use_cols: np.ndarray,
-        use_vals: np.ndarray,
         capacity: np.ndarray,
+        use_rows: np.ndarray | None = None,
+        use_cols: np.ndarray | None = None,
+        use_vals: np.ndarray | None = None,
+        use: sp.csc_array | None = None,
         balanced: np.ndarray | None = None,
         balance_weight: float = 0.0,
         col_terms: np.ndarray | None = None,
@@ -194,13 +195,15 @@ class Problem:
         """Build a problem from column arrays in any order (they are stably sorted by item).
 
         ``use_rows``/``use_cols``/``use_vals`` are COO triplets (resource, column, amount);
-        duplicates are summed.
+        duplicates are summed. Alternatively ``use`` is the CSC matrix itself, for columns
+        already grouped by item (a compiler that builds it directly skips the COO copies).
         """
         col_item = np.asarray(col_item, dtype=np.int64)
         n_cols = col_item.shape[0]
-        order = np.argsort(col_item, kind="stable")
-        inverse = np.empty(n_cols, dtype=np.int64)
-        inverse[order] = np.arange(n_cols, dtype=np.int64)
+        grouped = bool(np.all(col_item[1:] >= col_item[:-1]))
+        order = (
+            np.arange(n_cols, dtype=np.int64) if grouped else np.argsort(col_item, kind="stable")
+        )
         counts = np.bincount(col_item, minlength=len(item_ids))
         ptr = np.zeros(len(item_ids) + 1, dtype=np.int64)
         np.cumsum(counts, out=ptr[1:])
@@ -208,16 +211,25 @@ class Problem:
         terms = (
             cost[:, None].copy() if col_terms is None else np.asarray(col_terms, dtype=np.float64)
         )
-        use = sp.coo_array(
-            (
-                np.asarray(use_vals, dtype=np.float64),
+        if use is not None:
+            if not grouped:
+                raise ValueError("a ready use matrix needs its columns grouped by item")
+            use = sp.csc_array(use)
+        else:
+            if use_rows is None or use_cols is None or use_vals is None:
+                raise ValueError("give use_rows, use_cols and use_vals, or use")
+            inverse = np.empty(n_cols, dtype=np.int64)
+            inverse[order] = np.arange(n_cols, dtype=np.int64)
+            use = sp.coo_array(
                 (
-                    np.asarray(use_rows, dtype=np.int64),
-                    inverse[np.asarray(use_cols, dtype=np.int64)],
+                    np.asarray(use_vals, dtype=np.float64),
+                    (
+                        np.asarray(use_rows, dtype=np.int64),
+                        inverse[np.asarray(use_cols, dtype=np.int64)],
+                    ),
                 ),
-            ),
-            shape=(len(resource_ids), n_cols),
-        ).tocsc()
+                shape=(len(resource_ids), n_cols),
+            ).tocsc()
         use.sum_duplicates()
         use.eliminate_zeros()
         bal = (
@@ -233,16 +245,23 @@ class Problem:
             option_ids=list(option_ids),
             resource_ids=list(resource_ids),
             item_ptr=ptr,
-            col_item=col_item[order],
-            col_bin=np.asarray(col_bin, dtype=np.int64)[order],
-            col_option=np.asarray(col_option, dtype=np.int64)[order],
-            col_cost=cost[order],
-            col_terms=terms[order],
+            col_item=col_item if grouped else col_item[order],
+            col_bin=np.asarray(col_bin, dtype=np.int64)
+            if grouped
+            else np.asarray(col_bin, dtype=np.int64)[order],
+            col_option=np.asarray(col_option, dtype=np.int64)
+            if grouped
+            else np.asarray(col_option, dtype=np.int64)[order],
+            col_cost=cost if grouped else cost[order],
+            col_terms=terms if grouped else terms[order],
             term_names=tuple(term_names),
             use=sp.csc_array(use),
             capacity=np.asarray(capacity, dtype=np.float64),
             balanced=bal,
             balance_weight=float(balance_weight),
             meta=dict(meta or {}),
-            col_info={k: np.asarray(v)[order] for k, v in (col_info or {}).items()},
+            col_info={
+                k: np.asarray(v) if grouped else np.asarray(v)[order]
+                for k, v in (col_info or {}).items()
+            },
         )
