@@ -265,7 +265,6 @@ def compile_scenario(s: Scenario) -> Problem:
         }
         if has_cloud:
             nr = ridx.size
-            rr = np.arange(nr)
             g_cloud = rt.hops[orow, n_c] * data_mb / 1000.0
             cloud_part = {
                 "item": ridx,
