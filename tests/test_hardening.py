@@ -22,6 +22,7 @@ import pytest
 
 from edgeopt.batch.store import read_rows
 from edgeopt.cli import main
+from edgeopt.core.size import DEFAULT_MAX_COLUMNS
 from tests.helpers import FIXTURE_CATALOG, TINY_DEVICES, make_instances, toy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -719,7 +720,7 @@ def test_a_very_large_scenario_is_refused_before_compiling(capsys, tmp_path):
     }
     requests = json.loads(big.read_text())["requests"]
     expected = sum(n_configs[r["family"]] * 1000 + 1 for r in requests)
-    assert f"{expected:,}" in line and "20,000,000" in line
+    assert f"{expected:,}" in line and f"{DEFAULT_MAX_COLUMNS:,}" in line
     refused(capsys, "validate", big, says="--max-columns")
 
 
