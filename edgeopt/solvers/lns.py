@@ -25,7 +25,7 @@ from edgeopt.core.result import Outcome, SolveResult
 from edgeopt.errors import InputError
 from edgeopt.solvers.highs import HighsOptions
 from edgeopt.solvers.milp import solve_model
-from edgeopt.solvers.registry import Deadline, get_solver, register, register_composite
+from edgeopt.solvers.registry import Deadline, chain, get_solver, register, register_composite
 
 __all__ = ["lns", "improve", "NEIGHBOURHOODS"]
 
@@ -221,22 +221,14 @@ def lns(
 
 
 def _lns_composite(base_name: str) -> tuple[Any, str]:
-    def solve(
-        problem: Problem,
-        *,
-        seed: int | None = None,
-        time_limit_s: float | None = None,
-        **options: Any,
-    ) -> Outcome:
-        deadline = Deadline.after(time_limit_s)
-        base = get_solver(base_name)(
-            problem, seed=seed, time_limit_s=deadline.share(0.5), **options
-        )
+    def then(problem: Problem, base: SolveResult, seed: int | None, deadline: Deadline) -> Outcome:
         return _lns_outcome(
-            problem, base, deadline, seed, max_rounds=None if time_limit_s is not None else 30
+            problem, base, deadline, seed, max_rounds=None if deadline.limit_s is not None else 30
         )
 
-    return solve, f"{base_name}, then exact large-neighbourhood search"
+    return chain(
+        base_name, then, f"{base_name}, then exact large-neighbourhood search", base_share=0.5
+    )
 
 
 register_composite("+lns", _lns_composite)

@@ -23,7 +23,7 @@ from edgeopt.core.evaluate import FEAS_TOL
 from edgeopt.core.plan import PlanState
 from edgeopt.core.problem import Problem
 from edgeopt.core.result import Outcome, SolveResult
-from edgeopt.solvers.registry import Deadline, get_solver, register, register_composite
+from edgeopt.solvers.registry import Deadline, chain, get_solver, register, register_composite
 
 __all__ = ["polish", "local_search", "polish_outcome", "ColumnIndex"]
 
@@ -205,18 +205,10 @@ def local_search(
 
 
 def _ls_composite(base_name: str) -> tuple[Any, str]:
-    def solve(
-        problem: Problem,
-        *,
-        seed: int | None = None,
-        time_limit_s: float | None = None,
-        **options: Any,
-    ) -> Outcome:
-        deadline = Deadline.after(time_limit_s)
-        base = get_solver(base_name)(problem, seed=seed, time_limit_s=time_limit_s, **options)
+    def then(problem: Problem, base: SolveResult, seed: int | None, deadline: Deadline) -> Outcome:
         return polish_outcome(problem, base, seed=seed, deadline=deadline)
 
-    return solve, f"{base_name}, then shift/swap local search"
+    return chain(base_name, then, f"{base_name}, then shift/swap local search")
 
 
 register_composite("+ls", _ls_composite)

@@ -42,6 +42,7 @@ __all__ = [
     "parse_options",
     "referee",
     "Deadline",
+    "chain",
 ]
 
 Algorithm = Callable[..., Outcome]
@@ -118,6 +119,32 @@ def register(name: str, description: str = "") -> Callable[[Algorithm], Algorith
 def register_composite(suffix: str, factory: Callable[[str], tuple[Algorithm, str]]) -> None:
     """Names ``X<suffix>`` resolve to ``factory(X)`` = (algorithm, description) for any registered X."""
     _COMPOSITES[suffix] = factory
+
+
+def chain(
+    base_name: str,
+    then: Callable[[Problem, SolveResult, int | None, Deadline], Outcome],
+    description: str,
+    *,
+    base_share: float = 1.0,
+) -> tuple[Algorithm, str]:
+    """A composite's algorithm: run ``base_name`` with ``base_share`` of the time, then
+    ``then(problem, base_result, seed, deadline)`` with the rest; options go to the base."""
+
+    def solve(
+        problem: Problem,
+        *,
+        seed: int | None = None,
+        time_limit_s: float | None = None,
+        **options: Any,
+    ) -> Outcome:
+        deadline = Deadline.after(time_limit_s)
+        base = get_solver(base_name)(
+            problem, seed=seed, time_limit_s=deadline.share(base_share), **options
+        )
+        return then(problem, base, seed, deadline)
+
+    return solve, description
 
 
 def _load_builtin() -> None:
