@@ -235,14 +235,14 @@ class PlanState:
             raise ValueError(f"item {self.p.item_ids[i]} is already assigned")
         r, v = self.column_use(j)
         if self.track:
-            self._update(r, +v, j)
+            moved = self._update(r, +v, j)
         else:
             self.load[r] += v
         self.assignment[i] = j
         self.cost += float(self.cost_c[j])
         if self.track:
             self.open[i] = False
-            self._refresh_after(r)
+            self._refresh_after(moved)
 
     def remove(self, i: int) -> int:
         """Unassign item ``i``; returns the column it had."""
@@ -251,14 +251,14 @@ class PlanState:
             raise ValueError(f"item {self.p.item_ids[i]} is not assigned")
         r, v = self.column_use(j)
         if self.track:
-            self._update(r, -v, j)
+            moved = self._update(r, -v, j)
         else:
             self.load[r] -= v
         self.assignment[i] = -1
         self.cost -= float(self.cost_c[j])
         if self.track:
             self.open[i] = True
-            self._refresh_after(r, extra_items=np.array([i]))
+            self._refresh_after(moved, extra_items=np.array([i]))
         return j
 
     def move(self, i: int, j: int) -> None:
@@ -278,6 +278,10 @@ class PlanState:
             csr.indices.astype(np.int64),
             csr.data,
         )
+        self.r_max = np.zeros(p.n_resources)  # the largest use on each row
+        has = np.diff(self.r_ptr) > 0
+        if has.any():
+            self.r_max[has] = np.maximum.reduceat(self.r_val, self.r_ptr[:-1][has])
         over = (self.load[self.rows] + self.vals) / self.cap[self.rows] > _LIMIT
         owner = np.repeat(np.arange(p.n_columns, dtype=np.int64), np.diff(self.indptr))
         self.n_over = np.bincount(owner[over], minlength=p.n_columns).astype(np.int64)
@@ -290,29 +294,40 @@ class PlanState:
         self._u_seen = self.u()
         self._score(np.flatnonzero(self.open))
 
-    def _update(self, r: np.ndarray, dv: np.ndarray, j: int) -> None:
-        """Change loads on rows ``r`` by ``dv`` and keep ``n_over`` exact for every column using them."""
+    def _update(self, r: np.ndarray, dv: np.ndarray, j: int) -> np.ndarray:
+        """Change loads on rows ``r`` by ``dv``, keep ``n_over`` exact for every column using
+        them, and return the columns whose ΔZ or fit may have moved: those whose fit flipped,
+        and every column of a balanced row (its ΔZ follows the row's load)."""
+        moved = []
         for row, d in zip(r.tolist(), dv.tolist()):
             a, b = self.r_ptr[row], self.r_ptr[row + 1]
-            cols, amt = self.r_col[a:b], self.r_val[a:b]
-            before = (self.load[row] + amt) / self.cap[row] > _LIMIT
-            self.load[row] += d
-            after = (self.load[row] + amt) / self.cap[row] > _LIMIT
-            changed = before != after
-            if changed.any():
-                self.n_over[cols[changed]] += np.where(after[changed], 1, -1)
+            cols = self.r_col[a:b]
+            high = max(self.load[row], self.load[row] + d)
+            if (high + self.r_max[row]) / self.cap[row] <= _LIMIT:
+                self.load[row] += d  # even the largest use fits at the higher load: no fit flips
+            else:
+                amt = self.r_val[a:b]
+                before = (self.load[row] + amt) / self.cap[row] > _LIMIT
+                self.load[row] += d
+                after = (self.load[row] + amt) / self.cap[row] > _LIMIT
+                changed = before != after
+                if changed.any():
+                    self.n_over[cols[changed]] += np.where(after[changed], 1, -1)
+                    moved.append(cols[changed])
+            if self.w_u and self.p.balanced[row]:
+                moved.append(cols)
+        return np.concatenate(moved) if moved else np.zeros(0, dtype=np.int64)
 
-    def _refresh_after(self, r: np.ndarray, extra_items: np.ndarray | None = None) -> None:
-        """Re-score the open items whose best or second-best ΔZ the change of rows ``r`` may have moved.
+    def _refresh_after(self, cols: np.ndarray, extra_items: np.ndarray | None = None) -> None:
+        """Re-score the open items whose best or second-best ΔZ the moved columns ``cols`` may
+        have changed.
 
-        After an add, the columns on ``r`` only got dearer (or stopped fitting), so
-        only items whose best or second-best column is among them can change;
-        when U rose, ΔZ fell for every column above the old level, and after a
-        remove loads fell: those items are re-scored in full.
+        After an add, those columns only got dearer (or stopped fitting), so only items
+        whose best or second-best column is among them can change; when U rose, ΔZ fell
+        for every column above the old level, and after a remove loads fell: those items
+        are re-scored in full.
         """
         p = self.p
-        touched = [self.r_col[self.r_ptr[row] : self.r_ptr[row + 1]] for row in r.tolist()]
-        cols = np.concatenate(touched) if touched else np.zeros(0, dtype=np.int64)
         if extra_items is None:  # an add: values only rose on ``cols``
             mark = self._mark  # all False between calls (index -1 is a spare entry)
             mark[cols] = True
