@@ -46,9 +46,10 @@ class HighsOptions:
     seed: int | None = None
     log: bool = False
     feasibility_tolerance: float = 1e-9
-    #: HiGHS may restart the MIP after its root node; its restart presolve has been seen
-    #: looping without checking the time limit (strengthenInequalities), so LNS turns it off.
-    allow_restart: bool = True
+    #: Restarts and sub-MIP heuristics run HiGHS's presolve again on derived models; on LNS
+    #: sub-problems that presolve was seen spending many minutes in strengthenInequalities
+    #: without checking the time limit, so LNS turns both off (``guarded=True``).
+    guarded: bool = False
 
 
 @dataclass(frozen=True)
@@ -121,8 +122,9 @@ def configure(h: Any, o: HighsOptions) -> None:
     h.setOptionValue("mip_rel_gap", float(o.mip_gap))
     h.setOptionValue("mip_feasibility_tolerance", o.feasibility_tolerance)
     h.setOptionValue("primal_feasibility_tolerance", o.feasibility_tolerance)
-    if not o.allow_restart:
+    if o.guarded:
         h.setOptionValue("mip_allow_restart", False)
+        h.setOptionValue("mip_heuristic_effort", 0.0)
 
 
 def _run(h: Any, threads: int | None) -> float:

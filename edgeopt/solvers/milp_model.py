@@ -69,6 +69,7 @@ def build_model(
         # residual of float noise (1e-13) makes HiGHS's presolve chase meaningless coefficients.
         fixed = np.asarray(fixed_load, dtype=float)
         cap = np.maximum(problem.capacity * (1.0 + FEAS_TOL) - fixed, 0.0)
+        cap[cap < 1e-12 * problem.capacity] = 0.0
     balanced = np.flatnonzero(problem.balanced)
 
     m = pyo.ConcreteModel(name=problem.name)
@@ -89,9 +90,15 @@ def build_model(
             == 1
         )
 
+    # Capacity rows in units of their capacity (load / cap ≤ 1, the evaluator's own test):
+    # raw links run to 4e6 MB against 1e-3 MB uses, which HiGHS's presolve handles badly.
     def capacity(m: Any, r: int) -> Any:
         coefs, xs = row(r)
-        return LinearExpression(constant=0.0, linear_coefs=coefs, linear_vars=xs) <= float(cap[r])
+        scale = 1.0 / float(problem.capacity[r])
+        return (
+            LinearExpression(constant=0.0, linear_coefs=[c * scale for c in coefs], linear_vars=xs)
+            <= float(cap[r]) * scale
+        )
 
     m.assign_once = pyo.Constraint(range(problem.n_items), rule=assign_once)
     m.capacity = pyo.Constraint(used_rows.tolist(), rule=capacity)
