@@ -87,14 +87,16 @@ def direct_highs(
     n, n_items = problem.n_columns, problem.n_items
     assign = sp.csc_array((np.ones(n), (problem.col_item, np.arange(n))), shape=(n_items, n))
     used = np.flatnonzero(np.diff(problem.use_csr.indptr))
-    a = sp.csc_array(sp.vstack([assign, problem.use_csr[used]]).tocsc())
+    # capacity rows in units of their capacity, as milp_model writes them
+    scaled = sp.diags_array(1.0 / problem.capacity[used]) @ problem.use_csr[used]
+    a = sp.csc_array(sp.vstack([assign, scaled]).tocsc())
     build_s = time.perf_counter() - t0
-    # The same driver and options as ``milp`` (seed 0 there too), no warm start.
+    # The same driver, options and row scaling as ``milp`` (seed 0 there too), no warm start.
     res = solve_arrays(
         cost=problem.col_cost,
         a=a,
         row_lower=np.r_[np.ones(n_items), np.full(used.size, -np.inf)],
-        row_upper=np.r_[np.ones(n_items), problem.capacity[used]],
+        row_upper=np.ones(n_items + used.size),
         col_lower=np.zeros(n),
         col_upper=np.ones(n),
         integer=np.ones(n, dtype=bool),
