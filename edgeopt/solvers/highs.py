@@ -46,9 +46,10 @@ class HighsOptions:
     seed: int | None = None
     log: bool = False
     feasibility_tolerance: float = 1e-9
-    #: Restarts and sub-MIP heuristics run HiGHS's presolve again on derived models; on LNS
-    #: sub-problems that presolve was seen spending many minutes in strengthenInequalities
-    #: without checking the time limit, so LNS turns both off (``guarded=True``).
+    #: HiGHS's MIP presolve (first, in sub-MIP heuristics and at root restarts, which
+    #: ``mip_allow_restart`` does not stop) was seen spending many minutes in
+    #: strengthenInequalities on LNS sub-problems without checking the time limit; LNS runs
+    #: with presolve, restarts and sub-MIP heuristics off (``guarded=True``).
     guarded: bool = False
 
 
@@ -123,6 +124,7 @@ def configure(h: Any, o: HighsOptions) -> None:
     h.setOptionValue("mip_feasibility_tolerance", o.feasibility_tolerance)
     h.setOptionValue("primal_feasibility_tolerance", o.feasibility_tolerance)
     if o.guarded:
+        h.setOptionValue("presolve", "off")
         h.setOptionValue("mip_allow_restart", False)
         h.setOptionValue("mip_heuristic_effort", 0.0)
 

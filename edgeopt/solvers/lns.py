@@ -133,7 +133,7 @@ def improve(
         sub, cols = restrict(problem, items, keep)
         start = np.searchsorted(cols, st.assignment[np.sort(items)])
         opts = HighsOptions(
-            time_limit_s=min(sub_time_s, deadline.left()), threads=threads, seed=seed
+            time_limit_s=min(sub_time_s, deadline.left()), threads=threads, seed=seed, guarded=True
         )
         res, sub_a, _ = solve_model(sub, opts, start=start, fixed_load=fixed)
         if sub_a is None:
