@@ -131,7 +131,8 @@ def test_symmetric_classes_are_reported_in_the_stats():
         balanced=[True] * 3,
         balance_weight=1.0,
     )
-    res = get_solver("milp")(p, seed=0)
+    res = get_solver("milp")(p, seed=0, symmetry=True)
     assert res.stats["symmetric_classes"] == [["x", "y"]]
+    assert get_solver("milp")(p, seed=0).stats["symmetric_classes"] == []  # off by default
     # by hand: a on x or y (1.0), b on the other copy or z (3.0); loads 1 and 1: Z = 4 + 1 = 5
     assert res.status == "optimal" and res.objective == 5.0

@@ -46,10 +46,8 @@ class HighsOptions:
     seed: int | None = None
     log: bool = False
     feasibility_tolerance: float = 1e-9
-    #: HiGHS's MIP presolve (first, in sub-MIP heuristics and at root restarts, which
-    #: ``mip_allow_restart`` does not stop) was seen spending many minutes in
-    #: strengthenInequalities on LNS sub-problems without checking the time limit; LNS runs
-    #: with presolve, restarts and sub-MIP heuristics off (``guarded=True``).
+    #: LNS sub-problems run with presolve and every primal heuristic off as well
+    #: (``guarded=True``): their first presolve also stalled in strengthenInequalities.
     guarded: bool = False
 
 
@@ -123,9 +121,19 @@ def configure(h: Any, o: HighsOptions) -> None:
     h.setOptionValue("mip_rel_gap", float(o.mip_gap))
     h.setOptionValue("mip_feasibility_tolerance", o.feasibility_tolerance)
     h.setOptionValue("primal_feasibility_tolerance", o.feasibility_tolerance)
+    # HiGHS runs its MIP presolve again inside sub-MIP heuristics (RENS, RINS, root reduced
+    # cost) and at root restarts; there strengthenInequalities was seen running for many
+    # minutes past the time limit and growing to 12 GB on rows most columns use (a hub's link).
+    # The sub-MIPs and restarts are off for every edgeopt MIP; the warm start gives the incumbent.
+    for opt in (
+        "mip_heuristic_run_rens",
+        "mip_heuristic_run_rins",
+        "mip_heuristic_run_root_reduced_cost",
+    ):
+        h.setOptionValue(opt, False)
+    h.setOptionValue("mip_allow_restart", False)
     if o.guarded:
         h.setOptionValue("presolve", "off")
-        h.setOptionValue("mip_allow_restart", False)
         h.setOptionValue("mip_heuristic_effort", 0.0)
 
 

@@ -162,7 +162,7 @@ def solve(
     threads: int | None = None,
     warm_start: str | np.ndarray | None = DEFAULT_WARM_START,
     reduce: bool = True,
-    symmetry: bool = True,
+    symmetry: bool = False,
     log: bool = False,
 ) -> Outcome:
     """Solve the core problem exactly (to ``mip_gap``) with HiGHS.
@@ -175,7 +175,9 @@ def solve(
     :param warm_start: a registered solver name (default ``greedy+ls``), ``"none"``, or an
         assignment (column index per item); a feasible start is HiGHS's MIP start.
     :param reduce: drop dominated columns first (never changes the optimum).
-    :param symmetry: order the loads of interchangeable bins (never changes the optimum).
+    :param symmetry: order the loads of interchangeable bins (never changes the optimum; off by
+        default: on hub scenarios HiGHS's own symmetry handling proved faster, see
+        reports/symmetry).
     :param log: print HiGHS's log.
     """
     if not (0.0 <= mip_gap < 1.0):
