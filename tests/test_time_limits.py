@@ -17,7 +17,7 @@ from edgeopt.scenario.generate import GeneratorConfig, generate
 from edgeopt.scenario.schema import load_catalog, load_devices
 from edgeopt.solvers.registry import get_solver, solver_names
 
-LIMIT_S = 2.0
+LIMIT_S = 3.0
 
 
 @pytest.fixture(scope="module")
