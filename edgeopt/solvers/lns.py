@@ -25,7 +25,14 @@ from edgeopt.core.result import Outcome, SolveResult
 from edgeopt.errors import InputError
 from edgeopt.solvers.highs import HighsOptions
 from edgeopt.solvers.milp import solve_model
-from edgeopt.solvers.registry import Deadline, chain, get_solver, register, register_composite
+from edgeopt.solvers.registry import (
+    Deadline,
+    chain,
+    get_solver,
+    passed_on,
+    register,
+    register_composite,
+)
 
 __all__ = ["lns", "improve", "NEIGHBOURHOODS"]
 
@@ -161,12 +168,7 @@ def _lns_outcome(
     problem: Problem, base: SolveResult, deadline: Deadline, seed: int | None, **kw: Any
 ) -> Outcome:
     if not base.has_plan or base.assignment is None:
-        return Outcome(
-            None,
-            base.status if base.status in ("infeasible", "time_limit") else "error",
-            stats=dict(base.stats),
-            message=base.message or "no feasible plan to improve",
-        )
+        return passed_on(base, "improve")
     if base.status == "optimal":
         return Outcome(base.assignment, "optimal", bound=base.bound, stats=dict(base.stats))
     a, stats = improve(problem, base.assignment, deadline=deadline, seed=seed, **kw)

@@ -23,7 +23,14 @@ from edgeopt.core.evaluate import FEAS_TOL
 from edgeopt.core.plan import PlanState
 from edgeopt.core.problem import Problem
 from edgeopt.core.result import Outcome, SolveResult
-from edgeopt.solvers.registry import Deadline, chain, get_solver, register, register_composite
+from edgeopt.solvers.registry import (
+    Deadline,
+    chain,
+    get_solver,
+    passed_on,
+    register,
+    register_composite,
+)
 
 __all__ = ["polish", "local_search", "polish_outcome", "ColumnIndex"]
 
@@ -176,12 +183,7 @@ def polish_outcome(
 ) -> Outcome:
     """Polish ``base``'s plan within ``deadline``; a base without a plan passes its status on."""
     if not base.has_plan or base.assignment is None:
-        return Outcome(
-            None,
-            base.status if base.status in ("infeasible", "time_limit") else "error",
-            stats=dict(base.stats),
-            message=base.message or "no feasible plan to polish",
-        )
+        return passed_on(base, "polish")
     a, stats = polish(problem, base.assignment, seed=seed, time_limit_s=deadline.share(1.0))
     # A base that proved optimality stays optimal (the referee re-checks the bound).
     cut = base.status == "time_limit" or stats["ls_stopped_by_time"]

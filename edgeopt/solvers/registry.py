@@ -43,6 +43,7 @@ __all__ = [
     "referee",
     "Deadline",
     "chain",
+    "passed_on",
 ]
 
 Algorithm = Callable[..., Outcome]
@@ -145,6 +146,16 @@ def chain(
         return then(problem, base, seed, deadline)
 
     return solve, description
+
+
+def passed_on(base: SolveResult, what: str) -> Outcome:
+    """The outcome of a composite whose base found no plan: its proof or limit passes on."""
+    return Outcome(
+        None,
+        base.status if base.status in ("infeasible", "time_limit") else "error",
+        stats=dict(base.stats),
+        message=base.message or f"no feasible plan to {what}",
+    )
 
 
 def _load_builtin() -> None:
