@@ -605,9 +605,9 @@ NUMERIC = [
     ("demo", "--time-limit", "-1"),
     ("train", "--hidden", "0"),
     ("train", "--hidden", "200000"),
-    ("train", "--num-envs", "0"),
+    ("train", "--rl-instances", "0"),
     ("train", "--learning-rate", "nan"),
-    ("train", "--gamma", "2"),
+    ("train", "--rollouts", "1"),
     ("train", "--milp-time-limit", "-1"),
 ]
 
@@ -659,7 +659,7 @@ def _checkpoint(tmp_path: Path, **agent) -> Path:
     cfg = json.loads((DEFAULT_CHECKPOINT / "config.json").read_text())
     cfg["agent"].update(agent)
     (d / "config.json").write_text(json.dumps(cfg))
-    shutil.copy(DEFAULT_CHECKPOINT / "agent.weights.h5", d / "agent.weights.h5")
+    shutil.copy(DEFAULT_CHECKPOINT / "policy.npz", d / "policy.npz")
     return d
 
 
@@ -680,7 +680,7 @@ def test_checkpoint_configuration_values_are_bounded(capsys, tmp_path, scenario,
 
 def test_a_checkpoint_error_is_exactly_one_line_on_stderr_no_tensorflow_noise(tmp_path, scenario):
     ck = _checkpoint(tmp_path)
-    (ck / "agent.weights.h5").write_bytes(b"not an hdf5 file")  # fails after TensorFlow is loaded
+    (ck / "policy.npz").write_bytes(b"not an npz file")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "EDGEOPT_TF"))}
     env["PYTHONPATH"] = str(ROOT)
     p = subprocess.run(
@@ -702,7 +702,7 @@ def test_a_checkpoint_error_is_exactly_one_line_on_stderr_no_tensorflow_noise(tm
         timeout=120,
     )
     assert p.returncode == 2
-    assert p.stderr.splitlines() == [p.stderr.strip()] and "agent.weights.h5" in p.stderr, p.stderr
+    assert p.stderr.splitlines() == [p.stderr.strip()] and "policy.npz" in p.stderr, p.stderr
 
 
 def test_a_very_large_scenario_is_refused_before_compiling(capsys, tmp_path):

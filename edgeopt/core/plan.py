@@ -89,7 +89,10 @@ class PlanState:
         *,
         track: bool = False,
         bias: np.ndarray | None = None,
+        load: np.ndarray | None = None,
     ):
+        """``load``: loads already there before any column (e.g. the fixed part of an LNS
+        sub-problem); U and Z count them."""
         self.p = problem
         use = sp.csc_array(problem.use)
         use.sort_indices()
@@ -100,7 +103,8 @@ class PlanState:
         self.cost_c = problem.col_cost
         self.w_u = float(problem.balance_weight) if problem.balanced.any() else 0.0
         self.bal_rows = np.flatnonzero(problem.balanced)
-        self.load = np.zeros(problem.n_resources)
+        base = np.zeros(problem.n_resources) if load is None else np.asarray(load, np.float64)
+        self.load = base.copy()
         self.assignment = np.full(problem.n_items, -1, dtype=np.int64)
         self.cost = 0.0
         self._balanced_use(problem)
@@ -112,7 +116,7 @@ class PlanState:
             a = np.asarray(assignment, dtype=np.int64).reshape(-1)
             on = a >= 0
             self.assignment[on] = a[on]
-            self.load = np.asarray(
+            self.load = base + np.asarray(
                 problem.use @ np.bincount(a[on], minlength=problem.n_columns), dtype=np.float64
             )
             self.cost = float(self.cost_c[a[on]].sum())

@@ -1,8 +1,10 @@
-"""The actor-critic network (Keras) and its checkpoints (``.weights.h5`` + JSON config).
+"""The policy network in Keras (training) and its checkpoints (``policy.npz`` + JSON config).
 
-The actor scores each candidate column from its features, the pooled features
-of the item's other fitting columns and the global state, so one network fits
-any number of items, bins and options; the critic values the pooled state.
+The architecture is described in :mod:`edgeopt.rl.policy`, whose NumPy forward
+pass runs the exported weights at inference; this module is the same network in
+Keras, used to train it. A checkpoint stores the weights once, as ``policy.npz``:
+the NumPy planner reads it without importing TensorFlow, and :func:`load_checkpoint`
+loads it back into Keras to continue training.
 """
 
 from __future__ import annotations
@@ -19,29 +21,38 @@ import numpy as np
 
 from edgeopt.errors import InputError
 from edgeopt.jsonio import write_json_atomic
-from edgeopt.rl.env import FEATURES, GLOBALS, ITEM_RULES, N_FEATURES, N_GLOBALS
+from edgeopt.rl.env import (
+    EDGE_FEATURES,
+    FEATURES,
+    GLOBALS,
+    ITEM_RULES,
+    N_EDGE_FEATURES,
+    N_FEATURES,
+    N_GLOBALS,
+    N_RES_FEATURES,
+    RESOURCE_FEATURES,
+)
+from edgeopt.rl.policy import LAYERS, NEG, NumpyPolicy, layer_shapes
 
 __all__ = [
     "AgentConfig",
     "Agent",
-    "rollout",
     "CHECKPOINT_FORMAT",
     "save_checkpoint",
     "load_checkpoint",
-    "masked_log_softmax",
+    "read_checkpoint",
     "quiet_tensorflow",
     "MAX_HIDDEN",
+    "SIZES",
 ]
 
-CHECKPOINT_FORMAT = "edgeopt-drl-checkpoint/1"
-WEIGHTS_FILE = "agent.weights.h5"
+CHECKPOINT_FORMAT = "edgeopt-drl-checkpoint/2"
+WEIGHTS_FILE = "policy.npz"
 CONFIG_FILE = "config.json"
-_NEG = -1e9
-#: Initial weight of the myopic prior (logit per unit of ΔZ-above-best / scale), split
-#: evenly between plain ΔZ and ΔZ above the expected bottleneck level.
-PRIOR_STRENGTH = 50.0
 #: Widest hidden layer a checkpoint may ask for (the shipped one uses 64; 200 000 would exhaust memory).
 MAX_HIDDEN = 4096
+#: Feature counts (candidate, global, resource, edge) the network's input layers are sized by.
+SIZES = (N_FEATURES, N_GLOBALS, N_RES_FEATURES, N_EDGE_FEATURES)
 
 
 def quiet_tensorflow() -> None:
@@ -88,25 +99,27 @@ class AgentConfig:
     order: str = "regret"
     features: list[str] = field(default_factory=lambda: list(FEATURES))
     globals: list[str] = field(default_factory=lambda: list(GLOBALS))
+    resource_features: list[str] = field(default_factory=lambda: list(RESOURCE_FEATURES))
+    edge_features: list[str] = field(default_factory=lambda: list(EDGE_FEATURES))
 
 
-def masked_log_softmax(logits: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Log-probabilities over the masked-in candidates (−inf elsewhere), float64."""
-    z = np.where(mask, logits.astype(np.float64), -np.inf)
-    m = z.max(axis=-1, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lse = np.log(np.exp(z - m).sum(axis=-1, keepdims=True)) + m
-        return np.where(mask, z - lse, -np.inf)
+#: Observation keys the network reads, in the order the Keras model takes them.
+INPUTS = (
+    "candidates",
+    "mask",
+    "choice",
+    "state",
+    "resources",
+    "res_mask",
+    "edge_res",
+    "edge_feats",
+    "edge_mask",
+)
 
 
 class Agent:
-    """Actor-critic over candidate sets: ``get_value`` and ``get_action_and_value`` as in CleanRL.
-
-    The Keras model maps (candidates (B, K, F), mask (B, K), state (B, G)) to
-    masked logits (B, K) and a value (B,). Sampling happens in numpy with the
-    caller's ``numpy.random.Generator``, so decisions are reproducible.
-    """
+    """The policy in Keras: ``model(inputs) -> logits (B, K)`` with the layers of
+    :data:`edgeopt.rl.policy.LAYERS`; :meth:`numpy_policy` exports the weights."""
 
     def __init__(self, config: AgentConfig | None = None, *, seed: int = 0):
         quiet_tensorflow()
@@ -115,108 +128,111 @@ class Agent:
         self.config = config or AgentConfig()
         keras.utils.set_random_seed(seed)
         self.model = _build(self.config.hidden)
-        self._forward = None
+        self._forward: Any = None
 
-    # ---------------------------------------------------------------- forward
-    def forward(self, obs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """Masked logits (B, K) and values (B,) as numpy arrays."""
+    def logits(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        """Keras forward pass (B, K), as :meth:`NumpyPolicy.logits`."""
         if self._forward is None:
             import tensorflow as tf
 
             model = self.model
 
             @tf.function(reduce_retracing=True)
-            def fwd(c: Any, m: Any, s: Any) -> Any:
-                return model([c, m, s], training=False)
+            def fwd(*xs: Any) -> Any:
+                return model(dict(zip(INPUTS, xs)), training=False)
 
             self._forward = fwd
-        logits, value = self._forward(obs["candidates"], obs["mask"], obs["state"])
-        return np.asarray(logits), np.asarray(value)
+        return np.asarray(self._forward(*(obs[k] for k in INPUTS)))
 
-    def get_value(self, obs: dict[str, np.ndarray]) -> np.ndarray:
-        return self.forward(obs)[1]
+    def numpy_policy(self) -> NumpyPolicy:
+        w: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
+        for name in LAYERS:
+            layer = self.model.get_layer(name)
+            vs = [np.asarray(v) for v in layer.get_weights()]
+            w[name] = (vs[0], vs[1] if len(vs) > 1 else None)
+        return NumpyPolicy(w, self.config.hidden)
 
-    def get_action_and_value(
-        self, obs: dict[str, np.ndarray], rng: np.random.Generator | None = None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Actions (greedy when ``rng`` is None, else sampled), their log-probs, and values.
-
-        Rows with an empty mask get action 0 and log-prob 0 (the env marks them stuck or done).
-        """
-        logits, value = self.forward(obs)
-        logp = masked_log_softmax(logits, obs["mask"])
-        if rng is None:
-            action = np.argmax(np.where(obs["mask"], logits, -np.inf), axis=1)
-        else:
-            g = rng.gumbel(size=logp.shape)
-            action = np.argmax(np.where(obs["mask"], logp + g, -np.inf), axis=1)
-        any_fit = obs["mask"].any(axis=1)
-        action = np.where(any_fit, action, 0)
-        lp = np.where(any_fit, logp[np.arange(len(action)), action], 0.0)
-        return action.astype(np.int64), lp, value
+    def set_numpy_policy(self, policy: NumpyPolicy) -> None:
+        for name in LAYERS:
+            k, b = policy.weights[name]
+            self.model.get_layer(name).set_weights([k] if b is None else [k, b])
 
 
 def _build(hidden: int) -> Any:
-    """Functional Keras model: per-candidate MLP, masked mean/max pooling, score and value heads."""
+    """The Keras model: dense layers named as in :data:`LAYERS`, wired as :meth:`NumpyPolicy.logits`."""
     import keras
-    from keras import layers, ops
+    import tensorflow as tf
 
-    cand = keras.Input(shape=(None, N_FEATURES), name="candidates")
-    mask_in = keras.Input(shape=(None,), name="mask", dtype="bool")
-    state = keras.Input(shape=(N_GLOBALS,), name="state")
-    mask = ops.cast(mask_in, "float32")
-    ones_k = ops.ones_like(
-        cand[:, :, :1]
-    )  # (B, K, 1): broadcasts per-state vectors over candidates
-    state_k = ones_k * ops.expand_dims(state, 1)
-    h = layers.Dense(hidden, activation="relu", name="embed1")(
-        ops.concatenate([cand, state_k], axis=-1)
-    )
-    h = layers.Dense(hidden, activation="relu", name="embed2")(h)
-    m3 = ops.expand_dims(mask, -1)
-    n = ops.maximum(ops.sum(mask, axis=1, keepdims=True), 1.0)
-    mean = ops.sum(h * m3, axis=1) / n
-    has_fit = ops.cast(ops.sum(mask, axis=1, keepdims=True) > 0.5, "float32")
-    mx = ops.max(h * m3 - (1.0 - m3) * 1e4, axis=1) * has_fit  # relu ≥ 0, so padding never wins
-    ctx = ops.concatenate([mean, mx, state], axis=-1)
-    ctx_k = ones_k * ops.expand_dims(ctx, 1)
-    g = layers.Dense(hidden, activation="relu", name="mix1")(ops.concatenate([h, ctx_k], axis=-1))
-    g = layers.Dense(hidden, activation="relu", name="mix2")(g)
-    # A linear prior on the raw features, initialised to prefer the column of least
-    # cost-plus-bottleneck-above-level (the myopic rule); training corrects it.
-    prior_w = np.zeros((N_FEATURES, 1), dtype="float32")
-    prior_w[FEATURES.index("dz_above_best"), 0] = -PRIOR_STRENGTH / 2
-    prior_w[FEATURES.index("dz_level_above_best"), 0] = -PRIOR_STRENGTH / 2
-    prior = layers.Dense(
-        1, use_bias=False, name="prior", kernel_initializer=keras.initializers.Constant(prior_w)
-    )(cand)
-    logits = ops.squeeze(layers.Dense(1, name="score")(g) + prior, -1)
-    logits = ops.where(mask_in, logits, _NEG)
-    v = layers.Dense(hidden, activation="relu", name="value1")(ctx)
-    v = layers.Dense(hidden, activation="relu", name="value2")(v)
-    value = ops.squeeze(layers.Dense(1, name="value")(v), -1)
-    return keras.Model([cand, mask_in, state], [logits, value], name="actor_critic")
+    shapes = layer_shapes(*SIZES, hidden)
+
+    class PolicyNet(keras.Model):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__(name="policy")
+            self.dense = {}
+            for name in LAYERS:
+                n_in, n_out, bias = shapes[name]
+                layer = keras.layers.Dense(n_out, use_bias=bias, name=name)
+                layer.build((None, n_in))
+                self.dense[name] = layer
+                setattr(self, "l_" + name, layer)
+
+        def call(self, x: dict[str, Any], training: bool = False) -> Any:
+            d = self.dense
+            relu = tf.nn.relu
+
+            def mean_max(h: Any, mask: Any) -> tuple[Any, Any]:
+                m = tf.cast(mask, h.dtype)[:, :, None]
+                hm = h * m
+                n = tf.maximum(tf.reduce_sum(m, axis=1), 1.0)
+                return tf.reduce_sum(hm, axis=1) / n, tf.reduce_max(hm, axis=1)
+
+            r = relu(d["res2"](relu(d["res1"](x["resources"]))))
+            r_mean, r_max = mean_max(r, x["res_mask"])
+            g = relu(d["state"](tf.concat([x["state"], r_mean, r_max], axis=1)))
+            p = d["edge_h"](r)
+            e = tf.gather(p, x["edge_res"], batch_dims=1)  # (B, K, R, H)
+            e = relu(e + d["edge_f"](x["edge_feats"]))
+            e = e * tf.cast(x["edge_mask"], e.dtype)[..., None]
+            e_max = tf.reduce_max(e, axis=2)
+            c = d["cand1_x"](x["candidates"]) + d["cand1_e"](e_max) + d["cand1_g"](g)[:, None, :]
+            c = relu(d["cand2"](relu(c)))
+            c_mean, c_max = mean_max(c, x["mask"])
+            m = d["mix_h"](c) + d["mix_ctx"](tf.concat([c_mean, c_max], axis=1))[:, None, :]
+            s = tf.squeeze(d["score"](relu(m)), -1)
+            return tf.where(x["choice"], s, NEG)
+
+    return PolicyNet()
 
 
 # ------------------------------------------------------------------ checkpoints
 def save_checkpoint(
-    agent: Agent, directory: str | os.PathLike[str], *, extra: dict[str, Any] | None = None
+    agent: Agent | NumpyPolicy,
+    directory: str | os.PathLike[str],
+    *,
+    config: AgentConfig | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Path:
-    """Write ``agent.weights.h5`` and ``config.json`` into ``directory`` (weights first, config last)."""
+    """Write ``policy.npz`` and ``config.json`` into ``directory`` (weights first, config last)."""
+    from edgeopt.jsonio import write_text_atomic
+
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
-    tmp = d / (".tmp-" + WEIGHTS_FILE)
-    agent.model.save_weights(str(tmp))
-    os.replace(tmp, d / WEIGHTS_FILE)
+    if isinstance(agent, Agent):
+        policy, config = agent.numpy_policy(), agent.config
+    else:
+        policy, config = agent, config or AgentConfig(hidden=agent.hidden)
+    write_text_atomic(d / WEIGHTS_FILE, policy.to_bytes())
     write_json_atomic(
-        d / CONFIG_FILE,
-        {"format": CHECKPOINT_FORMAT, "agent": asdict(agent.config), **(extra or {})},
+        d / CONFIG_FILE, {"format": CHECKPOINT_FORMAT, "agent": asdict(config), **(extra or {})}
     )
     return d
 
 
-def load_checkpoint(directory: str | os.PathLike[str]) -> tuple[Agent, dict[str, Any]]:
-    """Load an agent; any missing, corrupt or mismatched part raises one-line :class:`InputError`."""
+def read_checkpoint(
+    directory: str | os.PathLike[str],
+) -> tuple[NumpyPolicy, AgentConfig, dict[str, Any]]:
+    """The NumPy policy, its config and the whole ``config.json`` of a checkpoint, without
+    TensorFlow; any missing, corrupt or mismatched part raises one-line :class:`InputError`."""
     d = Path(directory)
     src = str(d)
     cfg_path, w_path = d / CONFIG_FILE, d / WEIGHTS_FILE
@@ -246,38 +262,32 @@ def load_checkpoint(directory: str | os.PathLike[str]) -> tuple[Agent, dict[str,
             f"got {json.dumps(hidden)[:40]}",
             source=src,
         )
-    if a.get("features") != list(FEATURES) or a.get("globals") != list(GLOBALS):
-        raise InputError(
-            f"{CONFIG_FILE}: checkpoint was trained on other features than this edgeopt's env "
-            f"({len(a.get('features') or [])} vs {len(FEATURES)} candidate features); retrain it",
-            source=src,
-        )
+    cfg = AgentConfig(hidden=hidden)
+    for key in ("features", "globals", "resource_features", "edge_features"):
+        if a.get(key) != getattr(cfg, key):
+            raise InputError(
+                f"{CONFIG_FILE}: checkpoint was trained on other {key.replace('_', ' ')} than this "
+                f"edgeopt's env ({len(a.get(key) or [])} vs {len(getattr(cfg, key))}); retrain it",
+                source=src,
+            )
     if not isinstance(a.get("order"), str) or a["order"] not in ITEM_RULES:
         raise InputError(
             f"{CONFIG_FILE}: field 'agent.order' must be one of {list(ITEM_RULES)} (got {a.get('order')!r}); retrain it",
             source=src,
         )
-    agent = Agent(AgentConfig(hidden=a["hidden"], order=a["order"]))
-    try:
-        agent.model.load_weights(str(w_path))
-    except Exception as exc:  # h5py/Keras raise many types for corrupt or mismatched files
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    cfg.order = a["order"]
+    policy = NumpyPolicy.from_file(w_path, sizes=SIZES, source=src)
+    if policy.hidden != hidden:
         raise InputError(
-            f"cannot load {WEIGHTS_FILE}: {type(exc).__name__}: {first[:200]}", source=src
-        ) from None
+            f"{WEIGHTS_FILE} has {policy.hidden} hidden units, {CONFIG_FILE} says {hidden}",
+            source=src,
+        )
+    return policy, cfg, meta
+
+
+def load_checkpoint(directory: str | os.PathLike[str]) -> tuple[Agent, dict[str, Any]]:
+    """The checkpoint as a Keras :class:`Agent` (to continue training) and its ``config.json``."""
+    policy, cfg, meta = read_checkpoint(directory)
+    agent = Agent(cfg)
+    agent.set_numpy_policy(policy)
     return agent, meta
-
-
-def rollout(agent: Agent, problems: list[Any], rng: np.random.Generator | None = None) -> Any:
-    """Run ``agent`` on a :class:`~edgeopt.rl.env.PlanBatch` of ``problems`` to the end.
-
-    Greedy when ``rng`` is None, sampled otherwise; returns the finished batch
-    (``assignment(b)``, ``stuck``).
-    """
-    from edgeopt.rl.env import PlanBatch
-
-    batch = PlanBatch(problems, order=agent.config.order)
-    while not batch.done.all():
-        action, _, _ = agent.get_action_and_value(batch.observe(), rng)
-        batch.step(action)
-    return batch

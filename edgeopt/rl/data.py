@@ -31,10 +31,14 @@ __all__ = [
     "VALIDATION_SEED",
     "HELD_OUT_SEED",
     "LARGE_SEED",
+    "TEACHER_SEED",
+    "teacher_problems",
 ]
 
 #: Seed bases of the fixed instance sets (training seeds count up from the run's seed × 10⁶).
 VALIDATION_SEED, HELD_OUT_SEED, LARGE_SEED = 900_000_000, 910_000_000, 920_000_000
+#: Seed base of the imitation (teacher) instances, solved to proven optimality once and cached.
+TEACHER_SEED = 930_000_000
 
 
 @dataclass
@@ -117,6 +121,20 @@ class Distribution:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
 
 
+def teacher_problems(
+    dist: Distribution, sources: Sources, n: int, *, large_every: int = 4
+) -> list[Problem]:
+    """The first ``n`` imitation instances: seeds ``TEACHER_SEED + k``; every ``large_every``-th
+    one (k % large_every == large_every - 1) at twice ``dist``'s size, so training spans the
+    benchmark's sizes (0: none larger)."""
+    out = []
+    large = Distribution(**{**dist.__dict__, "size_factor": 2 * dist.size_factor})
+    for k in range(n):
+        d = large if large_every and k % large_every == large_every - 1 else dist
+        out += d.problems(sources, [TEACHER_SEED + k])
+    return out
+
+
 def fingerprint(problem: Problem) -> str:
     """Short hash of a problem's arrays: a cached optimum is reused only for the same numbers."""
     h = hashlib.sha256()
@@ -139,11 +157,14 @@ def milp_optima(
     *,
     time_limit_s: float = 60.0,
     progress: bool = False,
+    assignments: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """MILP results by problem name (objective, status, wall_s), cached in JSON by fingerprint.
 
     Only the MILP's own status is kept: callers use an objective as an optimum
-    only when the status is ``optimal`` (proven).
+    only when the status is ``optimal`` (proven). With ``assignments=True`` each
+    entry also keeps the plan (column index per item; the fingerprint pins the
+    column layout), as imitation learning needs; a cached entry without one is re-solved.
     """
     from edgeopt.solvers.registry import get_solver
 
@@ -156,7 +177,6 @@ def milp_optima(
             known = {}
     milp = get_solver("milp")
     out: dict[str, dict[str, Any]] = {}
-    changed = False
     todo = problems
     if progress:
         from tqdm import tqdm
@@ -169,6 +189,7 @@ def milp_optima(
             hit
             and hit.get("fingerprint") == fp
             and (hit["status"] == "optimal" or hit.get("time_limit_s", 0) >= time_limit_s)
+            and (not assignments or "assignment" in hit)
         ):
             out[p.name] = hit
             continue
@@ -176,8 +197,9 @@ def milp_optima(
         try:
             res = milp(p, time_limit_s=time_limit_s, warm_start="greedy")
             status, objective, bound = res.status, res.objective, res.bound
+            plan = None if res.assignment is None else [int(j) for j in res.assignment]
         except SolverError as exc:  # e.g. the referee disagreeing with the MILP: no usable optimum
-            status, objective, bound = "error", None, None
+            status, objective, bound, plan = "error", None, None, None
             print(f"{p.name}: milp failed: {exc}", file=sys.stderr)
         out[p.name] = known[p.name] = {
             "fingerprint": fp,
@@ -187,8 +209,9 @@ def milp_optima(
             "wall_s": round(time.perf_counter() - t0, 4),
             "time_limit_s": time_limit_s,
         }
-        changed = True
-    if changed:
+        if assignments:
+            known[p.name]["assignment"] = plan
+        # saved after every solve: an interrupted run keeps what it finished and resumes
         write_json_atomic(
             path, {"format": "edgeopt-drl-optima/1", "optima": dict(sorted(known.items()))}
         )

@@ -55,6 +55,8 @@ from edgeopt.core.problem import Problem
 __all__ = [
     "FEATURES",
     "GLOBALS",
+    "RESOURCE_FEATURES",
+    "EDGE_FEATURES",
     "STUCK_PENALTY",
     "PlanBatch",
     "PlanningEnv",
@@ -69,8 +71,8 @@ FEATURES = (
     "cost_above_item_min",  # (c_j - min over the item's columns) / scale
     "balance_increase",  # w_U * (U_after - U) / scale
     "dz_above_best",  # (ΔZ_j - min ΔZ over fitting columns) / scale
-    "dz_rank",  # rank of ΔZ_j among fitting columns / number fitting
-    "is_best",  # 1 for the fitting column of least ΔZ
+    "dz_rank",  # fitting columns of strictly smaller ΔZ_j / number fitting (ties share a rank)
+    "is_best",  # 1 for every fitting column of least ΔZ
     "share_of_left",  # max_l a_jl / (cap_l - load_l)
     "capacity_share",  # sum_l a_jl / cap_l
     "util_after",  # max_l (load_l + a_jl) / cap_l
@@ -95,9 +97,28 @@ GLOBALS = (
     "item_regret",  # (second-best − best ΔZ of the current item's fitting columns) / scale; _CLIP when one fits
     "tight_items",  # share of the open items (this one included) with at most one fitting column
 )
+#: Per-resource features (rows of ``resources``): what a controller's compute, memory or a link
+#: still has and what the open demand will ask of it.
+RESOURCE_FEATURES = (
+    "util",  # load / cap
+    "pressure",  # (load + expected demand of the open items) / cap
+    "demand",  # expected demand of the open items / cap
+    "balanced",  # 1 when the resource enters U
+    "level",  # balanced: load / mean balanced capacity
+    "capacity",  # balanced: cap / mean balanced capacity
+    "below_u",  # balanced: (U - load) / mean balanced capacity
+    "below_expected",  # balanced: (max(U, expected U) - load) / mean balanced capacity
+)
+#: Per (candidate column, resource it uses) features (``edge_feats``).
+EDGE_FEATURES = (
+    "share",  # a / cap
+    "util_after",  # (load + a) / cap
+    "pressure_after",  # (load + a + expected demand) / cap
+)
 #: How the env picks the next item (see the module docstring).
 ITEM_RULES = ("regret", "fixed")
 N_FEATURES, N_GLOBALS = len(FEATURES), len(GLOBALS)
+N_RES_FEATURES, N_EDGE_FEATURES = len(RESOURCE_FEATURES), len(EDGE_FEATURES)
 #: Stuck penalty per unassigned item, in units of the problem's cost scale.
 STUCK_PENALTY = 2.0
 _CLIP = 10.0
@@ -153,9 +174,22 @@ class PlanBatch:
         for sampling several plans of one problem).
     :param pad_to: K (candidates per step) is rounded up to a multiple of this.
     :param order: how the next item is chosen, a key of :data:`ITEM_RULES`.
+    :param merge: find interchangeable candidates (``obs['choice']``, ``obs['rep']``); without
+        it ``choice`` is the mask and ``rep`` each candidate itself (greedy decoding, which takes
+        the first of equal scores anyway, does not need it).
+    :param loads: per problem, loads present before any item is placed (None: empty), e.g.
+        the fixed part of a large-neighbourhood search; rewards stay exact ΔZ.
     """
 
-    def __init__(self, problems: Sequence[Problem], *, pad_to: int = 8, order: str = "regret"):
+    def __init__(
+        self,
+        problems: Sequence[Problem],
+        *,
+        pad_to: int = 8,
+        order: str = "regret",
+        merge: bool = True,
+        loads: Sequence[np.ndarray | None] | None = None,
+    ):
         self.problems = list(problems)
         B = len(self.problems)
         if B == 0:
@@ -163,7 +197,11 @@ class PlanBatch:
         if order not in ITEM_RULES:
             raise ValueError(f"unknown item order {order!r}; expected one of {sorted(ITEM_RULES)}")
         self.order_rule = order
+        self.merge = merge
         self.B = B
+        self.base_loads = list(loads) if loads is not None else [None] * B
+        if len(self.base_loads) != B:
+            raise ValueError("give one load array (or None) per problem")
         self.n_items = np.array([p.n_items for p in self.problems], dtype=np.int64)
         self.T = int(self.n_items.max())
         res_n = np.array([p.n_resources for p in self.problems], dtype=np.int64)
@@ -233,6 +271,11 @@ class PlanBatch:
         self.dem_res = np.concatenate(dem_res).astype(np.int64)[srt]
         self.dem_val = np.concatenate(dem_val)[srt]
         self.dem_ptr = np.searchsorted(items_a[srt], np.arange(int(self.item_off[-1]) + 1))
+        # (problem, local resource) -> global resource (the dummy where padded)
+        self.L = int(res_n.max(initial=1)) or 1
+        loc = np.arange(self.L)
+        self.res_mask = loc[None, :] < res_n[:, None]
+        self.res_map = np.where(self.res_mask, self.res_off[:-1, None] + loc[None, :], self.dummy)
         self.reset()
 
     # ----------------------------------------------------------------- state
@@ -240,7 +283,23 @@ class PlanBatch:
         """Back to the empty plan."""
         self.t = 0
         self.load = np.zeros(self.cap.shape[0])
-        self.u = np.zeros(self.B)
+        for b, base in enumerate(self.base_loads):
+            if base is not None:
+                self.load[self.res_off[b] : self.res_off[b + 1]] = base
+        bal = self.balanced[:-1]
+        self.u = np.maximum(
+            np.zeros(self.B),
+            np.array(
+                [
+                    float(
+                        self.load[self.res_off[b] : self.res_off[b + 1]][
+                            bal[self.res_off[b] : self.res_off[b + 1]]
+                        ].max(initial=0.0)
+                    )
+                    for b in range(self.B)
+                ]
+            ),
+        )
         self.done = self.n_items == 0
         self.stuck = np.zeros(self.B, dtype=bool)
         self.actions = np.full((self.B, self.T), -1, dtype=np.int64)
@@ -251,7 +310,9 @@ class PlanBatch:
         self.demand = np.zeros(self.cap.shape[0])
         np.add.at(self.demand, self.dem_res, self.dem_val)
         self._obs: dict[str, np.ndarray] | None = None
-        self.states = [PlanState(p, track=True) for p in self.problems]
+        self.states = [
+            PlanState(p, track=True, load=base) for p, base in zip(self.problems, self.base_loads)
+        ]
         self._select()
 
     def _select(self) -> None:
@@ -335,13 +396,14 @@ class PlanBatch:
         dz_fit = np.where(mask, dz, big)
         best = dz_fit.min(axis=1, keepdims=True)
         n_fit = mask.sum(axis=1)
+        # rank = fitting columns of strictly smaller ΔZ, so equal columns get equal features
+        order = np.argsort(dz_fit, axis=1, kind="stable")
+        srt = np.take_along_axis(dz_fit, order, axis=1)
+        starts = np.ones((B, K), dtype=bool)
+        starts[:, 1:] = srt[:, 1:] != srt[:, :-1]
+        first = np.maximum.accumulate(np.where(starts, np.arange(K)[None, :], 0), axis=1)
         rank = np.empty((B, K))
-        np.put_along_axis(
-            rank,
-            np.argsort(dz_fit, axis=1, kind="stable"),
-            np.arange(K, dtype=np.float64)[None, :],
-            axis=1,
-        )
+        np.put_along_axis(rank, order, first.astype(np.float64), axis=1)
         press = np.where(real, (load + amt + self.demand[idx]) / cap, 0.0)
         n_real = np.maximum(real.sum(axis=2), 1)
         item_min = np.where(valid, cost, big).min(axis=1, keepdims=True)
@@ -357,7 +419,7 @@ class PlanBatch:
                 self.w_u[:, None] * du / s,
                 np.where(mask, dz - np.where(np.isfinite(best), best, 0.0), 0.0) / s,
                 np.where(mask, rank / np.maximum(n_fit[:, None], 1), 1.0),
-                (mask & (rank == 0)).astype(np.float64),
+                (mask & (dz == best)).astype(np.float64),
                 left.max(axis=2),
                 np.where(real, amt / cap, 0.0).sum(axis=2),
                 np.where(real, after, 0.0).max(axis=2),
@@ -395,14 +457,92 @@ class PlanBatch:
             axis=1,
         )
         glob = np.clip(np.nan_to_num(glob, nan=0.0, posinf=_CLIP), -_CLIP, _CLIP)
+        # resources of each problem and the edges (candidate, resource it uses)
+        gl = self.res_map
+        r_load, r_cap, r_dem = self.load[gl], self.cap[gl], self.demand[gl]
+        r_bal = self.balanced[gl]
+        bc = self.bal_cap[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            res = np.stack(
+                [
+                    r_load / r_cap,
+                    (r_load + r_dem) / r_cap,
+                    r_dem / r_cap,
+                    r_bal.astype(np.float64),
+                    np.where(r_bal, r_load / bc, 0.0),
+                    np.where(r_bal, r_cap / bc, 0.0),
+                    np.where(r_bal, (u - r_load) / bc, 0.0),
+                    np.where(r_bal, (level - r_load) / bc, 0.0),
+                ],
+                axis=2,
+            )
+        res = np.where(self.res_mask[:, :, None], res, 0.0)
+        res = np.clip(np.nan_to_num(res, nan=0.0, posinf=_CLIP, neginf=-_CLIP), -_CLIP, _CLIP)
+        edge_mask = real & valid[:, :, None]
+        edge_res = np.where(edge_mask, idx - self.res_off[:-1, None, None], 0)
+        edge = np.stack(
+            [np.where(edge_mask, amt / cap, 0.0), np.where(edge_mask, after, 0.0), press], axis=3
+        )
+        edge = np.where(edge_mask[..., None], edge, 0.0)
+        edge = np.clip(np.nan_to_num(edge, nan=0.0, posinf=_CLIP), -_CLIP, _CLIP)
         self._obs = {
             "candidates": feats.astype(np.float32),
             "mask": mask,
             "state": glob.astype(np.float32),
+            "resources": res.astype(np.float32),
+            "res_mask": self.res_mask,
+            "edge_res": edge_res.astype(np.int32),
+            "edge_feats": edge.astype(np.float32),
+            "edge_mask": edge_mask,
             "dz": dz,
             "dz_level": dzl,
         }
+        if self.merge:
+            rep = self._class_rep(cost, amt, load, cap, idx, valid)
+        else:
+            rep = np.where(valid, np.arange(K)[None, :], -1)
+        self._obs["rep"] = rep
+        self._obs["choice"] = mask & (rep == np.arange(K)[None, :])
         return self._obs
+
+    def _class_rep(
+        self,
+        cost: np.ndarray,
+        amt: np.ndarray,
+        load: np.ndarray,
+        cap: np.ndarray,
+        idx: np.ndarray,
+        valid: np.ndarray,
+    ) -> np.ndarray:
+        """(B, K): per candidate, the position of the first candidate of its class of
+        interchangeable ones (-1 for padding).
+
+        Two columns of the current item are interchangeable now when they have the same
+        cost and, resource by resource, the same use on resources of the same capacity,
+        load, expected demand and balance flag: every feature the policy sees is then
+        equal, so they are merged into one choice and ties do not split probability.
+        """
+        B, K = cost.shape
+        dem, bal = self.demand[idx], self.balanced[idx].astype(np.float64)
+        keys = [cost]
+        for arr in (amt, load, cap, dem, bal):
+            keys += [arr[:, :, r] for r in range(arr.shape[2])]
+        flat = [np.where(valid, k, np.inf).ravel() for k in keys]
+        row = np.repeat(np.arange(B), K)
+        pos = np.tile(np.arange(K), B)
+        order = np.lexsort([pos, *flat[::-1], row])
+        same = np.ones(B * K, dtype=bool)
+        same[0] = False
+        same[1:] = row[order[1:]] == row[order[:-1]]
+        for k in flat:
+            sk = k[order]
+            same[1:] &= sk[1:] == sk[:-1]
+        # the first of each run in sorted order is its class's first position (pos breaks ties)
+        start = np.flatnonzero(~same)
+        run = np.cumsum(~same) - 1
+        rep = np.empty(B * K, dtype=np.int64)
+        rep[order] = pos[order[start[run]]]
+        return np.where(valid, rep.reshape(B, K), -1)
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Apply one action per problem; returns (reward, done) in Z units.

@@ -1,11 +1,20 @@
-"""Train the actor-critic planner with PPO-clip on batches of generated scenarios.
+"""Train the learned planner: imitation of proven optima, then POMO-style RL fine-tuning.
 
-CleanRL-style: every hyper-parameter in ``Args``, one seeding block, the loop
-written out. ``edgeopt train --help`` lists the flags. Each instance is rolled
-out ``rollouts`` times; with ``baseline='pomo'`` (default) an episode's
-advantage is its return minus the mean return of its instance's rollouts
-(POMO's shared baseline: no critic bias, and instance difficulty cancels out);
-``baseline='critic'`` uses GAE on the critic instead.
+CleanRL-style: every hyper-parameter in ``Args``, one seeding block, the loops
+written out. ``edgeopt train --help`` lists the flags.
+
+1. **Teachers.** ``teacher_instances`` generated scenarios (every ``large_every``-th
+   twice as large) are solved by the MILP to proven optimality, once: plans are
+   cached with the problems' fingerprints.
+2. **Imitation.** The env is walked along each optimal plan; at each decision the
+   network is trained by cross-entropy to choose the optimum's column (its class of
+   interchangeable columns: any equivalent column is the same choice).
+3. **RL fine-tuning.** Fresh instances, each decoded ``rollouts`` times by sampling;
+   REINFORCE with POMO's shared baseline (a plan's advantage is its return minus the
+   mean of its instance's group, over the group's spread), no critic.
+
+The weights kept are those of the best validation (greedy decoding, mean gap to the
+MILP optima of ``val_instances`` fixed instances), over both phases.
 """
 
 from __future__ import annotations
@@ -37,19 +46,35 @@ class Args:
     curve: str = "reports/drl/learning_curve.png"
     """learning-curve plot to write ('' for none)"""
     seed: int = 1
-    """seed of numpy, Keras and the training instances"""
+    """seed of numpy, Keras and the RL training instances"""
     catalog: str = ""
     """catalog file (default: the shipped measured catalog)"""
     devices: str = ""
     """devices file (default: the shipped device profiles)"""
-    num_updates: int = 300
-    """PPO iterations; each draws ``num_envs`` fresh training instances"""
-    num_envs: int = 16
-    """fresh instances per iteration"""
+    teacher_instances: int = 320
+    """imitation instances, solved to proven optimality by the MILP once and cached"""
+    teacher_cache: str = ""
+    """JSON cache of the teachers' optimal plans (default: the shipped edgeopt/data/drl/teacher/optima.json)"""
+    large_every: int = 4
+    """every this many teacher / RL instances is twice as large (0: none)"""
+    epochs: int = 40
+    """imitation epochs over the teacher steps"""
+    batch_size: int = 64
+    """imitation minibatch (decisions)"""
+    learning_rate: float = 2e-3
+    """imitation Adam learning rate (cosine-annealed to 5%%)"""
+    rl_updates: int = 60
+    """RL fine-tuning iterations after imitation (0: imitation only)"""
+    rl_instances: int = 16
+    """fresh instances per RL iteration"""
     rollouts: int = 8
-    """sampled rollouts of each instance per iteration (the POMO group)"""
-    baseline: str = "pomo"
-    """advantage: 'pomo' (return minus the group's mean return) or 'critic' (GAE)"""
+    """sampled plans of each instance per RL iteration (the POMO group and its shared baseline)"""
+    rl_learning_rate: float = 1e-4
+    """RL Adam learning rate"""
+    ent_coef: float = 0.0
+    """RL entropy bonus"""
+    max_grad_norm: float = 1.0
+    """global gradient-norm clip"""
     order: str = "regret"
     """how the env picks the next item: 'regret' or 'fixed'"""
     min_controllers: int = 4
@@ -62,32 +87,14 @@ class Args:
     """most requests per controller"""
     hidden: int = 64
     """width of every hidden layer"""
-    learning_rate: float = 1e-3
-    """Adam learning rate (annealed linearly to 10%% when ``anneal_lr``)"""
-    anneal_lr: bool = True
-    """anneal the learning rate"""
-    gamma: float = 1.0
-    """discount (1: the return is exactly −Z / scale)"""
-    gae_lambda: float = 0.95
-    """GAE λ"""
-    update_epochs: int = 3
-    """PPO epochs per iteration"""
-    num_minibatches: int = 4
-    """minibatches per epoch"""
-    clip_coef: float = 0.2
-    """PPO clip range"""
-    ent_coef: float = 0.003
-    """entropy bonus"""
-    vf_coef: float = 0.5
-    """value-loss weight"""
-    max_grad_norm: float = 0.5
-    """global gradient-norm clip"""
-    val_instances: int = 24
-    """validation instances (fixed seeds, MILP optima cached in the checkpoint folder)"""
-    val_every: int = 10
-    """validate (and keep the best checkpoint) every this many iterations"""
-    milp_time_limit: float = 60.0
-    """MILP time limit per validation instance, seconds"""
+    val_instances: int = 48
+    """validation instances (fixed seeds, MILP optima cached)"""
+    val_cache: str = ""
+    """JSON cache of the validation optima (default: the shipped edgeopt/data/drl/teacher/validation_optima.json)"""
+    val_every: int = 5
+    """validate (and keep the best weights) every this many imitation epochs and 2x this many RL iterations"""
+    milp_time_limit: float = 30.0
+    """MILP time limit per teacher / validation instance, seconds"""
     progress: bool = True
     """show a tqdm progress bar"""
 
@@ -125,13 +132,13 @@ def _field_docs() -> dict[str, str]:
 
 
 def validate(
-    agent: Any, problems: list[Any], optima: dict[str, dict[str, Any]]
+    policy: Any, problems: list[Any], optima: dict[str, dict[str, Any]], order: str = "regret"
 ) -> dict[str, float]:
-    """Greedy decoding on ``problems``: mean gap to proven optima, stuck share."""
+    """Greedy decoding on ``problems``: mean / max gap to proven optima, stuck share."""
     from edgeopt.core.evaluate import evaluate
-    from edgeopt.rl.agent import rollout
+    from edgeopt.rl.policy import rollout
 
-    batch = rollout(agent, problems)
+    batch = rollout(policy, problems, order=order)
     gaps = []
     for b, p in enumerate(problems):
         opt = optima.get(p.name, {})
@@ -147,9 +154,13 @@ def validate(
 
 
 def plot_curve(
-    history: list[dict[str, Any]], path: str | Path, *, greedy_gap: float | None = None
+    history: list[dict[str, Any]],
+    path: str | Path,
+    *,
+    references: dict[str, float | None] | None = None,
 ) -> None:
-    """Validation gap and training return against iterations, written atomically."""
+    """Validation gap against training progress (imitation epochs, then RL iterations), with the
+    heuristics' gaps on the same instances as reference lines; written atomically."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -157,23 +168,32 @@ def plot_curve(
 
     from edgeopt.jsonio import write_text_atomic
 
-    val = [h for h in history if "val_gap" in h]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
-    ax1.plot([h["update"] for h in history], [h["return"] for h in history], lw=0.8)
-    ax1.set_xlabel("iteration")
-    ax1.set_ylabel("mean training return (−Z / scale)")
+    il = [h for h in history if h["phase"] == "imitation"]
+    rl = [h for h in history if h["phase"] == "rl"]
+    ax1.plot([h["x"] for h in il], [h["loss"] for h in il], lw=0.9, label="imitation loss")
+    ax1.set_xlabel("imitation epoch")
+    ax1.set_ylabel("cross-entropy (nats)")
+    ax1b = ax1.twinx()
+    ax1b.plot([h["x"] for h in il], [100 * h["accuracy"] for h in il], color="C1", lw=0.9)
+    ax1b.set_ylabel("teacher's choice taken (%)", color="C1")
+    val = [h for h in history if "val_gap" in h]
     ax2.plot(
-        [h["update"] for h in val],
+        [h["x"] for h in val],
         [100 * h["val_gap"] for h in val],
         marker="o",
         ms=3,
         label="drl greedy",
     )
-    if greedy_gap is not None:
-        ax2.axhline(100 * greedy_gap, color="grey", ls="--", label="greedy heuristic")
-    ax2.set_xlabel("iteration")
+    for k, (label, v) in enumerate((references or {}).items()):
+        if v is not None:
+            ax2.axhline(100 * v, color=f"C{k + 2}", ls="--", lw=0.9, label=label)
+    if rl:
+        ax2.axvline(rl[0]["x"] - 0.5, color="grey", lw=0.6)
+    ax2.set_xlabel("imitation epoch, then RL iteration / 2")
     ax2.set_ylabel("validation mean gap to MILP optimum (%)")
-    ax2.legend()
+    ax2.set_yscale("symlog", linthresh=1.0)
+    ax2.legend(fontsize=7)
     fig.tight_layout()
     import io
 
@@ -189,32 +209,31 @@ def check_args(args: Args) -> None:
     from edgeopt.argcheck import SEED, TIME_LIMIT_S, Range, check_options
     from edgeopt.paths import check_output, plain_name
     from edgeopt.rl.agent import MAX_HIDDEN
+    from edgeopt.rl.env import ITEM_RULES
 
-    def count(hi: float) -> Range:
-        return Range(1, hi, integer=True)
+    def count(hi: float, lo: int = 1) -> Range:
+        return Range(lo, hi, integer=True)
 
-    unit = Range(0, 1)
     check_options(
         args,
         seed=SEED,
-        num_updates=count(10**7),
-        num_envs=count(10**5),
-        rollouts=count(10**4),
+        teacher_instances=count(10**6),
+        large_every=count(10**6, 0),
+        epochs=count(10**5, 0),
+        batch_size=count(10**5),
+        learning_rate=Range(0, 1, lo_open=True),
+        rl_updates=count(10**7, 0),
+        rl_instances=count(10**5),
+        rollouts=count(10**4, 2),
+        rl_learning_rate=Range(0, 1, lo_open=True),
+        ent_coef=Range(0, 100),
+        max_grad_norm=Range(0, 10**6, lo_open=True),
         min_controllers=count(10**4),
         max_controllers=count(10**4),
         min_requests_per_controller=Range(0, 10**4, lo_open=True),
         max_requests_per_controller=Range(0, 10**4, lo_open=True),
         hidden=count(MAX_HIDDEN),
-        learning_rate=Range(0, 1, lo_open=True),
-        gamma=unit,
-        gae_lambda=unit,
-        update_epochs=count(10**4),
-        num_minibatches=count(10**6),
-        clip_coef=Range(0, 100),
-        ent_coef=Range(0, 100),
-        vf_coef=Range(0, 100),
-        max_grad_norm=Range(0, 10**6, lo_open=True),
-        val_instances=Range(0, 10**5, integer=True),
+        val_instances=count(10**5, 0),
         val_every=count(10**7),
         milp_time_limit=TIME_LIMIT_S,
     )
@@ -228,6 +247,8 @@ def check_args(args: Args) -> None:
             "--max-requests-per-controller: must be >= --min-requests-per-controller "
             f"({args.min_requests_per_controller}), got {args.max_requests_per_controller}"
         )
+    if args.order not in ITEM_RULES:
+        raise InputError(f"--order: must be one of {list(ITEM_RULES)}, got {args.order!r}")
     plain_name(args.name, option="--name")
     inputs = [args.catalog or None, args.devices or None]
     check_output(
@@ -235,10 +256,20 @@ def check_args(args: Args) -> None:
     )
     if args.curve:
         check_output(args.curve, option="--curve", inputs=inputs)
+    for opt, val in (("--teacher-cache", args.teacher_cache), ("--val-cache", args.val_cache)):
+        if val:
+            check_output(val, option=opt, inputs=inputs)
+
+
+def _default_cache(arg: str, name: str) -> Path:
+    from edgeopt.data import data_path
+
+    return Path(arg) if arg else data_path("drl", "teacher") / name
 
 
 def train(args: Args, *, command: str = "") -> dict[str, Any]:
-    """Run training; returns the summary written into the checkpoint's config."""
+    """Imitation on proven optima, then POMO-style RL fine-tuning; keeps the weights of the best
+    validation. Returns the summary written into the checkpoint's config."""
     check_args(args)
     from edgeopt.rl.agent import quiet_tensorflow
 
@@ -247,26 +278,22 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
     import tensorflow as tf
     from tqdm import tqdm
 
-    from edgeopt.rl.agent import Agent, AgentConfig
-    from edgeopt.rl.data import VALIDATION_SEED, Distribution, Sources, milp_optima
+    from edgeopt.rl.agent import INPUTS, Agent, AgentConfig
+    from edgeopt.rl.data import (
+        VALIDATION_SEED,
+        Distribution,
+        Sources,
+        milp_optima,
+        teacher_problems,
+    )
     from edgeopt.rl.env import PlanBatch
+    from edgeopt.rl.imitation import batches, collect, pad
 
-    if min(args.num_envs, args.num_updates, args.num_minibatches, args.rollouts) < 1:
-        raise InputError(
-            "num-envs, num-updates, num-minibatches and rollouts must be >= 1", field="args"
-        )
-    if args.baseline not in ("pomo", "critic"):
-        raise InputError("must be 'pomo' or 'critic'", field="baseline")
-    from edgeopt.rl.env import ITEM_RULES
-
-    if args.order not in ITEM_RULES:
-        raise InputError(f"must be one of {list(ITEM_RULES)}", field="order")
     started = time.perf_counter()
     out = Path(args.out_dir) / args.name
-
-    # Seeding: numpy generator for instances and actions, Keras/TF for weights.
     rng = np.random.default_rng(args.seed)
     keras.utils.set_random_seed(args.seed)
+    tf.config.experimental.enable_op_determinism()
 
     sources = Sources.resolve(args.catalog or None, args.devices or None)
     dist = Distribution(
@@ -282,191 +309,261 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
     optima = (
         milp_optima(
             val_problems,
-            out / "val_optima.json",
+            _default_cache(args.val_cache, "validation_optima.json"),
             time_limit_s=args.milp_time_limit,
             progress=args.progress,
         )
         if val_problems
         else {}
     )
-    greedy_gap = _greedy_gap(val_problems, optima)
+    references = _reference_gaps(val_problems, optima, args.order)
+
+    # ---- teachers: proven optimal plans
+    teachers = teacher_problems(dist, sources, args.teacher_instances, large_every=args.large_every)
+    t_opt = milp_optima(
+        teachers,
+        _default_cache(args.teacher_cache, "optima.json"),
+        time_limit_s=args.milp_time_limit,
+        progress=args.progress,
+        assignments=True,
+    )
+    proven = [p for p in teachers if t_opt[p.name]["status"] == "optimal"]
+    samples = collect(
+        proven, [np.array(t_opt[p.name]["assignment"]) for p in proven], order=args.order
+    )
+    t_ready = time.perf_counter() - started
 
     agent = Agent(AgentConfig(hidden=args.hidden, order=args.order), seed=args.seed)
     model = agent.model
-    optimizer = keras.optimizers.Adam(
-        learning_rate=args.learning_rate, global_clipnorm=args.max_grad_norm
-    )
-    optimizer.build(model.trainable_variables)
-
-    @tf.function(reduce_retracing=True)
-    def train_step(
-        cand: Any, mask: Any, state: Any, act: Any, old_lp: Any, adv: Any, ret: Any, choice: Any
-    ) -> Any:
-        with tf.GradientTape() as tape:
-            logits, value = model([cand, mask, state], training=True)
-            logp_all = tf.nn.log_softmax(logits, axis=-1)
-            lp = tf.gather(logp_all, act, batch_dims=1)
-            ratio = tf.exp(lp - old_lp)
-            pg = tf.maximum(
-                -adv * ratio, -adv * tf.clip_by_value(ratio, 1 - args.clip_coef, 1 + args.clip_coef)
-            )
-            n_choice = tf.maximum(tf.reduce_sum(choice), 1.0)
-            pg_loss = tf.reduce_sum(pg * choice) / n_choice
-            ent = -tf.reduce_sum(tf.where(mask, tf.exp(logp_all) * logp_all, 0.0), axis=-1)
-            ent_loss = tf.reduce_sum(ent * choice) / n_choice
-            v_loss = 0.5 * tf.reduce_mean(tf.square(value - ret))
-            loss = pg_loss - args.ent_coef * ent_loss + args.vf_coef * v_loss
-        grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))
-        kl = tf.reduce_sum(((ratio - 1.0) - (lp - old_lp)) * choice) / n_choice
-        return pg_loss, v_loss, ent_loss, kl
-
     history: list[dict[str, Any]] = []
     best: dict[str, Any] = {"score": np.inf}
-    global_step = 0
+
+    def check(x: float, phase: str, step: int) -> None:
+        if not val_problems:
+            return
+        v = validate(agent.numpy_policy(), val_problems, optima, args.order)
+        history[-1].update(val_gap=v["gap_mean"], val_gap_max=v["gap_max"], val_stuck=v["stuck"])
+        score = v["stuck"] + (v["gap_mean"] if np.isfinite(v["gap_mean"]) else 1.0)
+        if score < best["score"]:
+            best.clear()
+            best.update(score=score, phase=phase, step=step, **v)
+            _save(agent, out, args, sources, dist, best, history, started, command, references)
+        if args.curve:
+            plot_curve(history, args.curve, references=references)
+
+    # ---- imitation: cross-entropy on the teacher's (merged) choice
+    n_steps_ep = max(1, -(-len(samples) // args.batch_size))
+    total = max(1, args.epochs * n_steps_ep)
+    il_opt = keras.optimizers.Adam(
+        learning_rate=args.learning_rate, global_clipnorm=args.max_grad_norm
+    )
+    il_opt.build(model.trainable_variables)
+    spec = _input_spec()
+
+    @tf.function(input_signature=[*spec, tf.TensorSpec([None], tf.int32)], reduce_retracing=True)
+    def il_step(*xs: Any) -> Any:
+        *inp, target = xs
+        with tf.GradientTape() as tape:
+            logits = model(dict(zip(INPUTS, inp)), training=True)
+            ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=target, logits=logits)
+            loss = tf.reduce_mean(ce)
+        grads = tape.gradient(loss, model.trainable_variables)
+        il_opt.apply_gradients(zip(grads, model.trainable_variables))
+        hit = tf.cast(tf.equal(tf.argmax(logits, axis=1, output_type=tf.int32), target), tf.float32)
+        return loss, tf.reduce_mean(hit)
+
     bar = tqdm(
-        range(1, args.num_updates + 1),
+        total=args.epochs + args.rl_updates,
         desc="train",
-        unit="it",
         disable=not args.progress,
         file=sys.stderr,
     )
-    for update in bar:
-        if args.anneal_lr:
-            frac = 1.0 - (update - 1.0) / args.num_updates
-            optimizer.learning_rate.assign(args.learning_rate * (0.1 + 0.9 * frac))
+    it = 0
+    for epoch in range(1, args.epochs + 1):
+        losses, hits, ns = [], [], []
+        for idx in batches(samples, args.batch_size, rng):
+            frac = it / total
+            il_opt.learning_rate.assign(
+                args.learning_rate * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * frac)))
+            )
+            it += 1
+            mb = pad([samples[i] for i in idx])
+            loss, hit = il_step(*(mb[k] for k in INPUTS), mb["target"])
+            losses.append(float(loss) * len(idx))
+            hits.append(float(hit) * len(idx))
+            ns.append(len(idx))
+        history.append(
+            {
+                "phase": "imitation",
+                "x": epoch,
+                "epoch": epoch,
+                "loss": sum(losses) / sum(ns),
+                "accuracy": sum(hits) / sum(ns),
+                "wall_s": round(time.perf_counter() - started, 1),
+            }
+        )
+        if epoch % args.val_every == 0 or epoch == args.epochs:
+            check(epoch, "imitation", epoch)
+        bar.update(1)
+        bar.set_postfix(
+            loss=f"{history[-1]['loss']:.3f}", gap=f"{100 * best.get('gap_mean', np.nan):.2f}%"
+        )
 
-        # ---- collect: fresh instances, one episode each
-        seeds = args.seed * 1_000_000 + (update - 1) * args.num_envs + np.arange(args.num_envs)
-        problems = [p for p in dist.problems(sources, seeds.tolist()) for _ in range(args.rollouts)]
-        batch = PlanBatch(problems, order=args.order)
-        steps: list[dict[str, np.ndarray]] = []
-        ret_z = np.zeros(batch.B)
+    # ---- RL fine-tuning: sampled plans, POMO shared baseline (no critic)
+    rl_opt = keras.optimizers.Adam(
+        learning_rate=args.rl_learning_rate, global_clipnorm=args.max_grad_norm
+    )
+    rl_opt.build(model.trainable_variables)
+
+    @tf.function(
+        input_signature=[*spec, tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], tf.float32)],
+        reduce_retracing=True,
+    )
+    def pg_grads(*xs: Any) -> Any:
+        *inp, act, weight = xs
+        with tf.GradientTape() as tape:
+            logits = model(dict(zip(INPUTS, inp)), training=True)
+            logp_all = tf.nn.log_softmax(logits, axis=-1)
+            lp = tf.gather(logp_all, act, batch_dims=1)
+            choice = tf.cast(inp[2], tf.float32)
+            ent = -tf.reduce_sum(tf.exp(logp_all) * logp_all * choice, axis=-1)
+            loss = -tf.reduce_sum(weight * lp) - args.ent_coef * tf.reduce_sum(
+                tf.abs(tf.sign(weight)) * ent
+            )
+        return tape.gradient(loss, model.trainable_variables)
+
+    rl_dist = Distribution(**{**dist.__dict__})
+    rl_large = Distribution(**{**dist.__dict__, "size_factor": 2})
+    for update in range(1, args.rl_updates + 1):
+        seeds = (
+            args.seed * 1_000_000 + (update - 1) * args.rl_instances + np.arange(args.rl_instances)
+        )
+        probs = []
+        for k, sd in enumerate(seeds.tolist()):
+            d = (
+                rl_large
+                if args.large_every and k % args.large_every == args.large_every - 1
+                else rl_dist
+            )
+            probs += d.problems(sources, [sd])
+        group = [p for p in probs for _ in range(args.rollouts)]
+        policy = agent.numpy_policy()
+        batch = PlanBatch(group, order=args.order)
+        rec_steps = []
+        ret = np.zeros(batch.B)
+        rows = np.arange(batch.B)
         while not batch.done.all():
             obs = batch.observe()
-            active = ~batch.done
-            action, logp, value = agent.get_action_and_value(obs, rng)
-            reward, _ = batch.step(action)
-            ret_z += reward
-            steps.append(
-                {
-                    **{k: obs[k] for k in ("candidates", "mask", "state")},
-                    "action": action,
-                    "logp": logp,
-                    "value": value,
-                    "reward": reward / batch.scale,
-                    "active": active,
-                }
+            logits = policy.logits(obs)
+            g = rng.gumbel(size=logits.shape)
+            action = np.argmax(
+                np.where(obs["choice"], logits.astype(np.float64) + g, -np.inf), axis=1
             )
-        global_step += int(sum(s["active"].sum() for s in steps))
-
-        # ---- advantages: GAE over each episode (value 0 after the end)
-        T = len(steps)
-        adv = np.zeros((T, batch.B))
-        last = np.zeros(batch.B)
-        for t in reversed(range(T)):
-            nxt_active = steps[t + 1]["active"] if t + 1 < T else np.zeros(batch.B, dtype=bool)
-            nxt_value = steps[t + 1]["value"] if t + 1 < T else np.zeros(batch.B)
-            delta = steps[t]["reward"] + args.gamma * nxt_value * nxt_active - steps[t]["value"]
-            last = delta + args.gamma * args.gae_lambda * nxt_active * last
-            adv[t] = last
-        act_mask = np.stack([s["active"] for s in steps])
-        flat = {
-            k: np.concatenate([s[k][s["active"]] for s in steps])
-            for k in ("candidates", "mask", "state", "action", "logp", "value")
-        }
-        flat_ret = adv[act_mask] + flat["value"]  # the critic's targets (trained either way)
-        if args.baseline == "pomo":
-            # Same instance ⇒ same group; every step of an episode shares its episode advantage.
-            g = ret_z / batch.scale
-            group = g.reshape(-1, args.rollouts)
-            ep_adv = (group - group.mean(axis=1, keepdims=True)).ravel()
-            adv = np.broadcast_to(ep_adv, adv.shape)
-        flat_adv = adv[act_mask]
-        choice = (flat["mask"].sum(axis=1) >= 2).astype(np.float32)
-
-        # ---- PPO update
-        n = flat_adv.shape[0]
-        mb = max(1, n // args.num_minibatches)
-        stats = []
-        for _epoch in range(args.update_epochs):
-            perm = rng.permutation(n)
-            for start in range(0, n, mb):
-                idx = perm[start : start + mb]
-                a_mb = flat_adv[idx]
-                c_mb = choice[idx]
-                sel = c_mb > 0
-                if sel.sum() > 1:
-                    a_mb = (a_mb - a_mb[sel].mean()) / (a_mb[sel].std() + 1e-8)
-                stats.append(
-                    train_step(
-                        flat["candidates"][idx],
-                        flat["mask"][idx],
-                        flat["state"][idx],
-                        flat["action"][idx],
-                        flat["logp"][idx].astype(np.float32),
-                        a_mb.astype(np.float32),
-                        flat_ret[idx].astype(np.float32),
-                        c_mb,
-                    )
-                )
-        pg_l, v_l, ent, kl = (float(np.mean([float(s[k]) for s in stats])) for k in range(4))
-        rec = {
-            "update": update,
-            "step": global_step,
-            "return": float(np.mean(ret_z / batch.scale)),
-            "stuck": float(batch.stuck.mean()),
-            "pg_loss": pg_l,
-            "v_loss": v_l,
-            "entropy": ent,
-            "kl": kl,
-        }
-
-        # ---- validate, keep the best checkpoint, redraw the curve
-        if val_problems and (update % args.val_every == 0 or update == args.num_updates):
-            v = validate(agent, val_problems, optima)
-            rec.update(val_gap=v["gap_mean"], val_gap_max=v["gap_max"], val_stuck=v["stuck"])
-            score = v["stuck"] + (v["gap_mean"] if np.isfinite(v["gap_mean"]) else 1.0)
-            if score < best["score"]:
-                best = {"score": score, "update": update, **v}
-                _save(
-                    agent,
-                    out,
-                    args,
-                    sources,
-                    dist,
-                    best,
-                    history + [rec],
-                    started,
-                    command,
-                    greedy_gap,
-                )
-            if args.curve:
-                plot_curve(history + [rec], args.curve, greedy_gap=greedy_gap)
-        history.append(rec)
+            action = np.where(obs["choice"][rows, action], action, 0)
+            active = (~batch.done) & (obs["choice"].sum(axis=1) >= 2)
+            rec_steps.append(({k: obs[k] for k in INPUTS}, action.astype(np.int32), active))
+            reward, _ = batch.step(action)
+            ret += reward
+        r = (ret / batch.scale).reshape(-1, args.rollouts)
+        adv = r - r.mean(axis=1, keepdims=True)
+        adv = adv / (r.std(axis=1, keepdims=True) + 1e-8)
+        adv = adv.ravel()
+        n_dec = max(1, int(sum(a.sum() for _, _, a in rec_steps)))
+        acc = [tf.zeros_like(v) for v in model.trainable_variables]
+        for o, act, active in rec_steps:
+            if not active.any():
+                continue
+            sel = np.flatnonzero(active)
+            w = (adv[sel] / n_dec).astype(np.float32)
+            grads = pg_grads(*(o[k][sel] for k in INPUTS), act[sel], w)
+            acc = [x + y for x, y in zip(acc, grads)]
+        rl_opt.apply_gradients(zip(acc, model.trainable_variables))
+        history.append(
+            {
+                "phase": "rl",
+                "x": args.epochs + update / 2,
+                "update": update,
+                "return": float(np.mean(ret / batch.scale)),
+                "stuck": float(batch.stuck.mean()),
+                "wall_s": round(time.perf_counter() - started, 1),
+            }
+        )
+        if update % (2 * args.val_every) == 0 or update == args.rl_updates:
+            check(args.epochs + update / 2, "rl", update)
+        bar.update(1)
         bar.set_postfix(
-            ret=f"{rec['return']:.2f}",
-            gap=f"{100 * best.get('gap_mean', np.nan):.2f}%",
-            stuck=f"{rec['stuck']:.2f}",
+            ret=f"{history[-1]['return']:.2f}", gap=f"{100 * best.get('gap_mean', np.nan):.2f}%"
         )
     bar.close()
     if not val_problems:  # nothing to select on: keep the last weights
-        best = {"update": args.num_updates}
-        _save(agent, out, args, sources, dist, best, history, started, command, greedy_gap)
-    summary = _save(None, out, args, sources, dist, best, history, started, command, greedy_gap)
-    return summary
+        best.update(
+            phase="rl" if args.rl_updates else "imitation", step=args.rl_updates or args.epochs
+        )
+        _save(agent, out, args, sources, dist, best, history, started, command, references)
+    extra = {
+        "teachers": {
+            "instances": len(teachers),
+            "proven": len(proven),
+            "decisions": len(samples),
+            "ready_s": round(t_ready, 1),
+        }
+    }
+    return _save(None, out, args, sources, dist, best, history, started, command, references, extra)
 
 
-def _greedy_gap(problems: list[Any], optima: dict[str, dict[str, Any]]) -> float | None:
+def _input_spec() -> list[Any]:
+    import tensorflow as tf
+
+    from edgeopt.rl.agent import SIZES
+
+    F, G, Fr, Fe = SIZES
+    return [
+        tf.TensorSpec([None, None, F], tf.float32),
+        tf.TensorSpec([None, None], tf.bool),
+        tf.TensorSpec([None, None], tf.bool),
+        tf.TensorSpec([None, G], tf.float32),
+        tf.TensorSpec([None, None, Fr], tf.float32),
+        tf.TensorSpec([None, None], tf.bool),
+        tf.TensorSpec([None, None, None], tf.int32),
+        tf.TensorSpec([None, None, None, Fe], tf.float32),
+        tf.TensorSpec([None, None, None], tf.bool),
+    ]
+
+
+def _reference_gaps(
+    problems: list[Any], optima: dict[str, dict[str, Any]], order: str
+) -> dict[str, float | None]:
+    """Mean gaps of the heuristics on the validation instances: the regret greedy's first pass
+    (the env's own item rule, least ΔZ column), ``greedy`` and ``greedy+ls``."""
+    from edgeopt.rl.policy import rollout
     from edgeopt.solvers.registry import get_solver
 
-    gaps = []
-    for p in problems:
-        opt = optima.get(p.name, {})
-        r = get_solver("greedy")(p)
-        if opt.get("status") == "optimal" and r.objective is not None:
-            gaps.append((r.objective - opt["objective"]) / max(abs(opt["objective"]), 1e-9))
-    return float(np.mean(gaps)) if gaps else None
+    class FirstPass:
+        def logits(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+            return np.where(obs["choice"], -obs["dz"], -np.inf)
+
+    proven = [p for p in problems if optima.get(p.name, {}).get("status") == "optimal"]
+    out: dict[str, float | None] = {}
+    if not proven:
+        return out
+    zs = {p.name: optima[p.name]["objective"] for p in proven}
+    batch = rollout(FirstPass(), proven, order=order)
+    from edgeopt.core.evaluate import evaluate
+
+    gaps = [
+        (evaluate(p, batch.assignment(b)).objective - zs[p.name]) / max(abs(zs[p.name]), 1e-9)
+        for b, p in enumerate(proven)
+        if not batch.stuck[b]
+    ]
+    out["greedy first pass"] = float(np.mean(gaps)) if gaps else None
+    for name in ("greedy", "greedy+ls"):
+        g = []
+        for p in proven:
+            r = get_solver(name)(p, seed=0)
+            if r.objective is not None:
+                g.append((r.objective - zs[p.name]) / max(abs(zs[p.name]), 1e-9))
+        out[name] = float(np.mean(g)) if g else None
+    return out
 
 
 def _save(
@@ -479,7 +576,8 @@ def _save(
     history: list[dict[str, Any]],
     started: float,
     command: str,
-    greedy_gap: float | None,
+    references: dict[str, float | None],
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Weights (when ``agent`` is given) and the JSON config with provenance and results."""
     from edgeopt.rl.agent import CHECKPOINT_FORMAT, CONFIG_FILE, save_checkpoint
@@ -494,8 +592,9 @@ def _save(
         "sources": sources.describe(),
         "distribution": dist.describe(),
         "best": {k: v for k, v in best.items() if k != "score"},
-        "validation_greedy_heuristic_gap": greedy_gap,
+        "validation_reference_gaps": references,
         "wall_s": round(time.perf_counter() - started, 1),
+        **(extra or {}),
     }
     if agent is not None:
         save_checkpoint(agent, out, extra={"training": summary})
@@ -506,7 +605,7 @@ def _save(
         assert cfg["format"] == CHECKPOINT_FORMAT
         cfg["training"] = summary
         write_json_atomic(out / CONFIG_FILE, cfg)
-    write_json_atomic(out / "history.json", {"format": "edgeopt-drl-history/1", "history": history})
+    write_json_atomic(out / "history.json", {"format": "edgeopt-drl-history/2", "history": history})
     return summary
 
 
@@ -517,7 +616,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "edgeopt train") -> int:
     summary = train(args, command=" ".join([prog, *argv]))
     b = summary["best"]
     print(
-        f"checkpoint {Path(args.out_dir) / args.name}: best at iteration {b.get('update')}, "
+        f"checkpoint {Path(args.out_dir) / args.name}: best at {b.get('phase')} step {b.get('step')}, "
         f"validation gap {100 * b.get('gap_mean', float('nan')):.2f}% (stuck {b.get('stuck', 0):.0%}), "
         f"{summary['wall_s']:.0f} s"
     )

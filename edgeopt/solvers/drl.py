@@ -1,7 +1,7 @@
-"""The trained actor-critic planner as a solver: greedy or best-of-N sampled decoding.
+"""The learned planner as a solver: greedy or best-of-N sampled decoding, in NumPy.
 
-TensorFlow is imported only when the solver runs (``edgeopt.rl`` loads it lazily),
-so registering ``drl`` costs nothing.
+The checkpoint's exported weights (``policy.npz``) run in :mod:`edgeopt.rl.policy`;
+TensorFlow is never imported here (it is the training framework only).
 """
 
 from __future__ import annotations
@@ -19,21 +19,47 @@ from edgeopt.data import data_path
 from edgeopt.errors import InputError
 from edgeopt.solvers.registry import get_solver, register
 
-__all__ = ["drl", "DEFAULT_CHECKPOINT", "load_agent"]
+__all__ = ["drl", "DEFAULT_CHECKPOINT", "load_policy", "learned_repair"]
 
 #: The committed checkpoint ``--solver drl`` uses unless ``checkpoint=PATH`` is given.
 DEFAULT_CHECKPOINT = data_path("drl", "default")
-_AGENTS: dict[str, Any] = {}
+_POLICIES: dict[str, Any] = {}
 
 
-def load_agent(checkpoint: str | Path | None = None) -> Any:
-    """The agent of ``checkpoint`` (default :data:`DEFAULT_CHECKPOINT`), loaded once per process."""
+def load_policy(checkpoint: str | Path | None = None) -> tuple[Any, str]:
+    """The NumPy policy of ``checkpoint`` (default :data:`DEFAULT_CHECKPOINT`) and its item rule,
+    loaded once per process."""
     path = str(Path(checkpoint) if checkpoint else DEFAULT_CHECKPOINT)
-    if path not in _AGENTS:
-        from edgeopt.rl.agent import load_checkpoint
+    if path not in _POLICIES:
+        from edgeopt.rl.agent import read_checkpoint
 
-        _AGENTS[path] = load_checkpoint(path)[0]
-    return _AGENTS[path]
+        policy, cfg, _ = read_checkpoint(path)
+        _POLICIES[path] = (policy, cfg.order)
+    return _POLICIES[path]
+
+
+def learned_repair(checkpoint: str | Path | None = None, samples: int = 8) -> Any:
+    """The LNS repair step of ``drl+lns``: ``repair(sub, fixed_load, rng)`` decodes the freed
+    items of ``sub`` on top of ``fixed_load`` (greedy and ``samples`` sampled plans, one batch)
+    and returns the columns of the best complete plan, or None when all got stuck."""
+    policy, order = load_policy(checkpoint)
+    from edgeopt.rl.policy import rollout
+
+    def repair(sub: Problem, fixed: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+        best, best_z = None, np.inf
+        runs = [rollout(policy, [sub], order=order, loads=[fixed])]
+        if samples:
+            runs.append(rollout(policy, [sub] * samples, rng, order=order, loads=[fixed] * samples))
+        for batch in runs:
+            for b in range(batch.B):
+                if batch.stuck[b]:
+                    continue
+                z = batch.states[b].z()
+                if z < best_z - 1e-12:
+                    best, best_z = batch.assignment(b), z
+        return best
+
+    return repair
 
 
 @register(
@@ -64,16 +90,16 @@ def drl(
     samples = int(samples or 0)
     if samples < 0:
         raise InputError("must be >= 0", field="samples")
-    agent = load_agent(checkpoint)
-    from edgeopt.rl.agent import rollout
+    policy, order = load_policy(checkpoint)
+    from edgeopt.rl.policy import rollout
 
     t_load = time.perf_counter() - t0
     plans = []
-    greedy_batch = rollout(agent, [problem])
+    greedy_batch = rollout(policy, [problem], order=order)
     plans.append((greedy_batch, 0))
     if samples:
         rng = np.random.default_rng(seed)
-        sampled = rollout(agent, [problem] * samples, rng)
+        sampled = rollout(policy, [problem] * samples, rng, order=order)
         plans += [(sampled, b) for b in range(samples)]
     best, best_z, stuck = None, np.inf, 0
     for batch, b in plans:

@@ -9,7 +9,10 @@ Neighbourhoods, taken in turn:
 - ``pair``: the items on two random bins.
 
 ``lns`` starts from a registered solver's plan (``start``, default ``greedy``);
-``X+lns`` runs solver X, then LNS on its plan with the time left.
+``X+lns`` runs solver X, then LNS on its plan with the time left. In ``drl+lns``
+the learned planner is also the repair step: each neighbourhood is first rebuilt
+by decoding its freed items on the fixed loads (greedy plus sampled plans), and
+the exact re-solve starts from the better of that and the current plan.
 """
 
 from __future__ import annotations
@@ -114,12 +117,20 @@ def improve(
     sub_time_s: float = 10.0,
     threads: int | None = None,
     max_rounds: int | None = None,
+    repair: Any = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """LNS from a feasible ``assignment`` until ``deadline`` (or ``max_rounds``)."""
+    """LNS from a feasible ``assignment`` until ``deadline`` (or ``max_rounds``).
+
+    ``repair(sub, fixed_load, rng)``, when given, is a constructive repair (the learned
+    planner in ``drl+lns``): its plan of the freed items (columns of ``sub``, or None) is
+    tried first; the better of it and the current plan is the exact re-solve's start.
+    """
     rng = np.random.default_rng(seed)
     st = PlanState(problem, assignment)
     z = st.z()
     stats: dict[str, Any] = {"lns_rounds": 0, "lns_improvements": 0, "lns_start_objective": z}
+    if repair is not None:
+        stats["lns_repair_improvements"] = 0
     kinds = list(NEIGHBOURHOODS)
     size = max(1, min(size, problem.n_items))
     rounds = 0
@@ -139,6 +150,23 @@ def improve(
         keep[st.assignment[items]] = True  # the current plan stays a solution
         sub, cols = restrict(problem, items, keep)
         start = np.searchsorted(cols, st.assignment[np.sort(items)])
+        if repair is not None:
+            guess = repair(sub, fixed, rng)
+            if guess is not None:
+                new = st.assignment.copy()
+                new[np.sort(items)] = cols[guess]
+                ev = evaluate(problem, new)
+                if ev.feasible and ev.objective < z - 1e-9 * max(1.0, abs(z)):
+                    for i in items:
+                        st.remove(int(i))
+                    for j in cols[guess]:
+                        st.add(int(j))
+                    z = ev.objective
+                    stats["lns_improvements"] += 1
+                    stats["lns_repair_improvements"] += 1
+                    start = np.asarray(guess, dtype=np.int64)
+            if deadline.passed():
+                break
         opts = HighsOptions(
             time_limit_s=min(sub_time_s, deadline.left()), threads=threads, seed=seed, guarded=True
         )
@@ -172,6 +200,8 @@ def _lns_outcome(
     if base.status == "optimal":
         return Outcome(base.assignment, "optimal", bound=base.bound, stats=dict(base.stats))
     a, stats = improve(problem, base.assignment, deadline=deadline, seed=seed, **kw)
+    if kw.get("repair") is not None:
+        stats["lns_repair"] = "learned planner (best of its greedy and sampled decodings)"
     proof = stats.get("lns_bound")
     bound = (
         base.bound if proof is None else max(proof, base.bound if base.bound is not None else proof)
@@ -224,8 +254,18 @@ def lns(
 
 def _lns_composite(base_name: str) -> tuple[Any, str]:
     def then(problem: Problem, base: SolveResult, seed: int | None, deadline: Deadline) -> Outcome:
+        repair = None
+        if base_name == "drl":  # the learned constructor repairs each neighbourhood first
+            from edgeopt.solvers.drl import learned_repair
+
+            repair = learned_repair(base.settings.get("checkpoint"))
         return _lns_outcome(
-            problem, base, deadline, seed, max_rounds=None if deadline.limit_s is not None else 30
+            problem,
+            base,
+            deadline,
+            seed,
+            max_rounds=None if deadline.limit_s is not None else 30,
+            repair=repair,
         )
 
     return chain(

@@ -1,0 +1,225 @@
+"""The planner's policy network in NumPy: inference without TensorFlow.
+
+TensorFlow (:mod:`edgeopt.rl.agent`) trains the network; its weights are
+exported to ``policy.npz`` and this module runs the same forward pass with
+NumPy, batched over problems or over N sampled starts of one problem.
+
+The network (per decision; B problems, K candidate columns of the current item,
+L resources, R resources per column, H hidden units):
+
+1. **Resources** ``(B, L, ·)``: two dense layers over each resource's features
+   (utilisation, open demand, headroom below U, ...), the same weights for every
+   resource, so relabelling controllers relabels embeddings.
+2. **State**: one dense layer over the global features and the masked mean and
+   max of the resource embeddings.
+3. **Edges** (candidate column × resource it uses): a dense layer over the
+   resource's embedding and the edge's own features (share of capacity, utilisation
+   after); max-pooled over the column's resources.
+4. **Candidates**: two dense layers over the column's features, its pooled edges
+   and the state; then a layer that also sees the masked mean and max over the
+   item's fitting candidates; a linear score.
+
+Every step is the same function of each resource or candidate, and pooling is
+symmetric, so the scores are equivariant under any relabelling of items,
+controllers or resources. There is no hand-set prior: the scores are learned.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgeopt.errors import InputError
+
+__all__ = ["LAYERS", "NumpyPolicy", "layer_shapes", "masked_log_softmax", "rollout", "NEG"]
+
+NEG = -1e9
+
+#: Dense layers of the network: name -> (input width as a function of the sizes, activation).
+#: Widths: F candidate features, G globals, Fr resource features, Fe edge features, H hidden.
+LAYERS = (
+    "res1",
+    "res2",
+    "state",
+    "edge_h",
+    "edge_f",
+    "cand1_x",
+    "cand1_e",
+    "cand1_g",
+    "cand2",
+    "mix_h",
+    "mix_ctx",
+    "score",
+)
+
+
+def layer_shapes(F: int, G: int, Fr: int, Fe: int, H: int) -> dict[str, tuple[int, int, bool]]:
+    """(input width, output width, has bias) of every layer in :data:`LAYERS`."""
+    return {
+        "res1": (Fr, H, True),
+        "res2": (H, H, True),
+        "state": (G + 2 * H, H, True),
+        "edge_h": (H, H, False),
+        "edge_f": (Fe, H, True),
+        "cand1_x": (F, H, True),
+        "cand1_e": (H, H, False),
+        "cand1_g": (H, H, False),
+        "cand2": (H, H, True),
+        "mix_h": (H, H, True),
+        "mix_ctx": (2 * H, H, False),
+        "score": (H, 1, True),
+    }
+
+
+def masked_log_softmax(logits: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Log-probabilities over the masked-in candidates (−inf elsewhere), float64."""
+    z = np.where(mask, logits.astype(np.float64), -np.inf)
+    m = z.max(axis=-1, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lse = np.log(np.exp(z - m).sum(axis=-1, keepdims=True)) + m
+        return np.where(mask, z - lse, -np.inf)
+
+
+def _relu(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, 0.0, out=x)
+
+
+def _masked_mean_max(h: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and max over axis 1 of ``h`` (B, N, H) where ``mask`` (B, N); 0 for empty rows.
+    ``h`` is post-ReLU (≥ 0), so zeroing the masked-out rows leaves the max right."""
+    m = mask[:, :, None].astype(h.dtype)
+    hm = h * m
+    n = np.maximum(m.sum(axis=1), 1.0)
+    return hm.sum(axis=1) / n, hm.max(axis=1)
+
+
+@dataclass
+class NumpyPolicy:
+    """The exported weights and the forward pass. ``weights[name] = (kernel, bias or None)``."""
+
+    weights: dict[str, tuple[np.ndarray, np.ndarray | None]]
+    hidden: int
+
+    def _dense(self, name: str, x: np.ndarray) -> np.ndarray:
+        k, b = self.weights[name]
+        y = x @ k
+        if b is not None:
+            y += b
+        return y
+
+    def logits(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        """Scores (B, K) float32, :data:`NEG` outside ``obs['choice']``."""
+        res = obs["resources"]
+        B = res.shape[0]
+        r = _relu(self._dense("res1", res))
+        r = _relu(self._dense("res2", r))
+        r_mean, r_max = _masked_mean_max(r, obs["res_mask"])
+        g = _relu(self._dense("state", np.concatenate([obs["state"], r_mean, r_max], axis=1)))
+        p = r @ self.weights["edge_h"][0]  # (B, L, H): the resource part of every edge
+        e = p[np.arange(B)[:, None, None], obs["edge_res"]]  # (B, K, R, H)
+        e += self._dense("edge_f", obs["edge_feats"])
+        _relu(e)
+        e *= obs["edge_mask"][..., None]
+        e_max = e.max(axis=2)  # (B, K, H)
+        c = self._dense("cand1_x", obs["candidates"])
+        c += e_max @ self.weights["cand1_e"][0]
+        c += (g @ self.weights["cand1_g"][0])[:, None, :]
+        c = _relu(self._dense("cand2", _relu(c)))
+        c_mean, c_max = _masked_mean_max(c, obs["mask"])
+        m = self._dense("mix_h", c)
+        m += (np.concatenate([c_mean, c_max], axis=1) @ self.weights["mix_ctx"][0])[:, None, :]
+        s = self._dense("score", _relu(m))[..., 0]
+        return np.where(obs["choice"], s, np.float32(NEG)).astype(np.float32)
+
+    # ----------------------------------------------------------------- files
+    def to_bytes(self) -> bytes:
+        arrays = {"hidden": np.array(self.hidden)}
+        for name, (k, b) in self.weights.items():
+            arrays[f"{name}/kernel"] = k
+            if b is not None:
+                arrays[f"{name}/bias"] = b
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        return buf.getvalue()
+
+    @classmethod
+    def from_file(
+        cls, path: str | Path, *, sizes: tuple[int, int, int, int], source: str
+    ) -> NumpyPolicy:
+        """Load ``policy.npz``; shapes are checked against this edgeopt's feature counts
+        ``sizes`` = (F, G, Fr, Fe). Any problem is one :class:`InputError` line."""
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                arrays = {k: np.asarray(z[k]) for k in z.files}
+        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise InputError(
+                f"cannot read {Path(path).name}: {first[:200]}", source=source
+            ) from None
+        h = arrays.get("hidden")
+        if (
+            h is None
+            or h.shape != ()
+            or not np.issubdtype(h.dtype, np.integer)
+            or not 1 <= int(h) <= 4096
+        ):
+            raise InputError(
+                f"{Path(path).name}: 'hidden' must be an integer from 1 to 4096", source=source
+            )
+        H = int(h)
+        weights: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
+        for name, (n_in, n_out, has_bias) in layer_shapes(*sizes, H).items():
+            k = arrays.get(f"{name}/kernel")
+            b = arrays.get(f"{name}/bias")
+            if (
+                k is None
+                or k.shape != (n_in, n_out)
+                or (has_bias and (b is None or b.shape != (n_out,)))
+            ):
+                got = None if k is None else k.shape
+                raise InputError(
+                    f"{Path(path).name}: layer {name!r} has kernel shape {got}, this edgeopt needs "
+                    f"{(n_in, n_out)}; the checkpoint was made for other features, retrain it",
+                    source=source,
+                )
+            if not (np.isfinite(k).all() and (b is None or np.isfinite(b).all())):
+                raise InputError(
+                    f"{Path(path).name}: layer {name!r} has non-finite weights", source=source
+                )
+            weights[name] = (k.astype(np.float32), None if b is None else b.astype(np.float32))
+        return cls(weights, H)
+
+
+def rollout(
+    policy: Any,
+    problems: list[Any],
+    rng: np.random.Generator | None = None,
+    *,
+    order: str = "regret",
+    loads: list[np.ndarray | None] | None = None,
+) -> Any:
+    """Decode ``problems`` with ``policy`` (anything with ``logits(obs)``): greedy when ``rng`` is
+    None, else one sample per problem; ``loads`` as in :class:`~edgeopt.rl.env.PlanBatch`.
+    Returns the finished :class:`~edgeopt.rl.env.PlanBatch`."""
+    from edgeopt.rl.env import PlanBatch
+
+    batch = PlanBatch(problems, order=order, merge=rng is not None, loads=loads)
+    rows = np.arange(batch.B)
+    while not batch.done.all():
+        obs = batch.observe()
+        logits = policy.logits(obs)
+        choice = obs["choice"]
+        if rng is None:
+            action = np.argmax(np.where(choice, logits, -np.inf), axis=1)
+        else:
+            g = rng.gumbel(size=logits.shape)
+            action = np.argmax(np.where(choice, logits.astype(np.float64) + g, -np.inf), axis=1)
+        action = np.where(choice[rows, action], action, 0)
+        batch.step(action)
+    return batch
