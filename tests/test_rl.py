@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from edgeopt.core.compile import compile_scenario
 from edgeopt.core.evaluate import FEAS_TOL, evaluate
@@ -97,6 +98,79 @@ def test_action_mask_is_exactly_the_set_of_columns_the_evaluator_accepts(make, o
                 break
             batch.step(np.array([rng.choice(np.flatnonzero(m))]))
     assert checked > 50
+
+
+def test_merged_choices_are_exactly_the_candidates_the_network_cannot_tell_apart():
+    """Every fitting candidate points at a chosen representative with the same observation
+    (features, edges); two chosen candidates never have the same observation."""
+    rng = np.random.default_rng(3)
+    probs = scenario_problems(3, seed0=20) + [gap_problem(2)]
+    batch = PlanBatch(probs)
+    seen = 0
+    while not batch.done.all():
+        o = batch.observe()
+        for b in np.flatnonzero(~batch.done):
+            m, ch, rep = o["mask"][b], o["choice"][b], o["rep"][b]
+            assert not (ch & ~m).any()
+            sig = [
+                (o["candidates"][b, k].tobytes(), o["edge_feats"][b, k].tobytes())
+                for k in range(len(m))
+            ]
+            for k in np.flatnonzero(m):
+                assert ch[rep[k]] and sig[rep[k]] == sig[k]
+            chosen = [sig[k] for k in np.flatnonzero(ch)]
+            assert len(set(chosen)) == len(chosen)
+            seen += int(m.sum())
+        m = o["mask"]
+        batch.step(np.where(m, rng.random(m.shape), -1.0).argmax(axis=1))
+    assert seen > 100
+
+
+def test_lagrangian_prices_give_a_valid_bound_and_equal_prices_to_twin_resources():
+    from edgeopt.rl.prices import lagrangian_prices
+    from edgeopt.solvers.cg import lagrangian_bound
+    from edgeopt.solvers.registry import get_solver
+
+    for p in scenario_problems(3, seed0=90) + [gap_problem(6)]:
+        y, nu, lb = lagrangian_prices(p)
+        assert (y >= 0).all() and (nu >= 0).all()
+        again, _ = lagrangian_bound(p, y, nu)  # cg's independent formula
+        assert again == pytest.approx(lb, rel=1e-9, abs=1e-12)
+        opt = get_solver("milp")(p, time_limit_s=30)
+        if opt.status == "optimal":
+            assert lb <= opt.objective + 1e-9
+    twins = gap_problem(1, n_agents=2)
+    twins.use = sp.csc_array(twins.use[[0, 0], :])  # both bins: agent 0's use and capacity
+    twins.capacity = twins.capacity[[0, 0]]
+    twins.col_cost = np.repeat(twins.col_cost[0::2], 2)
+    y, _, _ = lagrangian_prices(twins)
+    assert y[0] == y[1]
+
+
+def test_decoding_on_fixed_loads_completes_a_partial_plan_exactly():
+    """The LNS repair's set-up: the freed items decoded on the others' loads give the
+    evaluator's Z of the combined plan, and the episode's return is exactly its rise."""
+    from edgeopt.solvers.lns import restrict
+    from edgeopt.solvers.registry import get_solver
+
+    for p in scenario_problems(2, seed0=30):
+        plan = get_solver("greedy")(p).assignment
+        free = np.arange(0, p.n_items, 2)
+        fixed = np.asarray(p.use @ np.bincount(np.delete(plan, free), minlength=p.n_columns))
+        sub, cols = restrict(p, free, np.ones(p.n_columns, dtype=bool))
+        batch = PlanBatch([sub], loads=[fixed])
+        ret = random_rollout(batch, np.random.default_rng(0))
+        assert not batch.stuck[0]
+        combined = plan.copy()
+        combined[free] = cols[batch.assignment(0)]
+        ev = evaluate(p, combined)
+        fixed_cost = float(p.col_cost[np.delete(plan, free)].sum())
+        # the sub-plan's Z counts the fixed loads in U but not the fixed columns' cost
+        assert ev.feasible
+        assert batch.states[0].z() + fixed_cost == pytest.approx(ev.objective, rel=1e-9)
+        u0 = max(float(fixed[p.balanced].max()), 0.0)
+        base_z = fixed_cost + p.balance_weight * u0
+        assert -ret[0] == pytest.approx(ev.objective - base_z, rel=1e-9, abs=1e-12)
 
 
 def test_a_complete_episode_returns_minus_the_evaluators_objective():
@@ -280,10 +354,12 @@ def trained(tmp_path_factory):
         seed=3,
         catalog=str(FIXTURE_CATALOG),
         devices=str(d / "devices.json"),
-        teacher_instances=60,
+        teacher_instances=100,
         teacher_cache=str(d / "teachers.json"),
         large_every=0,
         epochs=30,
+        dagger_rounds=1,
+        dagger_epochs=5,
         rl_updates=2,
         rl_instances=4,
         rollouts=4,
@@ -318,7 +394,8 @@ def test_short_seeded_training_beats_the_untrained_network_and_the_heuristic_fir
     z_untrained = _mean_z(Agent(AgentConfig(hidden=32), seed=3).numpy_policy(), probs)
     z_first = _mean_z(FirstPass(), probs)
     assert z_trained < z_first and z_trained < z_untrained, (z_trained, z_first, z_untrained)
-    assert trained[3]["teachers"]["proven"] == 60
+    t = trained[3]["teachers"]
+    assert t["proven"] == t["instances"] > 90 and trained[3]["dagger"][0]["states"] > 90
 
 
 def test_numpy_forward_equals_the_keras_forward(trained):
@@ -462,6 +539,9 @@ def test_drl_solver_is_refereed_and_never_claims_optimality(trained):
     assert np.array_equal(best.assignment, again.assignment)
     polished = get_solver("drl+ls")(p, seed=0, checkpoint=ck)
     assert polished.status == "feasible" and polished.objective <= r.objective + 1e-12
+    repaired = get_solver("drl+lns")(p, seed=0, checkpoint=ck, time_limit_s=20)
+    assert repaired.objective <= r.objective + 1e-12 and "lns_repair" in repaired.stats
+    assert repaired.stats["base_objective"] == pytest.approx(r.objective, rel=1e-12)
 
 
 def test_importing_the_drl_solver_does_not_import_tensorflow():

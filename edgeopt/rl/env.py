@@ -83,6 +83,8 @@ FEATURES = (
     "pressure_mean",  # mean of the same over the resources j uses
     "dz_level",  # (c_j + w_U * (max(level, U_after) - level)) / scale, level = max(U, expected U)
     "dz_level_above_best",  # dz_level - its min over fitting columns
+    "lagrangian_above_min",  # (priced cost - its min over the item's columns) / scale (prices.py)
+    "lagrangian_best",  # 1 for the item's columns of least priced cost
 )
 #: Global state features (``state``), in order.
 GLOBALS = (
@@ -108,12 +110,15 @@ RESOURCE_FEATURES = (
     "capacity",  # balanced: cap / mean balanced capacity
     "below_u",  # balanced: (U - load) / mean balanced capacity
     "below_expected",  # balanced: (max(U, expected U) - load) / mean balanced capacity
+    "price",  # Lagrangian capacity price y × cap / scale (prices.py)
+    "balance_share",  # Lagrangian balance weight ν / w_U
 )
 #: Per (candidate column, resource it uses) features (``edge_feats``).
 EDGE_FEATURES = (
     "share",  # a / cap
     "util_after",  # (load + a) / cap
     "pressure_after",  # (load + a + expected demand) / cap
+    "priced_use",  # (y + ν) × a / scale: the Lagrangian price of this use
 )
 #: How the env picks the next item (see the module docstring).
 ITEM_RULES = ("regret", "fixed")
@@ -122,6 +127,12 @@ N_RES_FEATURES, N_EDGE_FEATURES = len(RESOURCE_FEATURES), len(EDGE_FEATURES)
 #: Stuck penalty per unassigned item, in units of the problem's cost scale.
 STUCK_PENALTY = 2.0
 _CLIP = 10.0
+
+
+def _clean(x: np.ndarray) -> np.ndarray:
+    """NaN to 0, then clipped to ±_CLIP (±inf included), in place where possible."""
+    x[np.isnan(x)] = 0.0
+    return np.clip(x, -_CLIP, _CLIP, out=x)
 
 
 def cost_scale(problem: Problem) -> float:
@@ -172,7 +183,9 @@ class PlanBatch:
 
     :param problems: the problems (the same object may appear many times, e.g.
         for sampling several plans of one problem).
-    :param pad_to: K (candidates per step) is rounded up to a multiple of this.
+    :param pad_to: the candidates of a step are padded to a multiple of this: observations are
+        (B, k, ·) with k the widest current item's column count rounded up (at most :attr:`K`,
+        the widest item of all).
     :param order: how the next item is chosen, a key of :data:`ITEM_RULES`.
     :param merge: find interchangeable candidates (``obs['choice']``, ``obs['rep']``); without
         it ``choice`` is the mask and ``rep`` each candidate itself (greedy decoding, which takes
@@ -236,6 +249,7 @@ class PlanBatch:
         )
         k_max = max(int(np.diff(p.item_ptr).max(initial=1)) for p in self.problems)
         self.K = int(-(-k_max // pad_to) * pad_to)
+        self.pad_to = pad_to
         # Global item → column range, column → global item, (problem, local item) → global item.
         self.item_ptr = np.concatenate(
             [p.item_ptr[:-1] + self.col_off[b] for b, p in enumerate(self.problems)] + [[n_col]]
@@ -271,6 +285,32 @@ class PlanBatch:
         self.dem_res = np.concatenate(dem_res).astype(np.int64)[srt]
         self.dem_val = np.concatenate(dem_val)[srt]
         self.dem_ptr = np.searchsorted(items_a[srt], np.arange(int(self.item_off[-1]) + 1))
+        # Lagrangian prices per problem (fixed loads taken off the capacities)
+        from edgeopt.rl.prices import lagrangian_prices
+
+        self.price = np.zeros(n_res + 1)  # y + ν per global resource (0 for the dummy)
+        self.price_cap = np.zeros(n_res + 1)  # y × cap / scale
+        self.nu_share = np.zeros(n_res + 1)
+        self.col_lagr = np.zeros(n_col)
+        self.col_lagr_best = np.zeros(n_col)
+        for b, p in enumerate(self.problems):
+            base = self.base_loads[b]
+            cap_left = p.capacity if base is None else p.capacity - base
+            y, nu, _ = lagrangian_prices(p, capacity=cap_left)
+            sl = slice(self.res_off[b], self.res_off[b + 1])
+            self.price[sl] = y + nu
+            self.price_cap[sl] = y * np.maximum(cap_left, 0.0) / self.scale[b]
+            if p.balance_weight > 0:
+                self.nu_share[sl] = nu / p.balance_weight
+            priced = p.col_cost + p.use.T @ (y + nu)
+            ne = np.diff(p.item_ptr) > 0
+            if ne.any():
+                mins = np.full(p.n_items, np.inf)
+                mins[ne] = np.minimum.reduceat(priced, p.item_ptr[:-1][ne])
+                above = priced - mins[p.col_item]
+                cs = slice(self.col_off[b], self.col_off[b + 1])
+                self.col_lagr[cs] = above / self.scale[b]
+                self.col_lagr_best[cs] = above <= 1e-12 * max(1.0, float(np.abs(mins[ne]).max()))
         # (problem, local resource) -> global resource (the dummy where padded)
         self.L = int(res_n.max(initial=1)) or 1
         loc = np.arange(self.L)
@@ -352,7 +392,10 @@ class PlanBatch:
             np.add.at(self.demand, self.dem_res[a:b], -self.dem_val[a:b])
         lo = np.where(cur >= 0, self.item_ptr[np.maximum(cur, 0)], 0)
         hi = np.where(cur >= 0, self.item_ptr[np.maximum(cur, 0) + 1], 0)
-        k = np.arange(K)
+        # this step's width: the widest current item, rounded up to ``pad_to`` (at most K)
+        n = int((hi - lo).max(initial=0))
+        self.k_step = min(K, max(self.pad_to, -(-n // self.pad_to) * self.pad_to))
+        k = np.arange(self.k_step)
         self.cur_cand = np.where(k[None, :] < (hi - lo)[:, None], lo[:, None] + k[None, :], -1)
 
     def expected_bottleneck(self) -> np.ndarray:
@@ -372,7 +415,7 @@ class PlanBatch:
         """``candidates`` (B, K, F) float32, ``mask`` (B, K) bool, ``state`` (B, G) float32."""
         if self._obs is not None:
             return self._obs
-        B, K, t = self.B, self.K, self.t
+        B, K, t = self.B, self.k_step, self.t
         cand = self.cur_cand
         valid = (cand >= 0) & ~self.done[:, None]
         c = np.where(valid, cand, 0)
@@ -430,11 +473,13 @@ class PlanBatch:
                 press.sum(axis=2) / n_real,
                 dzl / s,
                 np.where(mask, dzl - np.where(np.isfinite(dzl_best), dzl_best, 0.0), 0.0) / s,
+                self.col_lagr[c],
+                self.col_lagr_best[c],
             ],
             axis=2,
         )
         feats = np.where(valid[:, :, None], feats, 0.0)
-        feats = np.clip(np.nan_to_num(feats, nan=0.0, posinf=_CLIP, neginf=-_CLIP), -_CLIP, _CLIP)
+        feats = _clean(feats)
         util = self.load[:-1] / self.cap[:-1]
         pres = (self.load[:-1] + self.demand[:-1]) / self.cap[:-1]
         n_res = np.maximum(np.diff(self.res_off), 1)
@@ -456,7 +501,7 @@ class PlanBatch:
             ],
             axis=1,
         )
-        glob = np.clip(np.nan_to_num(glob, nan=0.0, posinf=_CLIP), -_CLIP, _CLIP)
+        glob = _clean(glob)
         # resources of each problem and the edges (candidate, resource it uses)
         gl = self.res_map
         r_load, r_cap, r_dem = self.load[gl], self.cap[gl], self.demand[gl]
@@ -473,18 +518,26 @@ class PlanBatch:
                     np.where(r_bal, r_cap / bc, 0.0),
                     np.where(r_bal, (u - r_load) / bc, 0.0),
                     np.where(r_bal, (level - r_load) / bc, 0.0),
+                    self.price_cap[gl],
+                    self.nu_share[gl],
                 ],
                 axis=2,
             )
         res = np.where(self.res_mask[:, :, None], res, 0.0)
-        res = np.clip(np.nan_to_num(res, nan=0.0, posinf=_CLIP, neginf=-_CLIP), -_CLIP, _CLIP)
+        res = _clean(res)
         edge_mask = real & valid[:, :, None]
         edge_res = np.where(edge_mask, idx - self.res_off[:-1, None, None], 0)
         edge = np.stack(
-            [np.where(edge_mask, amt / cap, 0.0), np.where(edge_mask, after, 0.0), press], axis=3
+            [
+                np.where(edge_mask, amt / cap, 0.0),
+                np.where(edge_mask, after, 0.0),
+                press,
+                np.where(edge_mask, self.price[idx] * amt / self.scale[:, None, None], 0.0),
+            ],
+            axis=3,
         )
         edge = np.where(edge_mask[..., None], edge, 0.0)
-        edge = np.clip(np.nan_to_num(edge, nan=0.0, posinf=_CLIP), -_CLIP, _CLIP)
+        edge = _clean(edge)
         self._obs = {
             "candidates": feats.astype(np.float32),
             "mask": mask,
@@ -519,13 +572,13 @@ class PlanBatch:
 
         Two columns of the current item are interchangeable now when they have the same
         cost and, resource by resource, the same use on resources of the same capacity,
-        load, expected demand and balance flag: every feature the policy sees is then
+        load, expected demand, balance flag and Lagrangian price: every feature the policy sees is then
         equal, so they are merged into one choice and ties do not split probability.
         """
         B, K = cost.shape
         dem, bal = self.demand[idx], self.balanced[idx].astype(np.float64)
         keys = [cost]
-        for arr in (amt, load, cap, dem, bal):
+        for arr in (amt, load, cap, dem, bal, self.price[idx]):
             keys += [arr[:, :, r] for r in range(arr.shape[2])]
         flat = [np.where(valid, k, np.inf).ravel() for k in keys]
         row = np.repeat(np.arange(B), K)
@@ -557,7 +610,7 @@ class PlanBatch:
         active = ~self.done
         reward = np.zeros(self.B)
         t = self.t
-        a = np.clip(actions, 0, self.K - 1)
+        a = np.clip(actions, 0, self.k_step - 1)
         ok = active & (actions == a) & mask[np.arange(self.B), a]
         stuck = active & ~ok
         if ok.any():
@@ -631,7 +684,7 @@ class PlanningEnv(gym.Env):
 
     def _obs(self) -> dict[str, np.ndarray]:
         o = self.batch.observe()
-        k = self.batch.K
+        k = o["candidates"].shape[1]
         cand = np.zeros((self.K, N_FEATURES), dtype=np.float32)
         cand[:k] = o["candidates"][0]
         mask = np.zeros(self.K, dtype=np.int8)

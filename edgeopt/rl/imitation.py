@@ -15,7 +15,7 @@ import numpy as np
 
 from edgeopt.core.problem import Problem
 
-__all__ = ["STEP_KEYS", "collect", "pad", "batches"]
+__all__ = ["STEP_KEYS", "collect", "pad", "batches", "exact_completions"]
 
 #: Per-step observation arrays kept (cropped to the step's own K candidates and L resources).
 STEP_KEYS = (
@@ -47,11 +47,15 @@ def crop(obs: dict[str, np.ndarray], b: int, k: int, n_res: int) -> dict[str, np
 
 
 def collect(
-    problems: Sequence[Problem], plans: Sequence[np.ndarray], *, order: str = "regret"
+    problems: Sequence[Problem],
+    plans: Sequence[np.ndarray],
+    *,
+    order: str = "regret",
+    record_from: Sequence[int] | None = None,
 ) -> list[dict[str, Any]]:
     """Teacher-forced steps of every problem along its plan: observation and target position
     (the first candidate of the teacher column's class). Steps with a single choice are kept
-    out (nothing to learn)."""
+    out (nothing to learn); so are the steps of problem ``b`` before ``record_from[b]``."""
     from edgeopt.rl.env import PlanBatch
 
     batch = PlanBatch(list(problems), order=order)
@@ -72,7 +76,8 @@ def collect(
                 raise ValueError(f"{p.name}: the plan's column for item {i} does not fit")
             action[b] = k
             target = int(obs["rep"][b, k])
-            if int(obs["choice"][b].sum()) >= 2:
+            late = record_from is None or batch.t >= record_from[b]
+            if late and int(obs["choice"][b].sum()) >= 2:
                 out.append({**crop(obs, b, hi - lo, n_res[b]), "target": target, "problem": b})
         batch.step(action)
     if batch.stuck.any():  # cannot happen for feasible plans
@@ -121,3 +126,74 @@ def batches(
     idx = np.lexsort((rng.random(len(samples)), k))
     groups = [idx[a : a + size].tolist() for a in range(0, len(idx), size)]
     return [groups[g] for g in rng.permutation(len(groups))]
+
+
+def exact_completions(
+    policy: Any,
+    problems: Sequence[Problem],
+    rng: np.random.Generator,
+    *,
+    order: str = "regret",
+    time_limit_s: float = 5.0,
+    progress: bool = False,
+) -> tuple[list[Problem], list[np.ndarray], list[int], dict[str, int]]:
+    """DAgger's expert on the policy's own states: decode each problem with ``policy``, cut its
+    plan at a random step t, and complete the open items by the MILP with the first t choices
+    fixed (their loads constant). Returns (problems, plans, t per problem, counts); the plan is
+    the policy's first t columns then the exact completion, so :func:`collect` with
+    ``record_from=t`` labels states the policy itself reaches."""
+    from edgeopt.core.plan import PlanState
+    from edgeopt.rl.policy import rollout
+    from edgeopt.solvers.highs import HighsOptions
+    from edgeopt.solvers.lns import restrict
+    from edgeopt.solvers.milp import solve_model
+
+    batch = rollout(policy, list(problems), order=order)
+    out_p, out_plan, out_t = [], [], []
+    counts = {"states": 0, "proven": 0, "improved": 0}
+    todo: Any = enumerate(problems)
+    if progress:
+        import sys
+
+        from tqdm import tqdm
+
+        todo = tqdm(
+            todo, total=len(problems), desc="dagger completions", leave=False, file=sys.stderr
+        )
+    for b, p in todo:
+        n = p.n_items
+        if batch.stuck[b] or n < 3:
+            continue
+        t = int(rng.integers(1, n - 1))
+        items = batch.items[b, :n]
+        plan = batch.assignment(b)
+        st = PlanState(p, plan)
+        free = np.sort(items[t:])
+        fixed = st.load.copy()
+        for i in free:
+            r, v = st.column_use(int(plan[i]))
+            fixed[r] -= v
+        np.maximum(fixed, 0.0, out=fixed)
+        cand = np.flatnonzero(np.isin(p.col_item, free))
+        keep = np.zeros(p.n_columns, dtype=bool)
+        keep[cand[st.fits(cand, fixed)]] = True
+        keep[plan[free]] = True  # the policy's own completion stays a solution
+        sub, cols = restrict(p, free, keep)
+        start = np.searchsorted(cols, plan[free])
+        res, sub_a, _ = solve_model(
+            sub,
+            HighsOptions(time_limit_s=time_limit_s, threads=1, seed=0),
+            start=start,
+            fixed_load=fixed,
+        )
+        if sub_a is None:
+            continue
+        new = plan.copy()
+        new[free] = cols[sub_a]
+        counts["states"] += 1
+        counts["proven"] += bool(res.proven_optimal)
+        counts["improved"] += bool(not np.array_equal(new, plan))
+        out_p.append(p)
+        out_plan.append(new)
+        out_t.append(t)
+    return out_p, out_plan, out_t, counts

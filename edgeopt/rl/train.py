@@ -57,15 +57,22 @@ class Args:
     """JSON cache of the teachers' optimal plans (default: the shipped edgeopt/data/drl/teacher/optima.json)"""
     large_every: int = 4
     """every this many teacher / RL instances is twice as large (0: none)"""
-    epochs: int = 40
+    epochs: int = 30
     """imitation epochs over the teacher steps"""
     batch_size: int = 64
     """imitation minibatch (decisions)"""
     learning_rate: float = 2e-3
     """imitation Adam learning rate (cosine-annealed to 5%%)"""
-    rl_updates: int = 60
+    dagger_rounds: int = 3
+    """DAgger rounds after imitation: decode the teachers, complete each plan exactly from a random
+    step of the policy's own (MILP, the first choices fixed), add those states, train on"""
+    dagger_epochs: int = 8
+    """imitation epochs after each DAgger round (learning rate a third of the first phase's)"""
+    dagger_time_limit: float = 5.0
+    """MILP time limit of one exact completion, seconds"""
+    rl_updates: int = 20
     """RL fine-tuning iterations after imitation (0: imitation only)"""
-    rl_instances: int = 16
+    rl_instances: int = 8
     """fresh instances per RL iteration"""
     rollouts: int = 8
     """sampled plans of each instance per RL iteration (the POMO group and its shared baseline)"""
@@ -87,11 +94,13 @@ class Args:
     """most requests per controller"""
     hidden: int = 64
     """width of every hidden layer"""
+    init: str = ""
+    """start from this checkpoint's weights (its width replaces --hidden) instead of a fresh network"""
     val_instances: int = 48
     """validation instances (fixed seeds, MILP optima cached)"""
     val_cache: str = ""
     """JSON cache of the validation optima (default: the shipped edgeopt/data/drl/teacher/validation_optima.json)"""
-    val_every: int = 5
+    val_every: int = 4
     """validate (and keep the best weights) every this many imitation epochs and 2x this many RL iterations"""
     milp_time_limit: float = 30.0
     """MILP time limit per teacher / validation instance, seconds"""
@@ -169,10 +178,13 @@ def plot_curve(
     from edgeopt.jsonio import write_text_atomic
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
-    il = [h for h in history if h["phase"] == "imitation"]
+    il = [h for h in history if h["phase"] != "rl"]
     rl = [h for h in history if h["phase"] == "rl"]
     ax1.plot([h["x"] for h in il], [h["loss"] for h in il], lw=0.9, label="imitation loss")
-    ax1.set_xlabel("imitation epoch")
+    ax1.set_xlabel("imitation epoch (then DAgger rounds' epochs)")
+    dg = [h for h in history if h["phase"] == "dagger"]
+    if dg:
+        ax1.axvline(dg[0]["x"] - 0.5, color="grey", lw=0.6)
     ax1.set_ylabel("cross-entropy (nats)")
     ax1b = ax1.twinx()
     ax1b.plot([h["x"] for h in il], [100 * h["accuracy"] for h in il], color="C1", lw=0.9)
@@ -220,6 +232,9 @@ def check_args(args: Args) -> None:
         teacher_instances=count(10**6),
         large_every=count(10**6, 0),
         epochs=count(10**5, 0),
+        dagger_rounds=count(10**4, 0),
+        dagger_epochs=count(10**5, 0),
+        dagger_time_limit=TIME_LIMIT_S,
         batch_size=count(10**5),
         learning_rate=Range(0, 1, lo_open=True),
         rl_updates=count(10**7, 0),
@@ -287,7 +302,7 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
         teacher_problems,
     )
     from edgeopt.rl.env import PlanBatch
-    from edgeopt.rl.imitation import batches, collect, pad
+    from edgeopt.rl.imitation import batches, collect, exact_completions, pad
 
     started = time.perf_counter()
     out = Path(args.out_dir) / args.name
@@ -332,8 +347,16 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
         proven, [np.array(t_opt[p.name]["assignment"]) for p in proven], order=args.order
     )
     t_ready = time.perf_counter() - started
+    n_teacher_steps = len(samples)
 
-    agent = Agent(AgentConfig(hidden=args.hidden, order=args.order), seed=args.seed)
+    if args.init:
+        from edgeopt.rl.agent import read_checkpoint
+
+        init_policy, init_cfg, _ = read_checkpoint(args.init)
+        agent = Agent(AgentConfig(hidden=init_policy.hidden, order=args.order), seed=args.seed)
+        agent.set_numpy_policy(init_policy)
+    else:
+        agent = Agent(AgentConfig(hidden=args.hidden, order=args.order), seed=args.seed)
     model = agent.model
     history: list[dict[str, Any]] = []
     best: dict[str, Any] = {"score": np.inf}
@@ -352,8 +375,6 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
             plot_curve(history, args.curve, references=references)
 
     # ---- imitation: cross-entropy on the teacher's (merged) choice
-    n_steps_ep = max(1, -(-len(samples) // args.batch_size))
-    total = max(1, args.epochs * n_steps_ep)
     il_opt = keras.optimizers.Adam(
         learning_rate=args.learning_rate, global_clipnorm=args.max_grad_norm
     )
@@ -372,42 +393,62 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
         hit = tf.cast(tf.equal(tf.argmax(logits, axis=1, output_type=tf.int32), target), tf.float32)
         return loss, tf.reduce_mean(hit)
 
+    n_epochs = args.epochs + args.dagger_rounds * args.dagger_epochs
     bar = tqdm(
-        total=args.epochs + args.rl_updates,
-        desc="train",
-        disable=not args.progress,
-        file=sys.stderr,
+        total=n_epochs + args.rl_updates, desc="train", disable=not args.progress, file=sys.stderr
     )
-    it = 0
-    for epoch in range(1, args.epochs + 1):
-        losses, hits, ns = [], [], []
-        for idx in batches(samples, args.batch_size, rng):
-            frac = it / total
-            il_opt.learning_rate.assign(
-                args.learning_rate * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * frac)))
+    state = {"epoch": 0}
+
+    def run_epochs(count: int, phase: str, lr0: float) -> None:
+        """``count`` epochs over ``samples``, the learning rate cosine-annealed from ``lr0`` to 5 %."""
+        steps = max(1, count * -(-len(samples) // args.batch_size))
+        it = 0
+        for _ in range(count):
+            state["epoch"] += 1
+            epoch = state["epoch"]
+            losses, hits, ns = [], [], []
+            for idx in batches(samples, args.batch_size, rng):
+                frac = min(it / steps, 1.0)
+                il_opt.learning_rate.assign(lr0 * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * frac))))
+                it += 1
+                mb = pad([samples[i] for i in idx])
+                loss, hit = il_step(*(mb[k] for k in INPUTS), mb["target"])
+                losses.append(float(loss) * len(idx))
+                hits.append(float(hit) * len(idx))
+                ns.append(len(idx))
+            history.append(
+                {
+                    "phase": phase,
+                    "x": epoch,
+                    "epoch": epoch,
+                    "loss": sum(losses) / sum(ns),
+                    "accuracy": sum(hits) / sum(ns),
+                    "decisions": len(samples),
+                    "wall_s": round(time.perf_counter() - started, 1),
+                }
             )
-            it += 1
-            mb = pad([samples[i] for i in idx])
-            loss, hit = il_step(*(mb[k] for k in INPUTS), mb["target"])
-            losses.append(float(loss) * len(idx))
-            hits.append(float(hit) * len(idx))
-            ns.append(len(idx))
-        history.append(
-            {
-                "phase": "imitation",
-                "x": epoch,
-                "epoch": epoch,
-                "loss": sum(losses) / sum(ns),
-                "accuracy": sum(hits) / sum(ns),
-                "wall_s": round(time.perf_counter() - started, 1),
-            }
+            if epoch % args.val_every == 0 or epoch == n_epochs:
+                check(epoch, phase, epoch)
+            bar.update(1)
+            bar.set_postfix(
+                loss=f"{history[-1]['loss']:.3f}", gap=f"{100 * best.get('gap_mean', np.nan):.2f}%"
+            )
+
+    run_epochs(args.epochs, "imitation", args.learning_rate)
+    dagger_counts: list[dict[str, int]] = []
+    for _round in range(args.dagger_rounds):
+        ps, plans, ts, counts = exact_completions(
+            agent.numpy_policy(),
+            proven,
+            rng,
+            order=args.order,
+            time_limit_s=args.dagger_time_limit,
+            progress=args.progress,
         )
-        if epoch % args.val_every == 0 or epoch == args.epochs:
-            check(epoch, "imitation", epoch)
-        bar.update(1)
-        bar.set_postfix(
-            loss=f"{history[-1]['loss']:.3f}", gap=f"{100 * best.get('gap_mean', np.nan):.2f}%"
-        )
+        new = collect(ps, plans, order=args.order, record_from=ts)
+        samples.extend(new)
+        dagger_counts.append({**counts, "decisions": len(new)})
+        run_epochs(args.dagger_epochs, "dagger", args.learning_rate / 3)
 
     # ---- RL fine-tuning: sampled plans, POMO shared baseline (no critic)
     rl_opt = keras.optimizers.Adam(
@@ -481,7 +522,7 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
         history.append(
             {
                 "phase": "rl",
-                "x": args.epochs + update / 2,
+                "x": n_epochs + update / 2,
                 "update": update,
                 "return": float(np.mean(ret / batch.scale)),
                 "stuck": float(batch.stuck.mean()),
@@ -489,7 +530,7 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
             }
         )
         if update % (2 * args.val_every) == 0 or update == args.rl_updates:
-            check(args.epochs + update / 2, "rl", update)
+            check(n_epochs + update / 2, "rl", update)
         bar.update(1)
         bar.set_postfix(
             ret=f"{history[-1]['return']:.2f}", gap=f"{100 * best.get('gap_mean', np.nan):.2f}%"
@@ -504,9 +545,10 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
         "teachers": {
             "instances": len(teachers),
             "proven": len(proven),
-            "decisions": len(samples),
+            "decisions": n_teacher_steps,
             "ready_s": round(t_ready, 1),
-        }
+        },
+        "dagger": dagger_counts,
     }
     return _save(None, out, args, sources, dist, best, history, started, command, references, extra)
 
