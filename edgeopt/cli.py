@@ -417,7 +417,10 @@ def _cmd_demo(a: argparse.Namespace) -> int:
 
 # Commands whose arguments are parsed by their own module's ``main(argv)``.
 PASS_THROUGH = {
-    "train": ("edgeopt.rl.train", "train the actor-critic planner (DRL)"),
+    "train": (
+        "edgeopt.rl.train",
+        "train the learned planner (imitation of MILP optima, DAgger, RL)",
+    ),
     "batch": ("edgeopt.batch.cli", "solve many instance files with several solvers into SQLite"),
     "compare": (
         "edgeopt.report.compare",

@@ -1,4 +1,4 @@
-"""Train the learned planner: imitation of proven optima, then POMO-style RL fine-tuning.
+"""Train the learned planner: imitation of proven optima, DAgger, then POMO-style RL fine-tuning.
 
 CleanRL-style: every hyper-parameter in ``Args``, one seeding block, the loops
 written out. ``edgeopt train --help`` lists the flags.
@@ -9,7 +9,10 @@ written out. ``edgeopt train --help`` lists the flags.
 2. **Imitation.** The env is walked along each optimal plan; at each decision the
    network is trained by cross-entropy to choose the optimum's column (its class of
    interchangeable columns: any equivalent column is the same choice).
-3. **RL fine-tuning.** Fresh instances, each decoded ``rollouts`` times by sampling;
+3. **DAgger with exact completions.** The policy decodes the teachers; each plan is cut
+   at a random step and the open requests re-solved by the MILP with the policy's first
+   choices fixed: the policy's own states, labelled by an exact completion, join the set.
+4. **RL fine-tuning.** Fresh instances, each decoded ``rollouts`` times by sampling;
    REINFORCE with POMO's shared baseline (a plan's advantage is its return minus the
    mean of its instance's group, over the group's spread), no critic.
 
@@ -204,7 +207,6 @@ def plot_curve(
         ax2.axvline(rl[0]["x"] - 0.5, color="grey", lw=0.6)
     ax2.set_xlabel("imitation epoch, then RL iteration / 2")
     ax2.set_ylabel("validation mean gap to MILP optimum (%)")
-    ax2.set_yscale("symlog", linthresh=1.0)
     ax2.legend(fontsize=7)
     fig.tight_layout()
     import io

@@ -63,7 +63,7 @@ def learned_repair(checkpoint: str | Path | None = None, samples: int = 8) -> An
 
 
 @register(
-    "drl", "trained actor-critic planner (greedy decoding; samples=N: best of N sampled plans)"
+    "drl", "learned planner, NumPy inference (greedy decoding; samples=N: best of N sampled plans)"
 )
 def drl(
     problem: Problem,
