@@ -58,3 +58,21 @@ def test_cg_solver_returns_a_refereed_plan_with_its_bound(fixture_catalog):
     opt = get_solver("milp")(toy_problem, seed=0)
     assert res.bound <= opt.objective + 1e-9
     assert evaluate(toy_problem, res.assignment).objective >= opt.objective - 1e-9
+
+
+def test_a_large_unbalanced_capacity_does_not_break_the_master():
+    """Regression (found by hypothesis, ``tests/data/cg_large_link.json``): the artificial
+    columns' cost was sized by the largest capacity of any resource (a 6e5 link), which made
+    HiGHS's dual simplex fail and the bound -inf. It is sized by the largest balanced capacity."""
+    import json
+    from pathlib import Path
+
+    from edgeopt.core.compile import compile_scenario
+    from edgeopt.scenario.model import scenario_from_dict
+
+    data = json.loads((Path(__file__).parent / "data" / "cg_large_link.json").read_text())
+    p = compile_scenario(scenario_from_dict(data))
+    lp = get_solver("lp")(p, seed=0, reduce=False)
+    res = column_generation(p, start=None, deadline=Deadline.after(None))
+    assert math.isfinite(res.bound)
+    assert math.isclose(res.bound, lp.bound, rel_tol=1e-6, abs_tol=1e-9)

@@ -281,10 +281,12 @@ class PlanBatch:
             dem_res.append(self.res_off[b] + use.indices)
             dem_val.append(use.data / np.maximum(n_cols_item[ent_item], 1))
         items_a = np.concatenate(dem_item).astype(np.int64)
-        srt = np.argsort(items_a, kind="stable")
-        self.dem_res = np.concatenate(dem_res).astype(np.int64)[srt]
-        self.dem_val = np.concatenate(dem_val)[srt]
-        self.dem_ptr = np.searchsorted(items_a[srt], np.arange(int(self.item_off[-1]) + 1))
+        self.dem_res = np.concatenate(dem_res).astype(np.int64)
+        self.dem_val = np.concatenate(dem_val)
+        if not bool((items_a[1:] >= items_a[:-1]).all()):  # columns grouped by item: sorted already
+            srt = np.argsort(items_a, kind="stable")
+            items_a, self.dem_res, self.dem_val = items_a[srt], self.dem_res[srt], self.dem_val[srt]
+        self.dem_ptr = np.searchsorted(items_a, np.arange(int(self.item_off[-1]) + 1))
         # Lagrangian prices per problem (fixed loads taken off the capacities)
         from edgeopt.rl.prices import lagrangian_prices
 

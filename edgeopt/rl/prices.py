@@ -61,13 +61,11 @@ def lagrangian_prices(
     best = (-np.inf, np.zeros(n_res), nu.copy())
     if n_col == 0 or starts.size == 0:
         return best[1], best[2], 0.0
-    col_of_entry = np.repeat(np.arange(n_col), np.diff(indptr))
+    use_t = use.T.tocsr()  # one row per column: the priced costs are one sparse product
     for k in range(iterations):
         y = z / cap
         price = y + nu
-        priced = problem.col_cost + np.bincount(
-            col_of_entry, weights=vals * price[rows], minlength=n_col
-        )
+        priced = problem.col_cost + use_t @ price
         mins = np.minimum.reduceat(priced, starts)
         # every tied column of an item takes an equal share of it: equal resources stay
         # equally priced (no index tie-break), so interchangeable columns stay identical

@@ -91,9 +91,11 @@ def column_generation(
     row_of_bal[bal_rows] = n_items + cap_rows.size + np.arange(bal_rows.size)
     n_rows = n_items + cap_rows.size + bal_rows.size
     w = float(p.balance_weight) if bal_rows.size else 0.0
+    # more than any plan costs: U is at most the largest *balanced* capacity (a large link
+    # capacity here once made the artificial cost 3e7 and HiGHS's dual simplex fail)
     big = 10.0 * (
         float(np.abs(p.col_cost).max(initial=1.0)) * n_items
-        + w * float(p.capacity.max(initial=1.0))
+        + w * float(p.capacity[bal_rows].max(initial=1.0))
         + 1.0
     )
 
