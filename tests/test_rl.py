@@ -547,3 +547,37 @@ def test_drl_solver_is_refereed_and_never_claims_optimality(trained):
 def test_importing_the_drl_solver_does_not_import_tensorflow():
     code = "import sys, edgeopt.solvers.drl, edgeopt.cli; assert 'tensorflow' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_batch_reruns_drl_when_the_checkpoint_at_the_same_path_changes(trained, tmp_path):
+    """Stored drl results are keyed by the checkpoint's weights, not only its path."""
+    import shutil
+
+    from edgeopt.batch.runner import run_batch
+    from edgeopt.core.io import save_problem
+    from edgeopt.rl.agent import Agent, AgentConfig, save_checkpoint
+
+    ck = tmp_path / "ck"
+    shutil.copytree(trained[0], ck)
+    (tmp_path / "in").mkdir()
+    save_problem(scenario_problems(1, seed0=5)[0], tmp_path / "in" / "p.json")
+    db = tmp_path / "r.sqlite"
+
+    def run():
+        return run_batch(
+            [str(tmp_path / "in")],
+            ["drl"],
+            db,
+            workers=1,
+            progress=False,
+            options={"drl": {"checkpoint": str(ck)}},
+        )
+
+    assert run().stored == 1
+    assert run().stored == 0  # same weights: already done
+    from edgeopt.batch.store import read_rows
+
+    save_checkpoint(Agent(AgentConfig(hidden=32), seed=9), ck)  # retrained in place
+    assert run().stored == 1
+    z = sorted(r["objective"] for r in read_rows(db))
+    assert z[0] != z[1]  # the new weights were used, not the old ones cached in this process

@@ -293,6 +293,11 @@ def run_batch(
         s: solver_settings(s, seed=seed, time_limit_s=time_limit_s, options=options)
         for s in solvers
     }
+    for s, v in per_solver.items():
+        if s.split("+")[0] == "drl":  # results depend on the weights, not only the path
+            from edgeopt.solvers.drl import checkpoint_sha256
+
+            v["checkpoint_sha256"] = checkpoint_sha256(v.get("checkpoint"))
     hashes = {s: settings_hash(v) for s, v in per_solver.items()}
 
     store = Store(db)
@@ -403,7 +408,11 @@ def _drive(
 
     def submit(t: _Task) -> Any:
         _, handle = loaded[t.path]
-        opts = {k: v for k, v in t.settings.items() if k not in ("seed", "time_limit_s")}
+        opts = {
+            k: v
+            for k, v in t.settings.items()
+            if k not in ("seed", "time_limit_s", "checkpoint_sha256")
+        }
         return backend.submit(
             solve_task, handle, t.solver, t.settings["seed"], t.settings["time_limit_s"], opts
         )

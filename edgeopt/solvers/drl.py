@@ -6,6 +6,7 @@ TensorFlow is never imported here (it is the training framework only).
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -19,23 +20,50 @@ from edgeopt.data import data_path
 from edgeopt.errors import InputError
 from edgeopt.solvers.registry import get_solver, register
 
-__all__ = ["drl", "DEFAULT_CHECKPOINT", "load_policy", "learned_repair"]
+__all__ = ["drl", "DEFAULT_CHECKPOINT", "load_policy", "learned_repair", "checkpoint_sha256"]
 
 #: The committed checkpoint ``--solver drl`` uses unless ``checkpoint=PATH`` is given.
 DEFAULT_CHECKPOINT = data_path("drl", "default")
-_POLICIES: dict[str, Any] = {}
+_POLICIES: dict[tuple[Any, ...], Any] = {}
 
 
 def load_policy(checkpoint: str | Path | None = None) -> tuple[Any, str]:
     """The NumPy policy of ``checkpoint`` (default :data:`DEFAULT_CHECKPOINT`) and its item rule,
     loaded once per process."""
     path = str(Path(checkpoint) if checkpoint else DEFAULT_CHECKPOINT)
-    if path not in _POLICIES:
+    # keyed by the files' modification times too: a checkpoint retrained in place is re-read
+    stamp = []
+    for name in ("policy.npz", "config.json"):
+        try:
+            stamp.append(os.stat(os.path.join(path, name)).st_mtime_ns)
+        except OSError:
+            stamp.append(-1)
+    key = (path, *stamp)
+    if key not in _POLICIES:
         from edgeopt.rl.agent import read_checkpoint
 
         policy, cfg, _ = read_checkpoint(path)
-        _POLICIES[path] = (policy, cfg.order)
-    return _POLICIES[path]
+        _POLICIES[key] = (policy, cfg.order)
+    return _POLICIES[key]
+
+
+def checkpoint_sha256(checkpoint: str | Path | None = None) -> str:
+    """Hash of a checkpoint's weights and network config: stored results of ``drl`` solvers are
+    keyed by it, so a retrained checkpoint at the same path is not mistaken for the old one.
+    A checkpoint that cannot be read hashes to "" (loading it then reports the problem)."""
+    import hashlib
+    import json
+
+    from edgeopt.rl.agent import CONFIG_FILE, WEIGHTS_FILE
+
+    d = Path(checkpoint) if checkpoint else DEFAULT_CHECKPOINT
+    try:
+        h = hashlib.sha256((d / WEIGHTS_FILE).read_bytes())
+        agent = json.loads((d / CONFIG_FILE).read_text(encoding="utf-8")).get("agent")
+        h.update(json.dumps(agent, sort_keys=True).encode())
+    except (OSError, ValueError, AttributeError):
+        return ""
+    return h.hexdigest()[:16]
 
 
 def learned_repair(checkpoint: str | Path | None = None, samples: int = 8) -> Any:
