@@ -313,6 +313,17 @@ class PlanBatch:
                 cs = slice(self.col_off[b], self.col_off[b + 1])
                 self.col_lagr[cs] = above / self.scale[b]
                 self.col_lagr_best[cs] = above <= 1e-12 * max(1.0, float(np.abs(mins[ne]).max()))
+        # static per column / per use entry, gathered each step instead of recomputed
+        self.ell_real = self.ell_idx != self.dummy
+        self.ell_share = np.where(self.ell_real, self.ell_amt / self.cap[self.ell_idx], 0.0)
+        self.col_share_sum = self.ell_share.sum(axis=1)
+        col_scale = self.scale[self.col_env]
+        self.col_cost_s = self.cost / col_scale
+        item_min = np.full(int(self.item_off[-1]), np.inf)
+        ne = self.item_ptr[1:] > self.item_ptr[:-1]
+        if ne.any():
+            item_min[ne] = np.minimum.reduceat(self.cost, self.item_ptr[:-1][ne])
+        self.col_above_min_s = (self.cost - item_min[self.col_item]) / col_scale
         # (problem, local resource) -> global resource (the dummy where padded)
         self.L = int(res_n.max(initial=1)) or 1
         loc = np.arange(self.L)
@@ -451,7 +462,6 @@ class PlanBatch:
         np.put_along_axis(rank, order, first.astype(np.float64), axis=1)
         press = np.where(real, (load + amt + self.demand[idx]) / cap, 0.0)
         n_real = np.maximum(real.sum(axis=2), 1)
-        item_min = np.where(valid, cost, big).min(axis=1, keepdims=True)
         # Expected final bottleneck if the remaining demand spread evenly over balanced resources.
         u_exp = self.expected_bottleneck()
         level = np.maximum(self.u, u_exp)[:, None]
@@ -459,14 +469,14 @@ class PlanBatch:
         dzl_best = np.where(mask, dzl, big).min(axis=1, keepdims=True)
         feats = np.stack(
             [
-                cost / s,
-                (cost - np.where(np.isfinite(item_min), item_min, 0.0)) / s,
+                self.col_cost_s[c],
+                self.col_above_min_s[c],
                 self.w_u[:, None] * du / s,
                 np.where(mask, dz - np.where(np.isfinite(best), best, 0.0), 0.0) / s,
                 np.where(mask, rank / np.maximum(n_fit[:, None], 1), 1.0),
                 (mask & (dz == best)).astype(np.float64),
                 left.max(axis=2),
-                np.where(real, amt / cap, 0.0).sum(axis=2),
+                self.col_share_sum[c],
                 np.where(real, after, 0.0).max(axis=2),
                 np.where(real, load / cap, 0.0).max(axis=2),
                 du / self.bal_cap[:, None],
@@ -531,7 +541,7 @@ class PlanBatch:
         edge_res = np.where(edge_mask, idx - self.res_off[:-1, None, None], 0)
         edge = np.stack(
             [
-                np.where(edge_mask, amt / cap, 0.0),
+                np.where(edge_mask, self.ell_share[c], 0.0),
                 np.where(edge_mask, after, 0.0),
                 press,
                 np.where(edge_mask, self.price[idx] * amt / self.scale[:, None, None], 0.0),
