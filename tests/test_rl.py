@@ -581,3 +581,17 @@ def test_a_batch_reruns_drl_when_the_checkpoint_at_the_same_path_changes(trained
     assert run().stored == 1
     z = sorted(r["objective"] for r in read_rows(db))
     assert z[0] != z[1]  # the new weights were used, not the old ones cached in this process
+
+
+def test_milp_optima_reads_a_shipped_cache_and_writes_only_its_own(tmp_path):
+    from edgeopt.rl.data import milp_optima
+
+    shipped, mine = tmp_path / "shipped.json", tmp_path / "out" / "mine.json"
+    a, b = gap_problem(11), gap_problem(12)
+    milp_optima([a], shipped, time_limit_s=20)
+    before = shipped.read_bytes()
+    got = milp_optima([a], mine, time_limit_s=20, shipped=shipped)
+    assert got[a.name]["status"] == "optimal" and not mine.exists()  # a hit: nothing written
+    got = milp_optima([a, b], mine, time_limit_s=20, shipped=shipped)
+    assert set(got) == {a.name, b.name} and shipped.read_bytes() == before
+    assert set(json.loads(mine.read_text())["optima"]) >= {b.name}

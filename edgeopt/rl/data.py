@@ -158,6 +158,7 @@ def milp_optima(
     time_limit_s: float = 60.0,
     progress: bool = False,
     assignments: bool = False,
+    shipped: str | Path | None = None,
 ) -> dict[str, dict[str, Any]]:
     """MILP results by problem name (objective, status, wall_s), cached in JSON by fingerprint.
 
@@ -165,16 +166,19 @@ def milp_optima(
     only when the status is ``optimal`` (proven). With ``assignments=True`` each
     entry also keeps the plan (column index per item; the fingerprint pins the
     column layout), as imitation learning needs; a cached entry without one is re-solved.
+    ``shipped`` is a read-only cache consulted too (e.g. the package's): only ``cache`` is
+    written, and only when something had to be solved.
     """
     from edgeopt.solvers.registry import get_solver
 
     path = Path(cache)
     known: dict[str, dict[str, Any]] = {}
-    if path.exists():
-        try:
-            known = json.loads(path.read_text(encoding="utf-8")).get("optima", {})
-        except (json.JSONDecodeError, AttributeError):
-            known = {}
+    for src in ([Path(shipped)] if shipped is not None else []) + [path]:
+        if src.exists():  # entries of ``cache`` win over the shipped ones
+            try:
+                known |= json.loads(src.read_text(encoding="utf-8")).get("optima", {})
+            except (json.JSONDecodeError, AttributeError, TypeError):
+                pass
     milp = get_solver("milp")
     out: dict[str, dict[str, Any]] = {}
     todo = problems

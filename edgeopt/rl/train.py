@@ -57,7 +57,7 @@ class Args:
     teacher_instances: int = 320
     """imitation instances, solved to proven optimality by the MILP once and cached"""
     teacher_cache: str = ""
-    """JSON cache of the teachers' optimal plans (default: the shipped edgeopt/data/drl/teacher/optima.json)"""
+    """JSON cache of the teachers' optimal plans (default: read the shipped edgeopt/data/drl/teacher/optima.json, write new solves to <out_dir>/<name>/optima.json)"""
     large_every: int = 4
     """every this many teacher / RL instances is twice as large (0: none)"""
     epochs: int = 30
@@ -102,7 +102,7 @@ class Args:
     val_instances: int = 48
     """validation instances (fixed seeds, MILP optima cached)"""
     val_cache: str = ""
-    """JSON cache of the validation optima (default: the shipped edgeopt/data/drl/teacher/validation_optima.json)"""
+    """JSON cache of the validation optima (default: read the shipped one, write new solves into the checkpoint folder)"""
     val_every: int = 4
     """validate (and keep the best weights) every this many imitation epochs and 2x this many RL iterations"""
     milp_time_limit: float = 30.0
@@ -278,10 +278,15 @@ def check_args(args: Args) -> None:
             check_output(val, option=opt, inputs=inputs)
 
 
-def _default_cache(arg: str, name: str) -> Path:
+def _caches(arg: str, name: str, out: Path) -> dict[str, Any]:
+    """Where MILP results are read and written: ``--*-cache`` when given; else the shipped cache
+    is read and anything newly solved is written into the checkpoint folder (never into the
+    installed package)."""
     from edgeopt.data import data_path
 
-    return Path(arg) if arg else data_path("drl", "teacher") / name
+    if arg:
+        return {"cache": Path(arg)}
+    return {"cache": out / name, "shipped": data_path("drl", "teacher") / name}
 
 
 def train(args: Args, *, command: str = "") -> dict[str, Any]:
@@ -326,7 +331,7 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
     optima = (
         milp_optima(
             val_problems,
-            _default_cache(args.val_cache, "validation_optima.json"),
+            **_caches(args.val_cache, "validation_optima.json", out),
             time_limit_s=args.milp_time_limit,
             progress=args.progress,
         )
@@ -339,7 +344,7 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
     teachers = teacher_problems(dist, sources, args.teacher_instances, large_every=args.large_every)
     t_opt = milp_optima(
         teachers,
-        _default_cache(args.teacher_cache, "optima.json"),
+        **_caches(args.teacher_cache, "optima.json", out),
         time_limit_s=args.milp_time_limit,
         progress=args.progress,
         assignments=True,
