@@ -56,13 +56,6 @@ class _Plan:
         self.stats: dict[str, Any] = {}
 
 
-class FirstPass:
-    """The regret greedy's first pass as a policy: the least-ΔZ fitting column of the env's item."""
-
-    def logits(self, obs: dict[str, np.ndarray]) -> np.ndarray:
-        return np.where(obs["choice"], -obs["dz"], -np.inf)
-
-
 def _decode(policy: Any, p: Any) -> _Plan:
     from edgeopt.rl.policy import rollout
 
@@ -122,6 +115,8 @@ def _run(
     from edgeopt.solvers.registry import get_solver
 
     if name == "first-pass":
+        from edgeopt.rl.policy import FirstPass
+
         return [_decode(FirstPass(), p) for p in problems]
     if name == "drl-untrained":
         name, ckpt = "drl", _UNTRAINED[0]

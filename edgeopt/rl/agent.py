@@ -32,7 +32,7 @@ from edgeopt.rl.env import (
     N_RES_FEATURES,
     RESOURCE_FEATURES,
 )
-from edgeopt.rl.policy import LAYERS, NEG, NumpyPolicy, layer_shapes
+from edgeopt.rl.policy import INPUTS, LAYERS, NEG, NumpyPolicy, layer_shapes
 
 __all__ = [
     "AgentConfig",
@@ -101,20 +101,6 @@ class AgentConfig:
     globals: list[str] = field(default_factory=lambda: list(GLOBALS))
     resource_features: list[str] = field(default_factory=lambda: list(RESOURCE_FEATURES))
     edge_features: list[str] = field(default_factory=lambda: list(EDGE_FEATURES))
-
-
-#: Observation keys the network reads, in the order the Keras model takes them.
-INPUTS = (
-    "candidates",
-    "mask",
-    "choice",
-    "state",
-    "resources",
-    "res_mask",
-    "edge_res",
-    "edge_feats",
-    "edge_mask",
-)
 
 
 class Agent:

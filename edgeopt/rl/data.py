@@ -8,6 +8,7 @@ import hashlib
 import json
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ __all__ = [
     "LARGE_SEED",
     "TEACHER_SEED",
     "teacher_problems",
+    "mixed_problems",
 ]
 
 #: Seed bases of the fixed instance sets (training seeds count up from the run's seed × 10⁶).
@@ -121,18 +123,26 @@ class Distribution:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
 
 
+def mixed_problems(
+    dist: Distribution, sources: Sources, seeds: Sequence[int], *, large_every: int = 4
+) -> list[Problem]:
+    """The instances of ``seeds``: the ``k``-th at twice ``dist``'s size when
+    k % large_every == large_every - 1 (0: none larger), so training spans the benchmark's sizes."""
+    out = []
+    large = Distribution(**{**dist.__dict__, "size_factor": 2 * dist.size_factor})
+    for k, seed in enumerate(seeds):
+        d = large if large_every and k % large_every == large_every - 1 else dist
+        out += d.problems(sources, [int(seed)])
+    return out
+
+
 def teacher_problems(
     dist: Distribution, sources: Sources, n: int, *, large_every: int = 4
 ) -> list[Problem]:
-    """The first ``n`` imitation instances: seeds ``TEACHER_SEED + k``; every ``large_every``-th
-    one (k % large_every == large_every - 1) at twice ``dist``'s size, so training spans the
-    benchmark's sizes (0: none larger)."""
-    out = []
-    large = Distribution(**{**dist.__dict__, "size_factor": 2 * dist.size_factor})
-    for k in range(n):
-        d = large if large_every and k % large_every == large_every - 1 else dist
-        out += d.problems(sources, [TEACHER_SEED + k])
-    return out
+    """The first ``n`` imitation instances: :func:`mixed_problems` of seeds ``TEACHER_SEED + k``."""
+    return mixed_problems(
+        dist, sources, range(TEACHER_SEED, TEACHER_SEED + n), large_every=large_every
+    )
 
 
 def fingerprint(problem: Problem) -> str:

@@ -49,7 +49,7 @@ import numpy as np
 from gymnasium import spaces
 
 from edgeopt.core.evaluate import FEAS_TOL
-from edgeopt.core.plan import PlanState
+from edgeopt.core.plan import PlanState, segment_min
 from edgeopt.core.problem import Problem
 
 __all__ = [
@@ -305,24 +305,20 @@ class PlanBatch:
             if p.balance_weight > 0:
                 self.nu_share[sl] = nu / p.balance_weight
             priced = p.col_cost + p.use.T @ (y + nu)
-            ne = np.diff(p.item_ptr) > 0
-            if ne.any():
-                mins = np.full(p.n_items, np.inf)
-                mins[ne] = np.minimum.reduceat(priced, p.item_ptr[:-1][ne])
+            if p.n_columns:
+                mins = segment_min(priced, p.item_ptr)
                 above = priced - mins[p.col_item]
                 cs = slice(self.col_off[b], self.col_off[b + 1])
                 self.col_lagr[cs] = above / self.scale[b]
-                self.col_lagr_best[cs] = above <= 1e-12 * max(1.0, float(np.abs(mins[ne]).max()))
+                tol = 1e-12 * max(1.0, float(np.abs(mins[np.isfinite(mins)]).max(initial=0.0)))
+                self.col_lagr_best[cs] = above <= tol
         # static per column / per use entry, gathered each step instead of recomputed
         self.ell_real = self.ell_idx != self.dummy
         self.ell_share = np.where(self.ell_real, self.ell_amt / self.cap[self.ell_idx], 0.0)
         self.col_share_sum = self.ell_share.sum(axis=1)
         col_scale = self.scale[self.col_env]
         self.col_cost_s = self.cost / col_scale
-        item_min = np.full(int(self.item_off[-1]), np.inf)
-        ne = self.item_ptr[1:] > self.item_ptr[:-1]
-        if ne.any():
-            item_min[ne] = np.minimum.reduceat(self.cost, self.item_ptr[:-1][ne])
+        item_min = segment_min(self.cost, self.item_ptr)
         self.col_above_min_s = (self.cost - item_min[self.col_item]) / col_scale
         # (problem, local resource) -> global resource (the dummy where padded)
         self.L = int(res_n.max(initial=1)) or 1
@@ -339,20 +335,10 @@ class PlanBatch:
         for b, base in enumerate(self.base_loads):
             if base is not None:
                 self.load[self.res_off[b] : self.res_off[b + 1]] = base
-        bal = self.balanced[:-1]
-        self.u = np.maximum(
-            np.zeros(self.B),
-            np.array(
-                [
-                    float(
-                        self.load[self.res_off[b] : self.res_off[b + 1]][
-                            bal[self.res_off[b] : self.res_off[b + 1]]
-                        ].max(initial=0.0)
-                    )
-                    for b in range(self.B)
-                ]
-            ),
-        )
+        self.states = [
+            PlanState(p, track=True, load=base) for p, base in zip(self.problems, self.base_loads)
+        ]
+        self.u = np.array([st.u() for st in self.states])
         self.done = self.n_items == 0
         self.stuck = np.zeros(self.B, dtype=bool)
         self.actions = np.full((self.B, self.T), -1, dtype=np.int64)
@@ -363,9 +349,6 @@ class PlanBatch:
         self.demand = np.zeros(self.cap.shape[0])
         np.add.at(self.demand, self.dem_res, self.dem_val)
         self._obs: dict[str, np.ndarray] | None = None
-        self.states = [
-            PlanState(p, track=True, load=base) for p, base in zip(self.problems, self.base_loads)
-        ]
         self._select()
 
     def _select(self) -> None:

@@ -14,36 +14,19 @@ from typing import Any
 import numpy as np
 
 from edgeopt.core.problem import Problem
+from edgeopt.rl.policy import CANDIDATE_INPUTS, INPUTS, RESOURCE_INPUTS
 
-__all__ = ["STEP_KEYS", "collect", "pad", "batches", "exact_completions"]
-
-#: Per-step observation arrays kept (cropped to the step's own K candidates and L resources).
-STEP_KEYS = (
-    "candidates",
-    "mask",
-    "choice",
-    "state",
-    "resources",
-    "res_mask",
-    "edge_res",
-    "edge_feats",
-    "edge_mask",
-)
+__all__ = ["crop", "collect", "pad", "batches", "exact_completions"]
 
 
 def crop(obs: dict[str, np.ndarray], b: int, k: int, n_res: int) -> dict[str, np.ndarray]:
-    """Row ``b`` of a batched observation, cropped to its ``k`` candidates and ``n_res`` resources."""
-    return {
-        "candidates": obs["candidates"][b, :k],
-        "mask": obs["mask"][b, :k],
-        "choice": obs["choice"][b, :k],
-        "state": obs["state"][b],
-        "resources": obs["resources"][b, :n_res],
-        "res_mask": obs["res_mask"][b, :n_res],
-        "edge_res": obs["edge_res"][b, :k],
-        "edge_feats": obs["edge_feats"][b, :k],
-        "edge_mask": obs["edge_mask"][b, :k],
-    }
+    """Row ``b`` of a batched observation's network inputs, cropped to its ``k`` candidates
+    and ``n_res`` resources."""
+    out = {}
+    for key in INPUTS:
+        n = k if key in CANDIDATE_INPUTS else n_res if key in RESOURCE_INPUTS else None
+        out[key] = obs[key][b] if n is None else obs[key][b, :n]
+    return out
 
 
 def collect(

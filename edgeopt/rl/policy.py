@@ -36,9 +36,37 @@ import numpy as np
 
 from edgeopt.errors import InputError
 
-__all__ = ["LAYERS", "NumpyPolicy", "layer_shapes", "masked_log_softmax", "rollout", "NEG"]
+__all__ = [
+    "LAYERS",
+    "INPUTS",
+    "CANDIDATE_INPUTS",
+    "RESOURCE_INPUTS",
+    "NumpyPolicy",
+    "FirstPass",
+    "layer_shapes",
+    "masked_log_softmax",
+    "choose",
+    "rollout",
+    "best_plan",
+    "NEG",
+]
 
 NEG = -1e9
+#: Observation arrays the network reads, in the order the Keras model takes them.
+INPUTS = (
+    "candidates",
+    "mask",
+    "choice",
+    "state",
+    "resources",
+    "res_mask",
+    "edge_res",
+    "edge_feats",
+    "edge_mask",
+)
+#: The inputs with a candidate axis (axis 1) and those with a resource axis.
+CANDIDATE_INPUTS = ("candidates", "mask", "choice", "edge_res", "edge_feats", "edge_mask")
+RESOURCE_INPUTS = ("resources", "res_mask")
 
 #: Dense layers of the network: name -> (input width as a function of the sizes, activation).
 #: Widths: F candidate features, G globals, Fr resource features, Fe edge features, H hidden.
@@ -196,6 +224,24 @@ class NumpyPolicy:
         return cls(weights, H)
 
 
+class FirstPass:
+    """The regret greedy's first pass as a policy: the least-ΔZ fitting column of the env's item
+    (the ablation the learned policy is measured against)."""
+
+    def logits(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        return np.where(obs["choice"], -obs["dz"], -np.inf)
+
+
+def choose(
+    logits: np.ndarray, choice: np.ndarray, rng: np.random.Generator | None = None
+) -> np.ndarray:
+    """One action per row: the best choice (``rng`` None) or a sample (Gumbel-max) from the
+    softmax over ``choice``; 0 for a row without any (the env then marks it stuck)."""
+    z = logits if rng is None else logits.astype(np.float64) + rng.gumbel(size=logits.shape)
+    action = np.argmax(np.where(choice, z, -np.inf), axis=1)
+    return np.where(choice[np.arange(choice.shape[0]), action], action, 0)
+
+
 def rollout(
     policy: Any,
     problems: list[Any],
@@ -210,16 +256,22 @@ def rollout(
     from edgeopt.rl.env import PlanBatch
 
     batch = PlanBatch(problems, order=order, merge=rng is not None, loads=loads)
-    rows = np.arange(batch.B)
     while not batch.done.all():
         obs = batch.observe()
-        logits = policy.logits(obs)
-        choice = obs["choice"]
-        if rng is None:
-            action = np.argmax(np.where(choice, logits, -np.inf), axis=1)
-        else:
-            g = rng.gumbel(size=logits.shape)
-            action = np.argmax(np.where(choice, logits.astype(np.float64) + g, -np.inf), axis=1)
-        action = np.where(choice[rows, action], action, 0)
-        batch.step(action)
+        batch.step(choose(policy.logits(obs), obs["choice"], rng))
     return batch
+
+
+def best_plan(batches: list[Any]) -> tuple[np.ndarray | None, float, int]:
+    """Over every row of the finished ``batches``: the plan of least Z (the env's exact Z,
+    fixed loads included), that Z, and how many rows got stuck."""
+    best, best_z, stuck = None, np.inf, 0
+    for batch in batches:
+        for b in range(batch.B):
+            if batch.stuck[b]:
+                stuck += 1
+                continue
+            z = batch.states[b].z()
+            if z < best_z - 1e-12:
+                best, best_z = batch.assignment(b), z
+    return best, best_z, stuck

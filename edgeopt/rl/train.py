@@ -300,16 +300,18 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
     import tensorflow as tf
     from tqdm import tqdm
 
-    from edgeopt.rl.agent import INPUTS, Agent, AgentConfig
+    from edgeopt.rl.agent import Agent, AgentConfig
     from edgeopt.rl.data import (
         VALIDATION_SEED,
         Distribution,
         Sources,
         milp_optima,
+        mixed_problems,
         teacher_problems,
     )
     from edgeopt.rl.env import PlanBatch
     from edgeopt.rl.imitation import batches, collect, exact_completions, pad
+    from edgeopt.rl.policy import INPUTS, choose
 
     started = time.perf_counter()
     out = Path(args.out_dir) / args.name
@@ -359,7 +361,7 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
     if args.init:
         from edgeopt.rl.agent import read_checkpoint
 
-        init_policy, init_cfg, _ = read_checkpoint(args.init)
+        init_policy, _, _ = read_checkpoint(args.init)
         agent = Agent(AgentConfig(hidden=init_policy.hidden, order=args.order), seed=args.seed)
         agent.set_numpy_policy(init_policy)
     else:
@@ -368,7 +370,8 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
     history: list[dict[str, Any]] = []
     best: dict[str, Any] = {"score": np.inf}
 
-    def check(x: float, phase: str, step: int) -> None:
+    def check(phase: str, step: int) -> None:
+        """Validate; keep the weights when best; annotate the last history record."""
         if not val_problems:
             return
         v = validate(agent.numpy_policy(), val_problems, optima, args.order)
@@ -435,7 +438,7 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
                 }
             )
             if epoch % args.val_every == 0 or epoch == n_epochs:
-                check(epoch, phase, epoch)
+                check(phase, epoch)
             bar.update(1)
             bar.set_postfix(
                 loss=f"{history[-1]['loss']:.3f}", gap=f"{100 * best.get('gap_mean', np.nan):.2f}%"
@@ -480,34 +483,19 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
             )
         return tape.gradient(loss, model.trainable_variables)
 
-    rl_dist = Distribution(**{**dist.__dict__})
-    rl_large = Distribution(**{**dist.__dict__, "size_factor": 2})
     for update in range(1, args.rl_updates + 1):
-        seeds = (
-            args.seed * 1_000_000 + (update - 1) * args.rl_instances + np.arange(args.rl_instances)
+        first = args.seed * 1_000_000 + (update - 1) * args.rl_instances
+        probs = mixed_problems(
+            dist, sources, range(first, first + args.rl_instances), large_every=args.large_every
         )
-        probs = []
-        for k, sd in enumerate(seeds.tolist()):
-            d = (
-                rl_large
-                if args.large_every and k % args.large_every == args.large_every - 1
-                else rl_dist
-            )
-            probs += d.problems(sources, [sd])
         group = [p for p in probs for _ in range(args.rollouts)]
         policy = agent.numpy_policy()
         batch = PlanBatch(group, order=args.order)
         rec_steps = []
         ret = np.zeros(batch.B)
-        rows = np.arange(batch.B)
         while not batch.done.all():
             obs = batch.observe()
-            logits = policy.logits(obs)
-            g = rng.gumbel(size=logits.shape)
-            action = np.argmax(
-                np.where(obs["choice"], logits.astype(np.float64) + g, -np.inf), axis=1
-            )
-            action = np.where(obs["choice"][rows, action], action, 0)
+            action = choose(policy.logits(obs), obs["choice"], rng)
             active = (~batch.done) & (obs["choice"].sum(axis=1) >= 2)
             rec_steps.append(({k: obs[k] for k in INPUTS}, action.astype(np.int32), active))
             reward, _ = batch.step(action)
@@ -537,7 +525,7 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
             }
         )
         if update % (2 * args.val_every) == 0 or update == args.rl_updates:
-            check(n_epochs + update / 2, "rl", update)
+            check("rl", update)
         bar.update(1)
         bar.set_postfix(
             ret=f"{history[-1]['return']:.2f}", gap=f"{100 * best.get('gap_mean', np.nan):.2f}%"
@@ -545,7 +533,7 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
     bar.close()
     if not val_problems:  # nothing to select on: keep the last weights
         best.update(
-            phase="rl" if args.rl_updates else "imitation", step=args.rl_updates or args.epochs
+            phase="rl" if args.rl_updates else "imitation", step=args.rl_updates or n_epochs
         )
         _save(agent, out, args, sources, dist, best, history, started, command, references)
     extra = {
@@ -584,27 +572,16 @@ def _reference_gaps(
 ) -> dict[str, float | None]:
     """Mean gaps of the heuristics on the validation instances: the regret greedy's first pass
     (the env's own item rule, least ΔZ column), ``greedy`` and ``greedy+ls``."""
-    from edgeopt.rl.policy import rollout
+    from edgeopt.rl.policy import FirstPass
     from edgeopt.solvers.registry import get_solver
-
-    class FirstPass:
-        def logits(self, obs: dict[str, np.ndarray]) -> np.ndarray:
-            return np.where(obs["choice"], -obs["dz"], -np.inf)
 
     proven = [p for p in problems if optima.get(p.name, {}).get("status") == "optimal"]
     out: dict[str, float | None] = {}
     if not proven:
         return out
     zs = {p.name: optima[p.name]["objective"] for p in proven}
-    batch = rollout(FirstPass(), proven, order=order)
-    from edgeopt.core.evaluate import evaluate
-
-    gaps = [
-        (evaluate(p, batch.assignment(b)).objective - zs[p.name]) / max(abs(zs[p.name]), 1e-9)
-        for b, p in enumerate(proven)
-        if not batch.stuck[b]
-    ]
-    out["greedy first pass"] = float(np.mean(gaps)) if gaps else None
+    first = validate(FirstPass(), proven, optima, order)["gap_mean"]
+    out["greedy first pass"] = None if np.isnan(first) else first
     for name in ("greedy", "greedy+ls"):
         g = []
         for p in proven:

@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from edgeopt.core.evaluate import evaluate
 from edgeopt.core.problem import Problem
 from edgeopt.core.result import Outcome
 from edgeopt.data import data_path
@@ -30,10 +29,12 @@ _POLICIES: dict[tuple[Any, ...], Any] = {}
 def load_policy(checkpoint: str | Path | None = None) -> tuple[Any, str]:
     """The NumPy policy of ``checkpoint`` (default :data:`DEFAULT_CHECKPOINT`) and its item rule,
     loaded once per process."""
+    from edgeopt.rl.agent import CONFIG_FILE, WEIGHTS_FILE
+
     path = str(Path(checkpoint) if checkpoint else DEFAULT_CHECKPOINT)
     # keyed by the files' modification times too: a checkpoint retrained in place is re-read
     stamp = []
-    for name in ("policy.npz", "config.json"):
+    for name in (WEIGHTS_FILE, CONFIG_FILE):
         try:
             stamp.append(os.stat(os.path.join(path, name)).st_mtime_ns)
         except OSError:
@@ -71,21 +72,13 @@ def learned_repair(checkpoint: str | Path | None = None, samples: int = 8) -> An
     items of ``sub`` on top of ``fixed_load`` (greedy and ``samples`` sampled plans, one batch)
     and returns the columns of the best complete plan, or None when all got stuck."""
     policy, order = load_policy(checkpoint)
-    from edgeopt.rl.policy import rollout
+    from edgeopt.rl.policy import best_plan, rollout
 
     def repair(sub: Problem, fixed: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
-        best, best_z = None, np.inf
         runs = [rollout(policy, [sub], order=order, loads=[fixed])]
         if samples:
             runs.append(rollout(policy, [sub] * samples, rng, order=order, loads=[fixed] * samples))
-        for batch in runs:
-            for b in range(batch.B):
-                if batch.stuck[b]:
-                    continue
-                z = batch.states[b].z()
-                if z < best_z - 1e-12:
-                    best, best_z = batch.assignment(b), z
-        return best
+        return best_plan(runs)[0]
 
     return repair
 
@@ -119,32 +112,20 @@ def drl(
     if samples < 0:
         raise InputError("must be >= 0", field="samples")
     policy, order = load_policy(checkpoint)
-    from edgeopt.rl.policy import rollout
+    from edgeopt.rl.policy import best_plan, rollout
 
     t_load = time.perf_counter() - t0
-    plans = []
     greedy_batch = rollout(policy, [problem], order=order)
-    plans.append((greedy_batch, 0))
+    runs = [greedy_batch]
     if samples:
         rng = np.random.default_rng(seed)
-        sampled = rollout(policy, [problem] * samples, rng, order=order)
-        plans += [(sampled, b) for b in range(samples)]
-    best, best_z, stuck = None, np.inf, 0
-    for batch, b in plans:
-        if batch.stuck[b]:
-            stuck += 1
-            continue
-        a = batch.assignment(b)
-        ev = evaluate(problem, a)
-        if ev.feasible and ev.objective < best_z - 1e-12:
-            best, best_z = a, ev.objective
+        runs.append(rollout(policy, [problem] * samples, rng, order=order))
+    best, _, stuck = best_plan(runs)
     stats: dict[str, Any] = {
-        "plans": len(plans),
+        "plans": 1 + samples,
         "stuck_plans": stuck,
         "load_s": round(t_load, 4),
-        "greedy_objective": None
-        if greedy_batch.stuck[0]
-        else float(evaluate(problem, greedy_batch.assignment(0)).objective),
+        "greedy_objective": None if greedy_batch.stuck[0] else greedy_batch.states[0].z(),
     }
     if best is None:
         if not repair:

@@ -107,6 +107,21 @@ def _neighbourhood(st: PlanState, kind: str, size: int, rng: np.random.Generator
     return chosen_arr.astype(np.int64)
 
 
+def _accept(st: PlanState, items: np.ndarray, new_cols: np.ndarray, z: float) -> float | None:
+    """Give the sorted ``items`` the columns ``new_cols`` in ``st`` when the evaluator finds the
+    resulting plan feasible and better than ``z``; returns its Z, or None (``st`` unchanged)."""
+    new = st.assignment.copy()
+    new[items] = new_cols
+    ev = evaluate(st.p, new)
+    if not (ev.feasible and ev.objective < z - 1e-9 * max(1.0, abs(z))):
+        return None
+    for i in items:
+        st.remove(int(i))
+    for j in new_cols:
+        st.add(int(j))
+    return ev.objective
+
+
 def improve(
     problem: Problem,
     assignment: np.ndarray,
@@ -150,21 +165,15 @@ def improve(
         keep[st.assignment[items]] = True  # the current plan stays a solution
         sub, cols = restrict(problem, items, keep)
         start = np.searchsorted(cols, st.assignment[np.sort(items)])
+        items = np.sort(items)
         if repair is not None:
             guess = repair(sub, fixed, rng)
-            if guess is not None:
-                new = st.assignment.copy()
-                new[np.sort(items)] = cols[guess]
-                ev = evaluate(problem, new)
-                if ev.feasible and ev.objective < z - 1e-9 * max(1.0, abs(z)):
-                    for i in items:
-                        st.remove(int(i))
-                    for j in cols[guess]:
-                        st.add(int(j))
-                    z = ev.objective
-                    stats["lns_improvements"] += 1
-                    stats["lns_repair_improvements"] += 1
-                    start = np.asarray(guess, dtype=np.int64)
+            better = None if guess is None else _accept(st, items, cols[guess], z)
+            if better is not None:
+                z = better
+                stats["lns_improvements"] += 1
+                stats["lns_repair_improvements"] += 1
+                start = np.asarray(guess, dtype=np.int64)
             if deadline.passed():
                 break
         opts = HighsOptions(
@@ -173,16 +182,9 @@ def improve(
         res, sub_a, _ = solve_model(sub, opts, start=start, fixed_load=fixed)
         if sub_a is None:
             continue
-        items = np.sort(items)
-        new = st.assignment.copy()
-        new[items] = cols[sub_a]
-        ev = evaluate(problem, new)
-        if ev.feasible and ev.objective < z - 1e-9 * max(1.0, abs(z)):
-            for i in items:
-                st.remove(int(i))
-            for j in cols[sub_a]:
-                st.add(int(j))
-            z = ev.objective
+        better = _accept(st, items, cols[sub_a], z)
+        if better is not None:
+            z = better
             stats["lns_improvements"] += 1
         if items.size == problem.n_items and res.proven_optimal:
             # every item was free: the re-solve was the whole MILP, and its bound is a proof
