@@ -745,3 +745,20 @@ def test_max_columns_is_an_option_of_solve_validate_and_batch(capsys, tmp_path, 
     )
     (row,) = read_rows(db)
     assert code == 0 and row["status"] == "error" and "--max-columns 5" in row["error"]
+
+
+def test_train_refuses_a_bad_init_checkpoint_before_any_work(capsys, tmp_path):
+    out = tmp_path / "ck"
+    refused(
+        capsys,
+        "train",
+        "--init",
+        tmp_path / "nosuch",
+        "--out-dir",
+        out,
+        "--curve",
+        "",
+        "--no-progress",
+        says="nosuch",
+    )
+    assert not out.exists()

@@ -273,6 +273,10 @@ def check_args(args: Args) -> None:
     )
     if args.curve:
         check_output(args.curve, option="--curve", inputs=inputs)
+    if args.init:  # a bad starting checkpoint fails here, before any MILP or TensorFlow
+        from edgeopt.rl.agent import read_checkpoint
+
+        read_checkpoint(args.init)
     for opt, val in (("--teacher-cache", args.teacher_cache), ("--val-cache", args.val_cache)):
         if val:
             check_output(val, option=opt, inputs=inputs)
