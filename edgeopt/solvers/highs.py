@@ -194,9 +194,11 @@ def solve_arrays(
     if h.passModel(lp) == highspy.HighsStatus.kError:
         raise SolverError("HiGHS rejected the model")
     if start is not None and mip:
-        # Feasibility jump only looks for a first incumbent, which the start already is; at
-        # c25-r150 it was measured running 1.2 s past the time limit after a long presolve.
-        h.setOptionValue("mip_heuristic_run_feasibility_jump", False)
+        if not options.guarded:
+            # Feasibility jump only looks for a first incumbent, which the start already is;
+            # at c25-r150 it ran 1.2 s past the time limit after a long presolve. The guarded
+            # (presolve-free) LNS sub-MIPs keep it: there it was measured finding better plans.
+            h.setOptionValue("mip_heuristic_run_feasibility_jump", False)
         sol = highspy.HighsSolution()
         sol.col_value = np.asarray(start, dtype=np.float64)
         sol.value_valid = True
