@@ -122,7 +122,11 @@ def _mutate_once(draw: st.DrawFn, doc: Any) -> Any:
         # Another string of the same file (a wrong reference or a duplicate id) or a nasty one.
         new = draw(st.sampled_from(_strings(doc) + ["", "ünïcødé-😀", value + value]))
     elif kind == "scale" and isinstance(value, int | float) and not isinstance(value, bool):
-        new = value * draw(st.sampled_from([-1, 0, 1e-300, 1e300, 1e15 + 1, 2**63]))
+        factor = draw(st.sampled_from([-1, 0, 1e-300, 1e300, 1e15 + 1, 2**63]))
+        try:
+            new = value * factor
+        except OverflowError:  # an int beyond float range times a float: stay an (huge) int
+            new = value * 2**63
     elif kind == "deep":
         new = _DEEP
     else:
