@@ -357,10 +357,16 @@ def _cmd_profile(a: argparse.Namespace) -> int:
 def _add_import_gap(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "import-gap",
-        help="turn an OR-Library GAP file into core-problem files",
-        description="Write one edgeopt-problem/1 file per problem of an OR-Library gap*.txt file.",
+        help="turn a GAP file (OR-Library or single-problem) into core-problem files",
+        description="Write one edgeopt-problem/1 file per problem of a GAP file: an OR-Library "
+        "gap*.txt file (problems gap1-1 ...) or a single-problem file in the format of Yagiura, "
+        "Ibaraki and Glover (c10400, e05100 ...; one problem named after the file). The format is "
+        "told by counting the numbers in the file.",
     )
-    p.add_argument("file", help="OR-Library file, e.g. ../shared/data/orlib-gap/gap1.txt")
+    p.add_argument(
+        "file",
+        help="GAP file, e.g. ../shared/data/orlib-gap/gap1.txt or ../shared/data/gap-large/e05100",
+    )
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=_cmd_import_gap)
 
@@ -377,10 +383,12 @@ def _cmd_import_gap(a: argparse.Namespace) -> int:
 def _add_bench(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "bench",
-        help="run a benchmark (orlib, drl, scale, symmetry, heuristics)",
+        help="run a benchmark (orlib, drl, scale, symmetry, heuristics, gap-large)",
         description="Run a benchmark; arguments after the name go to it (see 'edgeopt bench NAME --help').",
     )
-    p.add_argument("name", help="benchmark name: orlib, drl, scale, symmetry, heuristics")
+    p.add_argument(
+        "name", help="benchmark name: orlib, drl, scale, symmetry, heuristics, gap-large"
+    )
     p.add_argument("args", nargs=argparse.REMAINDER, help="arguments of the benchmark")
     p.set_defaults(func=_cmd_bench)
 
@@ -389,7 +397,7 @@ def _cmd_bench(a: argparse.Namespace) -> int:
     import importlib
 
     try:
-        mod = importlib.import_module(f"edgeopt.bench.{a.name}")
+        mod = importlib.import_module(f"edgeopt.bench.{a.name.replace('-', '_')}")
     except ModuleNotFoundError:
         raise InputError(f"unknown benchmark {a.name!r}", field="name") from None
     return int(mod.main(a.args) or 0)

@@ -1,4 +1,5 @@
-"""OR-Library generalised assignment files (gap1–gap12, gapa–gapd) as core problems.
+"""Generalised assignment files as core problems: OR-Library multi-problem files (gap1–gap12,
+gapa–gapd) and single-problem files of Yagiura, Ibaraki and Glover (c10400, e05100, ...).
 
 Each problem becomes one option per (job, agent), one capacity resource per
 agent, no balanced resource and w_U = 0 (MODEL.md §5).
@@ -19,7 +20,10 @@ from edgeopt.errors import InputError
 from edgeopt.jsonio import dumps, read_bytes, write_files_atomic
 
 __all__ = [
+    "GAP_LARGE_ENV",
     "ORLIB_ENV",
+    "best_known",
+    "gap_large_dir",
     "orlib_dir",
     "gap_sense",
     "import_gap",
@@ -32,6 +36,10 @@ __all__ = [
 ORLIB_ENV = "EDGEOPT_ORLIB_DIR"
 #: Where the shared files sit relative to the folder that holds the repository checkout.
 SHARED_BESIDE = Path("shared") / "data" / "orlib-gap"
+#: Environment variable naming the folder of the large single-problem GAP files (c10400 ... BEST.md).
+GAP_LARGE_ENV = "EDGEOPT_GAP_LARGE_DIR"
+#: Where the large GAP files sit relative to the folder that holds the repository checkout.
+GAP_LARGE_BESIDE = Path("shared") / "data" / "gap-large"
 
 
 def orlib_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -41,19 +49,39 @@ def orlib_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
 
     Raises ``InputError`` saying how to point at the files when none of these is set.
     """
+    return _shared_dir(
+        explicit, ORLIB_ENV, SHARED_BESIDE, "OR-Library data", "gap1.txt ... OPTIMA.md"
+    )
+
+
+def gap_large_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The folder of the large single-problem GAP files: ``explicit`` (an option), else
+    ``$EDGEOPT_GAP_LARGE_DIR``, else ``../shared/data/gap-large`` beside the edgeopt checkout
+    that holds the working directory or this source tree, when that folder exists.
+
+    Raises ``InputError`` saying how to point at the files when none of these is set.
+    """
+    return _shared_dir(
+        explicit, GAP_LARGE_ENV, GAP_LARGE_BESIDE, "large GAP data", "c10400 ... BEST.md"
+    )
+
+
+def _shared_dir(
+    explicit: str | os.PathLike[str] | None, env: str, beside: Path, what: str, holding: str
+) -> Path:
     if explicit:
         return Path(explicit)
-    if os.environ.get(ORLIB_ENV):
-        return Path(os.environ[ORLIB_ENV])
+    if os.environ.get(env):
+        return Path(os.environ[env])
     for start in (Path.cwd(), Path(__file__).resolve().parent):
         checkout = _checkout_holding(start)
-        if checkout is not None and (checkout.parent / SHARED_BESIDE).is_dir():
-            return checkout.parent / SHARED_BESIDE
+        if checkout is not None and (checkout.parent / beside).is_dir():
+            return checkout.parent / beside
     raise InputError(
-        f"OR-Library data not found: set {ORLIB_ENV}=DIR (or pass the data folder option) to the "
-        f"folder holding gap1.txt ... OPTIMA.md; no ../{SHARED_BESIDE.as_posix()} beside an edgeopt "
+        f"{what} not found: set {env}=DIR (or pass the data folder option) to the "
+        f"folder holding {holding}; no ../{beside.as_posix()} beside an edgeopt "
         "checkout here",
-        field=ORLIB_ENV,
+        field=env,
     )
 
 
@@ -130,8 +158,85 @@ class _Tokens:
 
 
 def parse_gap_text(text: str, *, stem: str, source: str = "<gap>") -> list[Problem]:
-    """Parse the text of one OR-Library GAP file into problems named ``{stem}-{k}``."""
+    """Parse the text of one GAP file, in either format, into problems.
+
+    An OR-Library file (first number: how many problems, then ``m n`` and the data of each)
+    gives problems named ``{stem}-{k}``; a single-problem file (``m n``, the m×n costs, the
+    m×n resource requirements, the m capacities) gives one problem named ``{stem}``. The
+    format is told by counting numbers: exactly one of the two readings must account for
+    every number in the file, else :class:`InputError` says what each reading expected.
+    """
     t = _Tokens(text, source)
+    multi = _orlib_layout(t.toks)
+    single = _single_layout(t.toks)
+    if isinstance(multi, int) and isinstance(single, tuple):
+        m, n = single
+        raise t.fail(
+            f"ambiguous: {len(t.toks)} numbers fit both an OR-Library file of {multi} problem(s) "
+            f"and a single-problem file with m={m}, n={n} (2+2·m·n+m = {len(t.toks)}); "
+            "refusing to guess"
+        )
+    if isinstance(single, tuple):
+        return [_parse_single(t, stem)]
+    if isinstance(multi, int):
+        return _parse_orlib(t, stem)
+    # Neither reading fits: the OR-Library parser says where that reading breaks down.
+    try:
+        _parse_orlib(_Tokens(text, source), stem)
+    except InputError as exc:
+        orlib_error = exc.bare_message
+    else:  # pragma: no cover - the layout check and the parser agree
+        orlib_error = "numbers left over"
+    raise t.fail(f"neither an OR-Library file ({orlib_error}) nor a single-problem file: {single}")
+
+
+def _header_int(tok: str) -> int | None:
+    """``tok`` as an integer >= 1, else None (a layout check: the parsers give the errors)."""
+    try:
+        v = float(tok)
+    except ValueError:
+        return None
+    if not math.isfinite(v) or not v.is_integer() or v < 1 or v > 1e15:
+        return None
+    return int(v)
+
+
+def _orlib_layout(toks: list[str]) -> int | str:
+    """The number of problems when the numbers are laid out as an OR-Library file, else why not."""
+    if not toks:
+        return "no numbers"
+    count = _header_int(toks[0])
+    if count is None:
+        return "the number of problems is not an integer >= 1"
+    pos = 1
+    for k in range(1, count + 1):
+        if pos + 2 > len(toks):
+            return f"problem {k}: file ends before 'm n'"
+        m, n = _header_int(toks[pos]), _header_int(toks[pos + 1])
+        if m is None or n is None:
+            return f"problem {k}: 'm n' are not integers >= 1"
+        pos += 2 + 2 * m * n + m
+        if pos > len(toks):
+            return f"problem {k}: file ends"
+    if pos != len(toks):
+        return f"{len(toks) - pos} number(s) after {count} problem(s)"
+    return count
+
+
+def _single_layout(toks: list[str]) -> tuple[int, int] | str:
+    """``(m, n)`` when the numbers are laid out as a single-problem file, else what was expected."""
+    if len(toks) < 2:
+        return f"expected a first line 'm n' (agents, jobs), found {len(toks)} number(s)"
+    m, n = _header_int(toks[0]), _header_int(toks[1])
+    if m is None or n is None:
+        return f"the first line 'm n' must be two integers >= 1, got {toks[0]!r} {toks[1]!r}"
+    expected = 2 + 2 * m * n + m
+    if len(toks) != expected:
+        return f"expected 2+2·m·n+m = {expected} numbers for m={m}, n={n}, found {len(toks)}"
+    return m, n
+
+
+def _parse_orlib(t: _Tokens, stem: str) -> list[Problem]:
     n_problems = t.take_int("number of problems", min_value=1)
     sense = gap_sense(stem)
     problems = []
@@ -139,14 +244,8 @@ def parse_gap_text(text: str, *, stem: str, source: str = "<gap>") -> list[Probl
         where = f"problem {k}"
         m = t.take_int("number of agents", min_value=1, where=where)
         n = t.take_int("number of jobs", min_value=1, where=where)
-        cost = t.take(m * n, "cost values", where).reshape(m, n)
-        use = t.take(m * n, "resource values", where).reshape(m, n)
-        cap = t.take(m, "capacity values", where)
-        if (use < 0).any():
-            raise t.fail(f"{where}: negative resource value {use.min():g}")
-        if (cap <= 0).any():
-            raise t.fail(f"{where}: capacity must be > 0, got {cap.min():g}")
-        problems.append(_gap_problem(f"{stem}-{k}", sense, cost, use, cap, source, k))
+        cost, use, cap = _take_data(t, m, n, where)
+        problems.append(_gap_problem(f"{stem}-{k}", sense, cost, use, cap, t.source, k))
     if t.pos < len(t.toks):
         extra = len(t.toks) - t.pos
         raise t.fail(
@@ -155,8 +254,34 @@ def parse_gap_text(text: str, *, stem: str, source: str = "<gap>") -> list[Probl
     return problems
 
 
+def _parse_single(t: _Tokens, stem: str) -> Problem:
+    m = t.take_int("number of agents", min_value=1)
+    n = t.take_int("number of jobs", min_value=1)
+    cost, use, cap = _take_data(t, m, n, "")
+    return _gap_problem(stem, gap_sense(stem), cost, use, cap, t.source, None)
+
+
+def _take_data(t: _Tokens, m: int, n: int, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Costs (m×n), resource use (m×n) and capacities (m), checked."""
+    cost = t.take(m * n, "cost values", where).reshape(m, n)
+    use = t.take(m * n, "resource values", where).reshape(m, n)
+    cap = t.take(m, "capacity values", where)
+    prefix = f"{where}: " if where else ""
+    if (use < 0).any():
+        raise t.fail(f"{prefix}negative resource value {use.min():g}")
+    if (cap <= 0).any():
+        raise t.fail(f"{prefix}capacity must be > 0, got {cap.min():g}")
+    return cost, use, cap
+
+
 def _gap_problem(
-    name: str, sense: str, cost: np.ndarray, use: np.ndarray, cap: np.ndarray, source: str, k: int
+    name: str,
+    sense: str,
+    cost: np.ndarray,
+    use: np.ndarray,
+    cap: np.ndarray,
+    source: str,
+    k: int | None,
 ) -> Problem:
     m, n = cost.shape
     # Columns ordered job-major (item), agent-minor: column j*m + i is job j on agent i.
@@ -166,6 +291,11 @@ def _gap_problem(
     if sense == "max":
         col_cost = -col_cost
     agent_ids = [f"a{i + 1}" for i in range(m)]
+    meta: dict[str, object] = {"source_format": "orlib-gap", "file": Path(source).name}
+    if k is None:
+        meta["source_format"] = "gap-single"
+    else:
+        meta["problem"] = k
     return Problem.from_columns(
         name=name,
         item_ids=[f"j{j + 1}" for j in range(n)],
@@ -181,12 +311,13 @@ def _gap_problem(
         use_vals=use.T.reshape(-1),
         capacity=cap,
         sense=sense,
-        meta={"source_format": "orlib-gap", "file": Path(source).name, "problem": k},
+        meta=meta,
     )
 
 
 def read_gap_file(path: str | os.PathLike[str]) -> list[Problem]:
-    """Read an OR-Library GAP file; malformed or truncated files raise :class:`InputError`.
+    """Read a GAP file, OR-Library (``gap1.txt``: problems ``gap1-1`` ...) or single-problem
+    (``e05100``: problem ``e05100``); malformed or truncated files raise :class:`InputError`.
 
     Examples
     --------
@@ -196,9 +327,13 @@ def read_gap_file(path: str | os.PathLike[str]) -> list[Problem]:
     >>> [p] = read_gap_file(d / "gap0.txt")
     >>> p.name, p.sense, p.n_items, p.n_columns, p.capacity.tolist()
     ('gap0-1', 'max', 3, 6, [3.0, 4.0])
+    >>> _ = (d / "e0203").write_text("2 3\\n1 2 3 4 5 6\\n1 1 1 2 2 2\\n3 4\\n")
+    >>> [p] = read_gap_file(d / "e0203")
+    >>> p.name, p.sense, p.n_items, p.n_columns, p.meta["source_format"]
+    ('e0203', 'min', 3, 6, 'gap-single')
     """
     p = Path(path)
-    raw = read_bytes(p, expected="an OR-Library GAP file")
+    raw = read_bytes(p, expected="a GAP file")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -207,8 +342,8 @@ def read_gap_file(path: str | os.PathLike[str]) -> list[Problem]:
 
 
 def import_gap(path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> list[Path]:
-    """Write one ``edgeopt-problem/1`` file per problem of GAP file ``path`` into ``out_dir``:
-    every file or none (they are written to a temporary folder first)."""
+    """Write one ``edgeopt-problem/1`` file per problem of GAP file ``path`` (either format)
+    into ``out_dir``: every file or none (they are written to a temporary folder first)."""
     files = {
         f"{prob.name}.json": dumps(problem_to_dict(prob), indent=None)
         for prob in read_gap_file(path)
@@ -252,3 +387,75 @@ def published_optima(path: str | os.PathLike[str] | None = None) -> dict[str, fl
     if not optima:
         raise InputError("no table rows of published optima found", source=str(p))
     return optima
+
+
+_BEST_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+_UNKNOWN = ("—", "–", "-", "")
+
+
+def best_known(path: str | os.PathLike[str] | None = None) -> dict[str, dict[str, float | None]]:
+    """Best known values by instance name, parsed from BEST.md of the large GAP files.
+
+    Each table row ``| name | agents | jobs | best known bound | optimum | best known value |``
+    gives ``{"bound": float, "optimum": float or None ("—": not known), "best": float}``
+    (minimisation: bound ≤ optimum ≤ best). The header and separator rows are skipped; any
+    other table row that does not fit raises :class:`InputError` naming its line.
+    """
+    p = Path(path) if path is not None else gap_large_dir() / "BEST.md"
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read ({exc.strerror})", source=str(p)) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})", source=str(p)) from None
+    out: dict[str, dict[str, float | None]] = {}
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        row = line.strip()
+        if not row.startswith("|"):
+            continue
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        if cells[0].lower() == "instance" or all(re.fullmatch(r":?-+:?", c) for c in cells):
+            continue
+
+        def bad(message: str, lineno: int = lineno) -> InputError:
+            return InputError(f"line {lineno}: {message}", source=str(p))
+
+        if len(cells) != 6:
+            raise bad(
+                f"expected 6 cells (instance | agents | jobs | best known bound | optimum | "
+                f"best known value), found {len(cells)}"
+            )
+        name = cells[0]
+        if not _BEST_NAME.fullmatch(name):
+            raise bad(f"instance name {name!r} is not a plain file name")
+        if name in out:
+            raise bad(f"instance {name} is listed twice")
+        for what, cell in (("agents", cells[1]), ("jobs", cells[2])):
+            if _header_int(cell) is None:
+                raise bad(f"{what} of {name} must be an integer >= 1, got {cell!r}")
+        values: dict[str, float | None] = {}
+        for key, what, cell in (
+            ("bound", "best known bound", cells[3]),
+            ("optimum", "optimum", cells[4]),
+            ("best", "best known value", cells[5]),
+        ):
+            if key == "optimum" and cell in _UNKNOWN:
+                values[key] = None
+                continue
+            try:
+                value = float(cell)
+            except ValueError:
+                raise bad(f"{what} of {name} is not a number: {cell!r}") from None
+            if not math.isfinite(value):
+                raise bad(f"{what} of {name} is not finite: {cell!r}")
+            values[key] = value
+        bound, best, opt = values["bound"], values["best"], values["optimum"]
+        assert bound is not None and best is not None
+        if bound > best:
+            raise bad(f"{name}: best known bound {bound:g} exceeds the best known value {best:g}")
+        if opt is not None and not bound <= opt <= best:
+            raise bad(f"{name}: optimum {opt:g} is not between bound {bound:g} and best {best:g}")
+        out[name] = values
+    if not out:
+        raise InputError("no table rows of best known values found", source=str(p))
+    return out
