@@ -45,8 +45,13 @@ class CGResult:
         columns: np.ndarray,
         iterations: int,
         history: list[tuple[float, float]],
+        duals: tuple[np.ndarray, np.ndarray] | None = None,
     ):
         self.bound = bound
+        #: capacity and balance duals (y, ν) per resource of the best Lagrangian bound: with them
+        #: Z(x) ≥ bound + Σ_i (priced cost of x_i − item i's least priced cost), so columns
+        #: whose reduced cost exceeds (incumbent − bound) are in no better plan
+        self.duals = duals
         self.lp_value = lp_value
         self.columns = columns
         self.iterations = iterations
@@ -178,6 +183,7 @@ def column_generation(
     add(first if start is None else np.r_[first, start])
     history: list[tuple[float, float]] = []
     best_lb = -np.inf
+    best_duals: tuple[np.ndarray, np.ndarray] | None = None
     lp_value = None
     it = 0
     while True:
@@ -197,7 +203,8 @@ def column_generation(
         if nu.sum() > w > 0:  # numerical safety: keep the bound valid
             nu *= w / nu.sum()
         lb, priced = lagrangian_bound(p, y, nu)
-        best_lb = max(best_lb, lb)
+        if lb > best_lb:
+            best_lb, best_duals = lb, (y, nu)
         history.append((value, lb))
         pi = row_dual[:n_items]
         rc = priced - pi[p.col_item]
@@ -219,7 +226,7 @@ def column_generation(
         rank = np.arange(cand.size) - np.repeat(first_of, np.diff(np.r_[first_of, cand.size]))
         add(cand[rank < per_item])
     columns = np.concatenate(rmp_cols) if rmp_cols else np.zeros(0, dtype=np.int64)
-    return CGResult(best_lb, lp_value, np.sort(columns), it, history)
+    return CGResult(best_lb, lp_value, np.sort(columns), it, history, best_duals)
 
 
 @register(

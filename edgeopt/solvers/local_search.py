@@ -1,6 +1,13 @@
-"""Local search polish for any solver: shift and swap moves over the plan state.
+"""Local search for any solver: ``X+ls`` runs solver X, then polishes its plan.
 
-``polish(problem, assignment)`` descends from a feasible plan with two moves,
+``polish(problem, assignment)`` is the strategic-oscillation tabu search of
+:mod:`edgeopt.solvers.oscillation` (shift, swap and ejection chains through
+feasible and infeasible plans under adaptive capacity penalties); it never
+returns a plan worse than its start. Without a time limit it stops after
+``stall`` steps without a new best.
+
+``descent(problem, assignment)`` is the earlier shift/swap descent (``X+descent``),
+kept for comparison. It descends from a feasible plan with two moves,
 each evaluated exactly from the plan state's loads:
 
 - *shift*: give one item another of its columns (any option, any bin);
@@ -8,8 +15,7 @@ each evaluated exactly from the plan state's loads:
 
 Every accepted move keeps all capacities and either lowers Z, or keeps Z and
 lowers the spread Σu² of the balanced loads (so the search can walk along a
-bottleneck plateau where two controllers tie at the maximum). ``X+ls`` in the
-registry runs solver X, then polishes its plan.
+bottleneck plateau where two controllers tie at the maximum).
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from edgeopt.solvers.registry import (
     register_composite,
 )
 
-__all__ = ["polish", "local_search", "polish_outcome", "ColumnIndex"]
+__all__ = ["polish", "descent", "local_search", "polish_outcome", "ColumnIndex"]
 
 
 def _spread_after(st: PlanState, cols: np.ndarray, load: np.ndarray) -> np.ndarray:
@@ -135,6 +141,28 @@ def polish(
     *,
     seed: int | None = None,
     time_limit_s: float | None = None,
+    stall: int | None = None,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Strategic-oscillation tabu search from a feasible ``assignment`` until ``stall`` steps
+    bring no new best (default 5 · items, at least 5000) or time runs out."""
+    from edgeopt.solvers.oscillation import oscillate
+
+    if stall is None:
+        stall = max(5000, 5 * problem.n_items)
+    a, stats = oscillate(
+        problem, assignment, seed=seed, deadline=Deadline.after(time_limit_s), stall=stall
+    )
+    stats["ls_s"] = stats["so_s"]
+    stats["ls_stopped_by_time"] = stats["so_stopped_by"] == "time"
+    return a, stats
+
+
+def descent(
+    problem: Problem,
+    assignment: np.ndarray,
+    *,
+    seed: int | None = None,
+    time_limit_s: float | None = None,
     max_rounds: int = 1000,
     swaps: bool = True,
 ) -> tuple[np.ndarray, dict[str, Any]]:
@@ -179,12 +207,19 @@ def polish(
 
 
 def polish_outcome(
-    problem: Problem, base: SolveResult, *, seed: int | None, deadline: Deadline
+    problem: Problem,
+    base: SolveResult,
+    *,
+    seed: int | None,
+    deadline: Deadline,
+    method: Any = None,
 ) -> Outcome:
-    """Polish ``base``'s plan within ``deadline``; a base without a plan passes its status on."""
+    """Polish ``base``'s plan within ``deadline`` (with :func:`polish`, or ``method``); a base
+    without a plan passes its status on."""
     if not base.has_plan or base.assignment is None:
         return passed_on(base, "polish")
-    a, stats = polish(problem, base.assignment, seed=seed, time_limit_s=deadline.share(1.0))
+    run = polish if method is None else method
+    a, stats = run(problem, base.assignment, seed=seed, time_limit_s=deadline.share(1.0))
     # A base that proved optimality stays optimal (the referee re-checks the bound).
     cut = base.status == "time_limit" or stats["ls_stopped_by_time"]
     status = "optimal" if base.status == "optimal" else ("time_limit" if cut else None)
@@ -196,7 +231,7 @@ def polish_outcome(
     )
 
 
-@register("local-search", "random feasible start, then shift/swap local search to a local optimum")
+@register("local-search", "random feasible start, then strategic-oscillation tabu search (as +ls)")
 def local_search(
     problem: Problem, *, seed: int | None = None, time_limit_s: float | None = None
 ) -> Outcome:
@@ -210,7 +245,15 @@ def _ls_composite(base_name: str) -> tuple[Any, str]:
     def then(problem: Problem, base: SolveResult, seed: int | None, deadline: Deadline) -> Outcome:
         return polish_outcome(problem, base, seed=seed, deadline=deadline)
 
-    return chain(base_name, then, f"{base_name}, then shift/swap local search")
+    return chain(base_name, then, f"{base_name}, then strategic-oscillation tabu search")
+
+
+def _descent_composite(base_name: str) -> tuple[Any, str]:
+    def then(problem: Problem, base: SolveResult, seed: int | None, deadline: Deadline) -> Outcome:
+        return polish_outcome(problem, base, seed=seed, deadline=deadline, method=descent)
+
+    return chain(base_name, then, f"{base_name}, then shift/swap descent (the earlier +ls)")
 
 
 register_composite("+ls", _ls_composite)
+register_composite("+descent", _descent_composite)

@@ -167,6 +167,7 @@ def _load_builtin() -> None:
     import edgeopt.solvers.lns  # noqa: F401
     import edgeopt.solvers.local_search  # noqa: F401
     import edgeopt.solvers.milp  # noqa: F401
+    import edgeopt.solvers.portfolio  # noqa: F401
 
 
 def solver_names() -> list[str]:

@@ -1,0 +1,194 @@
+"""``best``: the portfolio that measured best, a plan and a proven bound in one call.
+
+1. **Start**: the regret greedy's plan; when greedy gets stuck (tight capacities), each
+   item's cheapest column, an infeasible plan the search repairs.
+2. **Strategic oscillation** (:mod:`edgeopt.solvers.oscillation`): tabu search with shift,
+   swap and ejection-chain moves through feasible and infeasible plans.
+3. **Bound**: column generation for the LP relaxation (:func:`column_generation`); its
+   duals give every column a Lagrangian reduced cost rc_j, and any plan x costs at least
+   bound + Σ_i rc(x_i).
+4. **Reduced-cost fixing + restricted MILP**: only the columns with rc_j ≤ incumbent −
+   bound can be in a better plan; HiGHS solves the MILP over them (MIP start: the
+   incumbent). When no column was dropped for size, what it proves holds for the whole
+   problem: bound = max(LP bound, min(restricted bound, incumbent)).
+5. **Oscillation again** from the best plan with the time left.
+
+Without a time limit the whole run takes at most ``budget_s`` seconds (default 60).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from edgeopt.core.evaluate import evaluate
+from edgeopt.core.problem import Problem
+from edgeopt.core.result import Outcome
+from edgeopt.errors import InputError
+from edgeopt.solvers.cg import column_generation, lagrangian_bound
+from edgeopt.solvers.highs import HighsOptions
+from edgeopt.solvers.oscillation import OscillationArrays, oscillate
+from edgeopt.solvers.registry import Deadline, get_solver, register
+from edgeopt.solvers.submip import solve_columns
+
+__all__ = ["best", "reduced_costs", "cheapest_start"]
+
+#: Shares of the time left for each stage (start, oscillation, bound, restricted MILP).
+_SHARE_START, _SHARE_SO, _SHARE_CG, _SHARE_MIP = 0.1, 0.3, 0.4, 0.85
+
+
+def cheapest_start(problem: Problem) -> np.ndarray:
+    """Each item's cheapest column (ties: the first): a complete, maybe infeasible, plan."""
+    ptr = problem.item_ptr
+    least = np.minimum.reduceat(problem.col_cost, ptr[:-1])
+    hit = np.flatnonzero(problem.col_cost == least[problem.col_item])
+    return hit[np.r_[True, np.diff(problem.col_item[hit]) > 0]]
+
+
+def reduced_costs(problem: Problem, y: np.ndarray, nu: np.ndarray) -> tuple[float, np.ndarray]:
+    """(Lagrangian bound, rc per column): Z(x) ≥ bound + Σ_i rc(x_i) for every feasible plan x."""
+    lb, priced = lagrangian_bound(problem, y, nu)
+    least = np.minimum.reduceat(priced, problem.item_ptr[:-1])
+    return lb, priced - least[problem.col_item]
+
+
+def _keep_by_rc(
+    problem: Problem, rc: np.ndarray, gap: float, incumbent: np.ndarray | None, max_columns: int
+) -> tuple[np.ndarray, bool]:
+    """Columns that may be in a plan better than the incumbent (rc ≤ gap), and whether that set
+    is complete; above ``max_columns`` each item keeps only its lowest-rc columns."""
+    tol = 1e-7 * max(1.0, abs(gap))
+    keep = rc <= gap + tol
+    exact = True
+    if keep.sum() > max_columns:
+        exact = False
+        per_item = max(2, max_columns // max(problem.n_items, 1))
+        order = np.lexsort((rc, problem.col_item))
+        first = problem.item_ptr[problem.col_item[order]]
+        rank = np.arange(order.size) - first
+        keep = np.zeros(problem.n_columns, dtype=bool)
+        keep[order[rank < per_item]] = True
+    if incumbent is not None:
+        keep[incumbent] = True
+    return np.flatnonzero(keep), exact
+
+
+@register(
+    "best",
+    "portfolio: greedy start, strategic-oscillation tabu search, column-generation bound, "
+    "reduced-cost restricted MILP; plan and proven bound",
+)
+def best(
+    problem: Problem,
+    *,
+    seed: int | None = None,
+    time_limit_s: float | None = None,
+    threads: int | None = None,
+    budget_s: float = 60.0,
+    max_mip_columns: int = 300_000,
+) -> Outcome:
+    """Run the portfolio within ``time_limit_s`` (else ``budget_s``).
+
+    :param threads: HiGHS threads for the bound and the MILP (None: HiGHS's default).
+    :param budget_s: the time used when no time limit is given.
+    :param max_mip_columns: the restricted MILP's size cap (above it the bound it proves is
+        not used for the whole problem).
+    """
+    if budget_s <= 0 or max_mip_columns < 1:
+        raise InputError("best: budget_s must be > 0 and max_mip_columns ≥ 1", field="budget_s")
+    t0 = time.perf_counter()
+    limited = time_limit_s is not None
+    deadline = Deadline.after(time_limit_s if limited else budget_s)
+    trace: list[list[float]] = []
+    stats: dict[str, Any] = {}
+
+    def now() -> float:
+        return round(time.perf_counter() - t0, 4)
+
+    def note(z: float) -> None:
+        if not trace or z < trace[-1][1] - 1e-12 * max(1.0, abs(z)):
+            trace.append([now(), z])
+
+    # 1. start
+    g = get_solver("greedy")(problem, seed=seed, time_limit_s=deadline.share(_SHARE_START))
+    inc: np.ndarray | None = g.assignment if g.has_plan else None
+    inc_z = np.inf if inc is None else float(evaluate(problem, inc).objective)
+    stats["start"] = "greedy" if inc is not None else "cheapest columns (greedy found no plan)"
+    stats["start_objective"] = None if inc is None else inc_z
+    if inc is not None:
+        note(inc_z)
+    arrays = OscillationArrays.of(problem)
+
+    def run_so(share: float, stage: str) -> None:
+        nonlocal inc, inc_z
+        start = inc if inc is not None else cheapest_start(problem)
+        sub = Deadline(time.perf_counter(), deadline.share(share))
+        a, st = oscillate(problem, start, seed=seed, deadline=sub, arrays=arrays)
+        offset = now() - st["so_s"]
+        for t, z in st.pop("trace"):
+            if z < inc_z - 1e-12 * max(1.0, abs(z)) and (not trace or z < trace[-1][1]):
+                trace.append([round(offset + t, 4), z])
+        ev = evaluate(problem, a)
+        if ev.feasible and ev.objective < inc_z:
+            inc, inc_z = a, float(ev.objective)
+        stats[stage] = {k: v for k, v in st.items()}
+
+    # 2. strategic oscillation
+    run_so(_SHARE_SO, "oscillation")
+    # 3. bound by column generation
+    bound = -np.inf
+    duals = None
+    if not deadline.passed():
+        cgr = column_generation(
+            problem,
+            start=inc,
+            deadline=Deadline(time.perf_counter(), deadline.share(_SHARE_CG)),
+        )
+        bound, duals = cgr.bound, cgr.duals
+        stats["cg"] = {"bound": cgr.bound, "lp_value": cgr.lp_value, "iterations": cgr.iterations}
+    # 4. reduced-cost fixing and the restricted MILP
+    proven = inc is not None and np.isfinite(bound) and inc_z - bound <= 1e-6 * max(1.0, abs(inc_z))
+    if duals is not None and not proven and not deadline.passed():
+        lb, rc = reduced_costs(problem, *duals)
+        gap = inc_z - lb if inc is not None else float(np.quantile(rc, 0.02))
+        kept, exact = _keep_by_rc(problem, rc, gap, inc, max_mip_columns)
+        exact = exact and inc is not None
+        opts = HighsOptions(time_limit_s=deadline.share(_SHARE_MIP), threads=threads, seed=seed)
+        ub_before = inc_z
+        res, sub_a = solve_columns(problem, kept, opts, start=inc)
+        mip = {
+            "columns": int(kept.size),
+            "of": problem.n_columns,
+            "complete": exact,
+            "highs_status": res.termination,
+            "bound_highs": res.bound,
+            "solve_s": round(res.solve_s, 4),
+        }
+        if sub_a is not None and sub_a.size == problem.n_items:
+            ev = evaluate(problem, sub_a)
+            if ev.feasible and ev.objective < inc_z:
+                inc, inc_z = sub_a, float(ev.objective)
+                note(inc_z)
+        if exact and res.bound is not None:
+            # every plan better than ub_before uses kept columns only
+            bound = max(bound, min(res.bound, ub_before))
+        stats["rc_mip"] = mip
+    proven = inc is not None and np.isfinite(bound) and inc_z - bound <= 1e-6 * max(1.0, abs(inc_z))
+    # 5. oscillation again with the time left
+    if inc is not None and not proven and deadline.left() > 0.05:
+        run_so(1.0, "oscillation_2")
+    stats["trace"] = trace
+    stats["budget_s"] = None if limited else budget_s
+    out_bound = float(bound) if np.isfinite(bound) else None
+    if inc is None:
+        return Outcome(
+            None,
+            "time_limit" if limited else "error",
+            bound=out_bound,
+            stats=stats,
+            message="no feasible plan found",
+        )
+    status = "optimal" if proven else ("time_limit" if limited and deadline.passed() else None)
+    return Outcome(inc, status, bound=out_bound, stats=stats)
