@@ -46,7 +46,7 @@ from edgeopt.core.evaluate import FEAS_TOL, evaluate, objectives_agree
 from edgeopt.core.problem import Problem
 from edgeopt.errors import SolverError
 
-__all__ = ["OscillationArrays", "oscillate", "penalised_state"]
+__all__ = ["OscillationArrays", "Search", "oscillate", "penalised_state", "start_search"]
 
 _LIM = 1.0 + FEAS_TOL
 _NEG = -np.inf
@@ -573,6 +573,122 @@ def _run(
 # ------------------------------------------------------------------ driver
 
 
+class Search:
+    """The search's state (plan, running loads, weights, tabu list, best plan, counters) and
+    the kernels that move it; :func:`oscillate` drives it, tests check it step by step."""
+
+    def __init__(self, a, assign, load, pw, tabu, best, sf, si):
+        self.a, self.assign, self.load, self.pw, self.tabu = a, assign, load, pw, tabu
+        self.best, self.sf, self.si = best, sf, si
+        self.r_ptr, self.r_col = _row_index(a, load.size)
+        self.A = (
+            a.item_ptr,
+            a.col_item,
+            a.col_bin,
+            a.col_key,
+            a.cost,
+            a.indptr,
+            a.rows,
+            a.vals,
+            a.cap,
+            a.is_bal,
+            a.bal_rows,
+            a.w_u,
+        )
+
+    @property
+    def cost(self) -> float:
+        return float(self.sf[_F_COST])
+
+    @property
+    def best_z(self) -> float:
+        return float(self.sf[_F_BEST_Z])
+
+    @property
+    def n_violated(self) -> int:
+        return int(self.si[_I_NVIOL])
+
+    def run(self, steps: int) -> None:
+        """``steps`` steps of the search, with the running (incremental) loads and cost."""
+        a = self.a
+        _run(
+            self.A,
+            a.item_ptr,
+            a.col_item,
+            a.col_bin,
+            a.col_key,
+            a.sorted_key,
+            a.sorted_col,
+            self.r_ptr,
+            self.r_col,
+            self.assign,
+            self.load,
+            self.pw,
+            self.tabu,
+            self.best,
+            self.sf,
+            self.si,
+            steps,
+        )
+
+    def resync(self) -> None:
+        """Recompute loads, cost and violated rows from the plan (clears rounding drift)."""
+        a = self.a
+        self.load[:] = _loads(
+            self.assign, a.indptr, a.rows, a.vals, self.load.size, np.zeros(self.load.size)
+        )
+        self.sf[_F_COST] = float(a.cost[self.assign].sum())
+        self.si[_I_NVIOL] = int((self.load / a.cap > _LIM).sum())
+
+    def move_delta(self, outs: np.ndarray, ins: np.ndarray) -> tuple[float, float, int]:
+        """(ΔZ, Δpenalty, Δviolated rows) if columns ``outs`` left and ``ins`` entered."""
+        n = self.load.size
+        top = _top3(self.load, self.a.bal_rows)
+        u = max(top[0], 0.0) if self.a.w_u != 0.0 else 0.0
+        o = np.asarray(outs, dtype=np.int64)
+        i = np.asarray(ins, dtype=np.int64)
+        dz, dpen, dnv = _eval_set(
+            o,
+            i,
+            o.size,
+            i.size,
+            self.load,
+            self.pw,
+            self.A,
+            np.zeros(n),
+            np.zeros(n, np.int8),
+            np.empty(n, np.int64),
+            top,
+            u,
+            0.0,
+        )
+        return float(dz), float(dpen), int(dnv)
+
+    def best_shift(self, item: int) -> tuple[float, int, float, int]:
+        """(penalised score, column, ΔZ, Δviolated rows) of item's best non-tabu shift."""
+        n = self.load.size
+        top = _top3(self.load, self.a.bal_rows)
+        u = max(top[0], 0.0) if self.a.w_u != 0.0 else 0.0
+        s, j, dz, dnv = _best_shift(
+            item,
+            self.assign,
+            self.load,
+            self.pw,
+            self.A,
+            np.zeros(n),
+            np.zeros(n, np.int8),
+            top,
+            u,
+            0.0,
+            self.tabu,
+            int(self.si[_I_IT]),
+            0.0,
+            -np.inf,  # no aspiration: tabu columns stay out
+            self.n_violated,
+        )
+        return float(s), int(j), float(dz), int(dnv)
+
+
 def _row_index(a: OscillationArrays, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
     csr = sp.csr_array(sp.csc_array((a.vals, a.rows, a.indptr), shape=(n_rows, a.col_item.size)))
     csr.sort_indices()
@@ -605,6 +721,54 @@ def penalised_state(
     u = max(float(ev.loads[problem.balanced].max()), 0.0) if problem.balanced.any() else 0.0
     w_u = float(problem.balance_weight) if problem.balanced.any() else 0.0
     return cost + w_u * u, float((weights * exc).sum()), int((util > _LIM).sum())
+
+
+def start_search(
+    problem: Problem,
+    assignment: np.ndarray,
+    *,
+    seed: int | None = None,
+    tenure: tuple[int, int] | None = None,
+    swaps: int = 8,
+    chains: int = 8,
+    alpha: float = 0.3,
+    beta: float = 0.1,
+    restart: int | None = None,
+    sample_columns: int = 400_000,
+    arrays: OscillationArrays | None = None,
+) -> Search:
+    """A :class:`Search` at the complete ``assignment`` (options as in :func:`oscillate`)."""
+    a = arrays if arrays is not None else OscillationArrays.of(problem)
+    n, n_rows = problem.n_items, problem.n_resources
+    start = np.asarray(assignment, dtype=np.int64).copy()
+    if start.shape != (n,) or (start < 0).any():
+        raise ValueError("oscillate needs a complete assignment (one column per item)")
+    ev0 = evaluate(problem, start)
+    if restart is None:
+        restart = max(300, 5 * n)
+    lo_t, hi_t = tenure if tenure is not None else (3, 3 + max(7, int(0.7 * math.sqrt(n))))
+    if not (1 <= lo_t <= hi_t):
+        raise ValueError(f"tenure must be 1 <= lo <= hi, got {tenure}")
+    w0 = _initial_weight(a)
+    load = _loads(start, a.indptr, a.rows, a.vals, n_rows, np.zeros(n_rows))
+    pw = np.full(n_rows, w0)
+    tabu = np.zeros(problem.n_columns, dtype=np.int64)
+    best = start.copy()
+    sf = np.zeros(8)
+    sf[_F_UMAX] = float(a.cap[a.bal_rows].max()) if a.bal_rows.size else 0.0
+    sf[_F_COST] = float(a.cost[start].sum())
+    sf[_F_BEST_Z] = ev0.objective if ev0.feasible else np.inf
+    sf[_F_ALPHA], sf[_F_BETA], sf[_F_WMIN], sf[_F_W0] = alpha, beta, w0 * 1e-3, w0
+    si = np.zeros(17, dtype=np.int64)
+    si[_I_NVIOL] = int((load / a.cap > _LIM).sum())
+    si[_I_SEED] = (0 if seed is None else int(seed)) % (2**31 - 1)
+    si[_I_TMIN], si[_I_TMAX], si[_I_RESTART] = lo_t, hi_t, restart
+    si[_I_SWAPK], si[_I_CHAINK] = max(swaps, 0), max(chains, 0)
+    cols_per_item = problem.n_columns / max(n, 1)
+    si[_I_SAMPLE] = (
+        n if problem.n_columns <= sample_columns else max(8, int(sample_columns / cols_per_item))
+    )
+    return Search(a, start, load, pw, tabu, best, sf, si)
 
 
 def oscillate(
@@ -644,56 +808,26 @@ def oscillate(
         columns; above it, a random sample of items plus those on violated or bottleneck rows.
     """
     t0 = time.perf_counter()
-    a = arrays if arrays is not None else OscillationArrays.of(problem)
-    n, n_rows = problem.n_items, problem.n_resources
-    start = np.asarray(assignment, dtype=np.int64).copy()
-    if start.shape != (n,) or (start < 0).any():
-        raise ValueError("oscillate needs a complete assignment (one column per item)")
-    ev0 = evaluate(problem, start)
+    n = problem.n_items
     if stall is None:
         stall = max(2000, 40 * n)
-    if restart is None:
-        restart = max(300, 5 * n)
-    lo_t, hi_t = tenure if tenure is not None else (3, 3 + max(7, int(0.7 * math.sqrt(n))))
-    if not (1 <= lo_t <= hi_t):
-        raise ValueError(f"tenure must be 1 <= lo <= hi, got {tenure}")
-    w0 = _initial_weight(a)
-    load = _loads(start, a.indptr, a.rows, a.vals, n_rows, np.zeros(n_rows))
-    pw = np.full(n_rows, w0)
-    tabu = np.zeros(problem.n_columns, dtype=np.int64)
-    best = start.copy()
-    sf = np.zeros(8)
-    sf[_F_UMAX] = float(a.cap[a.bal_rows].max()) if a.bal_rows.size else 0.0
-    sf[_F_COST] = float(a.cost[start].sum())
-    sf[_F_BEST_Z] = ev0.objective if ev0.feasible else np.inf
-    sf[_F_ALPHA], sf[_F_BETA], sf[_F_WMIN], sf[_F_W0] = alpha, beta, w0 * 1e-3, w0
-    si = np.zeros(17, dtype=np.int64)
-    si[_I_NVIOL] = int((load / a.cap > _LIM).sum())
-    si[_I_SEED] = (0 if seed is None else int(seed)) % (2**31 - 1)
-    si[_I_TMIN], si[_I_TMAX], si[_I_RESTART] = lo_t, hi_t, restart
-    si[_I_SWAPK], si[_I_CHAINK] = max(swaps, 0), max(chains, 0)
-    cols_per_item = problem.n_columns / max(n, 1)
-    si[_I_SAMPLE] = (
-        n if problem.n_columns <= sample_columns else max(8, int(sample_columns / cols_per_item))
+    search = start_search(
+        problem,
+        assignment,
+        seed=seed,
+        tenure=tenure,
+        swaps=swaps,
+        chains=chains,
+        alpha=alpha,
+        beta=beta,
+        restart=restart,
+        sample_columns=sample_columns,
+        arrays=arrays,
     )
-    r_ptr, r_col = _row_index(a, n_rows)
-    A = (
-        a.item_ptr,
-        a.col_item,
-        a.col_bin,
-        a.col_key,
-        a.cost,
-        a.indptr,
-        a.rows,
-        a.vals,
-        a.cap,
-        a.is_bal,
-        a.bal_rows,
-        a.w_u,
-    )
+    best, sf, si = search.best, search.sf, search.si
     trace: list[list[float]] = []
-    if ev0.feasible:
-        trace.append([round(time.perf_counter() - t0, 4), ev0.objective])
+    if np.isfinite(search.best_z):
+        trace.append([round(time.perf_counter() - t0, 4), search.best_z])
     chunk = 8
     steps = 0
     stopped = "stall"
@@ -709,31 +843,11 @@ def oscillate(
         k = chunk if max_steps is None else min(chunk, max_steps - steps)
         seen = int(si[_I_NEWBEST])
         c0 = time.perf_counter()
-        _run(
-            A,
-            a.item_ptr,
-            a.col_item,
-            a.col_bin,
-            a.col_key,
-            a.sorted_key,
-            a.sorted_col,
-            r_ptr,
-            r_col,
-            start,
-            load,
-            pw,
-            tabu,
-            best,
-            sf,
-            si,
-            k,
-        )
+        search.run(k)
         took = time.perf_counter() - c0
         steps += k
         # resynchronise the running loads and cost (rounding drift) and referee a new best
-        load = _loads(start, a.indptr, a.rows, a.vals, n_rows, np.zeros(n_rows))
-        sf[_F_COST] = float(a.cost[start].sum())
-        si[_I_NVIOL] = int((load / a.cap > _LIM).sum())
+        search.resync()
         if int(si[_I_NEWBEST]) != seen:
             ev = evaluate(problem, best)
             if not ev.feasible or not objectives_agree(ev.objective, float(sf[_F_BEST_Z])):
