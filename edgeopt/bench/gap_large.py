@@ -28,7 +28,7 @@ __all__ = ["FORMAT", "DEFAULT_SOLVERS", "TYPES", "main", "deviation"]
 #: ``format`` of results.json.
 FORMAT = "edgeopt-bench-gap-large/1"
 #: ``--solvers`` when not given.
-DEFAULT_SOLVERS = "greedy,greedy+ls,greedy+lns"
+DEFAULT_SOLVERS = "greedy,greedy+ls,best"
 #: Instance types by the first letter of the name.
 TYPES = ("C", "D", "E")
 RESULTS = "results.json"

@@ -27,6 +27,7 @@ __all__ = [
     "configure",
     "new_highs",
     "solve_arrays",
+    "has_dense_row",
     "DEFAULT_MIP_GAP",
 ]
 
@@ -46,8 +47,8 @@ class HighsOptions:
     seed: int | None = None
     log: bool = False
     feasibility_tolerance: float = 1e-9
-    #: LNS sub-problems run with presolve and every primal heuristic off as well
-    #: (``guarded=True``): their first presolve also stalled in strengthenInequalities.
+    #: LNS sub-problems (``guarded=True``) on models with a dense row run with presolve and
+    #: every primal heuristic off as well: their first presolve also stalled there.
     guarded: bool = False
 
 
@@ -109,7 +110,11 @@ def new_highs() -> Any:
     return h
 
 
-def configure(h: Any, o: HighsOptions) -> None:
+#: A row with more than this share of the columns (and at least DENSE_MIN of them) is "dense".
+DENSE_SHARE, DENSE_MIN = 0.25, 2000
+
+
+def configure(h: Any, o: HighsOptions, *, dense: bool = False) -> None:
     """Set every option of ``o`` on HiGHS instance ``h`` (all edgeopt HiGHS runs go through here)."""
     h.setOptionValue("output_flag", bool(o.log))
     if o.time_limit_s is not None:
@@ -121,20 +126,32 @@ def configure(h: Any, o: HighsOptions) -> None:
     h.setOptionValue("mip_rel_gap", float(o.mip_gap))
     h.setOptionValue("mip_feasibility_tolerance", o.feasibility_tolerance)
     h.setOptionValue("primal_feasibility_tolerance", o.feasibility_tolerance)
-    # HiGHS runs its MIP presolve again inside sub-MIP heuristics (RENS, RINS, root reduced
-    # cost) and at root restarts; there strengthenInequalities was seen running for many
-    # minutes past the time limit and growing to 12 GB on rows most columns use (a hub's link).
-    # The sub-MIPs and restarts are off for every edgeopt MIP; the warm start gives the incumbent.
-    for opt in (
-        "mip_heuristic_run_rens",
-        "mip_heuristic_run_rins",
-        "mip_heuristic_run_root_reduced_cost",
-    ):
-        h.setOptionValue(opt, False)
-    h.setOptionValue("mip_allow_restart", False)
-    if o.guarded:
-        h.setOptionValue("presolve", "off")
-        h.setOptionValue("mip_heuristic_effort", 0.0)
+    if dense:
+        # HiGHS runs its MIP presolve again inside sub-MIP heuristics (RENS, RINS, root reduced
+        # cost) and at root restarts; on a row that most columns use (a hub's link) its
+        # strengthenInequalities was seen running for minutes past the time limit and growing to
+        # 12 GB. Only such models lose the sub-MIPs and restarts; every other keeps them (on
+        # OR-Library and the large GAP sets they find most of the improving plans).
+        for opt in (
+            "mip_heuristic_run_rens",
+            "mip_heuristic_run_rins",
+            "mip_heuristic_run_root_reduced_cost",
+        ):
+            h.setOptionValue(opt, False)
+        h.setOptionValue("mip_allow_restart", False)
+        if o.guarded:
+            h.setOptionValue("presolve", "off")
+            h.setOptionValue("mip_heuristic_effort", 0.0)
+
+
+def has_dense_row(a: sp.spmatrix | sp.sparray, n_rows: int) -> bool:
+    """Whether some row of ``a`` is used by more than :data:`DENSE_SHARE` of the columns (and
+    at least :data:`DENSE_MIN`): the shape on which HiGHS's sub-MIP presolve stalled."""
+    a = sp.csc_array(a)
+    if a.nnz == 0 or n_rows == 0:
+        return False
+    per_row = np.bincount(a.indices, minlength=n_rows)
+    return bool(per_row.max() > max(DENSE_MIN, DENSE_SHARE * a.shape[1]))
 
 
 def _run(h: Any, threads: int | None) -> float:
@@ -171,9 +188,9 @@ def solve_arrays(
 
     t0 = time.perf_counter()
     h = new_highs()
-    configure(h, options)
     a = sp.csc_array(a)
     a.sort_indices()
+    configure(h, options, dense=has_dense_row(a, int(row_lower.shape[0])))
     lp = highspy.HighsLp()
     lp.num_col_ = int(cost.shape[0])
     lp.num_row_ = int(row_lower.shape[0])

@@ -27,7 +27,6 @@ from edgeopt.core.problem import Problem
 from edgeopt.core.result import Outcome, SolveResult
 from edgeopt.errors import InputError
 from edgeopt.solvers.highs import HighsOptions
-from edgeopt.solvers.milp import solve_model
 from edgeopt.solvers.registry import (
     Deadline,
     chain,
@@ -36,6 +35,7 @@ from edgeopt.solvers.registry import (
     register,
     register_composite,
 )
+from edgeopt.solvers.submip import solve_columns
 
 __all__ = ["lns", "improve", "NEIGHBOURHOODS"]
 
@@ -163,26 +163,28 @@ def improve(
         keep = np.zeros(problem.n_columns, dtype=bool)
         keep[cand[st.fits(cand, fixed)]] = True
         keep[st.assignment[items]] = True  # the current plan stays a solution
-        sub, cols = restrict(problem, items, keep)
-        start = np.searchsorted(cols, st.assignment[np.sort(items)])
         items = np.sort(items)
+        cols = np.flatnonzero(keep)  # sorted, grouped by item
         if repair is not None:
+            sub, sub_cols = restrict(problem, items, keep)
             guess = repair(sub, fixed, rng)
-            better = None if guess is None else _accept(st, items, cols[guess], z)
+            better = None if guess is None else _accept(st, items, sub_cols[guess], z)
             if better is not None:
                 z = better
                 stats["lns_improvements"] += 1
                 stats["lns_repair_improvements"] += 1
-                start = np.asarray(guess, dtype=np.int64)
             if deadline.passed():
                 break
         opts = HighsOptions(
             time_limit_s=min(sub_time_s, deadline.left()), threads=threads, seed=seed, guarded=True
         )
-        res, sub_a, _ = solve_model(sub, opts, start=start, fixed_load=fixed)
-        if sub_a is None:
+        # the sub-MIP from arrays (no Pyomo build per neighbourhood); MIP start: the current plan
+        res, new_cols = solve_columns(
+            problem, cols, opts, start=st.assignment[items], fixed_load=fixed
+        )
+        if new_cols is None:
             continue
-        better = _accept(st, items, cols[sub_a], z)
+        better = _accept(st, items, new_cols, z)
         if better is not None:
             z = better
             stats["lns_improvements"] += 1
