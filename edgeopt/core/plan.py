@@ -14,6 +14,7 @@ items whose columns the last change touched.
 
 from __future__ import annotations
 
+import numba as nb
 import numpy as np
 import scipy.sparse as sp
 
@@ -51,6 +52,102 @@ def _first_min(dz: np.ndarray, seg: np.ndarray, owner: np.ndarray) -> tuple[np.n
     first = np.full(seg.size - 1, -1, dtype=np.int64)
     first[owner[hit[::-1]]] = hit[::-1]
     return best, first
+
+
+def _static(problem: Problem) -> dict:
+    """The problem's column-major use arrays (and, filled in on first need, its per-column
+    balanced use and row-major copy), built once per problem and shared read-only by every
+    plan state over it: a regret greedy's passes and restarts pay for them once."""
+    st = problem.__dict__.get("_plan_static")
+    if st is None:
+        use = sp.csc_array(problem.use)
+        use.sort_indices()
+        st = {
+            "indptr": np.asarray(use.indptr, dtype=np.int64),
+            "rows": np.asarray(use.indices, dtype=np.int64),
+            "vals": np.asarray(use.data, dtype=np.float64),
+        }
+        problem.__dict__["_plan_static"] = st
+    return st
+
+
+@nb.njit(cache=True)
+def _count_over(indptr, rows, vals, load, cap, limit):
+    """Per column: how many of its resources it would push over capacity at ``load``."""
+    n = indptr.size - 1
+    out = np.zeros(n, np.int64)
+    for j in range(n):
+        c = 0
+        for k in range(indptr[j], indptr[j + 1]):
+            r = rows[k]
+            if (load[r] + vals[k]) / cap[r] > limit:
+                c += 1
+        out[j] = c
+    return out
+
+
+@nb.njit(cache=True)
+def _balanced_use_kernel(indptr, rows, vals, balanced):
+    """Per column its balanced resource and amount (-1 / 0: none); and whether every column
+    uses at most one balanced resource."""
+    n = indptr.size - 1
+    row = np.full(n, -1, np.int64)
+    amt = np.zeros(n)
+    single = True
+    for j in range(n):
+        for k in range(indptr[j], indptr[j + 1]):
+            r = rows[k]
+            if balanced[r]:
+                if row[j] >= 0:
+                    single = False
+                row[j] = r
+                amt[j] = vals[k]
+    return single, row, amt
+
+
+@nb.njit(cache=True)
+def _score_kernel(
+    items,
+    item_ptr,
+    cost,
+    bias,
+    n_over,
+    bal_row,
+    bal_amt,
+    load,
+    u,
+    w_u,
+    out_b,
+    out_bc,
+    out_s,
+    out_sc,
+):
+    """Per item: the least and second-least ΔZ (+ bias) over its fitting columns and the first
+    column reaching each, columns using at most one balanced resource (one pass, no temporaries).
+    """
+    has_bias = bias.size > 0
+    for q in range(items.size):
+        i = items[q]
+        b1 = np.inf
+        b2 = np.inf
+        c1 = -1
+        c2 = -1
+        for j in range(item_ptr[i], item_ptr[i + 1]):
+            if n_over[j] != 0:
+                continue
+            dz = cost[j]
+            if w_u != 0.0 and bal_row[j] >= 0:
+                rise = load[bal_row[j]] + bal_amt[j] - u
+                if rise > 0.0:
+                    dz += w_u * rise
+            if has_bias:
+                dz += bias[j]
+            if dz < b1:
+                b2, c2 = b1, c1
+                b1, c1 = dz, j
+            elif dz < b2:
+                b2, c2 = dz, j
+        out_b[i], out_bc[i], out_s[i], out_sc[i] = b1, c1, b2, c2
 
 
 class PlanState:
@@ -94,11 +191,9 @@ class PlanState:
         """``load``: loads already there before any column (e.g. the fixed part of an LNS
         sub-problem); U and Z count them."""
         self.p = problem
-        use = sp.csc_array(problem.use)
-        use.sort_indices()
-        self.indptr = use.indptr.astype(np.int64)
-        self.rows = use.indices.astype(np.int64)
-        self.vals = use.data.astype(np.float64)
+        static = _static(problem)
+        self._static = static
+        self.indptr, self.rows, self.vals = static["indptr"], static["rows"], static["vals"]
         self.cap = problem.capacity.astype(np.float64)
         self.cost_c = problem.col_cost
         self.w_u = float(problem.balance_weight) if problem.balanced.any() else 0.0
@@ -127,20 +222,26 @@ class PlanState:
     def _balanced_use(self, p: Problem) -> None:
         """Per column its balanced resource and amount, when each column uses at most one
         (every compiled scenario); otherwise :meth:`bal_after` walks the columns."""
-        is_bal = p.balanced[self.rows]
-        n = p.n_columns
-        owner = np.repeat(np.arange(n, dtype=np.int64), np.diff(self.indptr))
-        counts = np.bincount(owner[is_bal], minlength=n)
-        self.single_bal = bool((counts <= 1).all())
-        self.col_bal_row = np.full(n, -1, dtype=np.int64)
-        self.col_bal_amt = np.zeros(n)
-        if self.single_bal:
-            e = np.flatnonzero(is_bal)
-            self.col_bal_row[owner[e]] = self.rows[e]
-            self.col_bal_amt[owner[e]] = self.vals[e]
-        # one gather and one add per column in bal_after: no balanced use reads row 0 plus -inf
-        self._bal_row_safe = np.maximum(self.col_bal_row, 0)
-        self._bal_amt_ext = np.where(self.col_bal_row >= 0, self.col_bal_amt, -np.inf)
+        st = self._static
+        if "single_bal" not in st:
+            single, col_bal_row, col_bal_amt = _balanced_use_kernel(
+                self.indptr, self.rows, self.vals, np.asarray(p.balanced, dtype=np.bool_)
+            )
+            single = bool(single)
+            if not single:
+                col_bal_row[:] = -1
+                col_bal_amt[:] = 0.0
+            st["single_bal"], st["col_bal_row"], st["col_bal_amt"] = (
+                single,
+                col_bal_row,
+                col_bal_amt,
+            )
+            # one gather and one add per column in bal_after: no balanced use reads row 0 + -inf
+            st["bal_row_safe"] = np.maximum(col_bal_row, 0)
+            st["bal_amt_ext"] = np.where(col_bal_row >= 0, col_bal_amt, -np.inf)
+        self.single_bal = st["single_bal"]
+        self.col_bal_row, self.col_bal_amt = st["col_bal_row"], st["col_bal_amt"]
+        self._bal_row_safe, self._bal_amt_ext = st["bal_row_safe"], st["bal_amt_ext"]
 
     def u(self) -> float:
         """U: the largest balanced load (0 with none)."""
@@ -275,26 +376,36 @@ class PlanState:
     def _start_tracking(self) -> None:
         p = self.p
         self.track = True
-        csr = sp.csr_array(sp.csc_array((self.vals, self.rows, self.indptr), shape=p.use.shape))
-        csr.sort_indices()
-        self.r_ptr, self.r_col, self.r_val = (
-            csr.indptr.astype(np.int64),
-            csr.indices.astype(np.int64),
-            csr.data,
+        st = self._static
+        if "r_ptr" not in st:
+            csr = sp.csr_array(sp.csc_array((self.vals, self.rows, self.indptr), shape=p.use.shape))
+            csr.sort_indices()
+            st["r_ptr"], st["r_col"], st["r_val"] = (
+                csr.indptr.astype(np.int64),
+                csr.indices.astype(np.int64),
+                csr.data,
+            )
+            r_max = np.zeros(p.n_resources)  # the largest use on each row
+            has = np.diff(st["r_ptr"]) > 0
+            if has.any():
+                r_max[has] = np.maximum.reduceat(st["r_val"], st["r_ptr"][:-1][has])
+            st["r_max"] = r_max
+        self.r_ptr, self.r_col, self.r_val, self.r_max = (
+            st["r_ptr"],
+            st["r_col"],
+            st["r_val"],
+            st["r_max"],
         )
-        self.r_max = np.zeros(p.n_resources)  # the largest use on each row
-        has = np.diff(self.r_ptr) > 0
-        if has.any():
-            self.r_max[has] = np.maximum.reduceat(self.r_val, self.r_ptr[:-1][has])
-        over = (self.load[self.rows] + self.vals) / self.cap[self.rows] > _LIMIT
-        owner = np.repeat(np.arange(p.n_columns, dtype=np.int64), np.diff(self.indptr))
-        self.n_over = np.bincount(owner[over], minlength=p.n_columns).astype(np.int64)
+        self.n_over = _count_over(self.indptr, self.rows, self.vals, self.load, self.cap, _LIMIT)
         self.open = self.assignment < 0
         self.best = np.full(p.n_items, np.inf)
         self.best_col = np.full(p.n_items, -1, dtype=np.int64)
         self.second = np.full(p.n_items, np.inf)
         self.second_col = np.full(p.n_items, -1, dtype=np.int64)
         self._mark = np.zeros(p.n_columns + 1, dtype=bool)
+        self._bias_arr = (
+            np.zeros(0) if self.bias is None else np.asarray(self.bias, dtype=np.float64)
+        )
         self._u_seen = self.u()
         self._score(np.flatnonzero(self.open))
 
@@ -370,6 +481,24 @@ class PlanState:
     def _score(self, items: np.ndarray) -> None:
         """Best column, best and second-best ΔZ over the fitting columns of ``items``."""
         if items.size == 0:
+            return
+        if self.single_bal:  # every compiled scenario: one compiled loop over the columns
+            _score_kernel(
+                np.asarray(items, dtype=np.int64),
+                self.p.item_ptr,
+                self.cost_c,
+                self._bias_arr,
+                self.n_over,
+                self.col_bal_row,
+                self.col_bal_amt,
+                self.load,
+                self.u() if self.w_u else 0.0,
+                self.w_u,
+                self.best,
+                self.best_col,
+                self.second,
+                self.second_col,
+            )
             return
         ptr = self.p.item_ptr
         lo, hi = ptr[items], ptr[items + 1]

@@ -50,6 +50,7 @@ def greedy(
     time_limit_s: float | None = None,
     penalties: tuple[float, ...] = (0.0, 0.01, 0.1),
     fallback_penalties: tuple[float, ...] = (1.0, 10.0, 100.0),
+    one_pass_above: int = 500_000,
 ) -> Outcome:
     """Regret greedy (Martello–Toth style) over a few desirability weightings; keeps the best.
 
@@ -59,8 +60,12 @@ def greedy(
     D), passes with heavier ``fallback_penalties`` favour light columns to find
     a feasible plan first. Deterministic (``seed`` unused); stops starting new
     passes when ``time_limit_s`` has passed and returns the best plan so far.
+    Problems with more than ``one_pass_above`` columns get only the first weighting (a pass
+    there takes about a second; the search that follows does better with the time).
     """
     deadline = Deadline.after(time_limit_s)
+    if problem.n_columns > one_pass_above:
+        penalties = penalties[:1]
     best: np.ndarray | None = None
     best_z = np.inf
     passes, cut = 0, False
