@@ -180,6 +180,7 @@ def test_settings_record_every_option_with_its_default(toy_problem):
         "time_limit_s": None,
         "penalties": [0.0],
         "fallback_penalties": [1.0, 10.0, 100.0],
+        "one_pass_above": 500_000,
     }
 
 
