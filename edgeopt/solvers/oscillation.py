@@ -286,8 +286,9 @@ def _best_shift(
             r = rows[k]
             base = load[r] + dl[r]
             new = base + vals[k]
-            dpen += pw[r] * (_exc(new, cap[r]) - _exc(base, cap[r]))
-            dnv += _viol(new, cap[r]) - _viol(base, cap[r])
+            if new > cap[r]:  # else (uses are ≥ 0) neither load exceeds cap: no change
+                dpen += pw[r] * (_exc(new, cap[r]) - _exc(base, cap[r]))
+                dnv += _viol(new, cap[r]) - _viol(base, cap[r])
             if is_bal[r] and new > ub:
                 ub = new
         dz = cost[b] - cost[a] + w_u * (ub - u_now)
@@ -367,10 +368,15 @@ def _run(
                 cand[n_cand] = i
                 n_cand += 1
         else:
-            for q in range(n_prio):
-                cand[n_cand] = prio[q]
-                n_cand += 1
-            want = min(n_items, n_prio + sample)
+            if n_prio <= sample:
+                for q in range(n_prio):
+                    cand[n_cand] = prio[q]
+                    n_cand += 1
+            else:  # many items on violated rows (a hub link): a random half-sample of them
+                for _ in range(sample // 2):
+                    cand[n_cand] = prio[np.random.randint(n_prio)]
+                    n_cand += 1
+            want = min(n_items, n_cand + sample)
             while n_cand < want:
                 cand[n_cand] = np.random.randint(n_items)
                 n_cand += 1
@@ -734,7 +740,7 @@ def start_search(
     alpha: float = 0.3,
     beta: float = 0.1,
     restart: int | None = None,
-    sample_columns: int = 400_000,
+    sample_columns: int = 100_000,
     arrays: OscillationArrays | None = None,
 ) -> Search:
     """A :class:`Search` at the complete ``assignment`` (options as in :func:`oscillate`)."""
@@ -785,7 +791,7 @@ def oscillate(
     alpha: float = 0.3,
     beta: float = 0.1,
     restart: int | None = None,
-    sample_columns: int = 400_000,
+    sample_columns: int = 100_000,
     arrays: OscillationArrays | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Strategic-oscillation tabu search from a complete ``assignment`` (feasible or not).

@@ -55,10 +55,16 @@ def reduced_costs(problem: Problem, y: np.ndarray, nu: np.ndarray) -> tuple[floa
 
 
 def _keep_by_rc(
-    problem: Problem, rc: np.ndarray, gap: float, incumbent: np.ndarray | None, max_columns: int
+    problem: Problem,
+    rc: np.ndarray,
+    gap: float,
+    incumbent: np.ndarray | None,
+    max_columns: int,
+    extra: np.ndarray | None = None,
 ) -> tuple[np.ndarray, bool]:
     """Columns that may be in a plan better than the incumbent (rc ≤ gap), and whether that set
-    is complete; above ``max_columns`` each item keeps only its lowest-rc columns."""
+    is complete; above ``max_columns`` each item keeps only its lowest-rc columns, plus
+    ``extra`` (the columns column generation priced in)."""
     tol = 1e-7 * max(1.0, abs(gap))
     keep = rc <= gap + tol
     exact = True
@@ -70,6 +76,8 @@ def _keep_by_rc(
         rank = np.arange(order.size) - first
         keep = np.zeros(problem.n_columns, dtype=bool)
         keep[order[rank < per_item]] = True
+        if extra is not None:
+            keep[extra] = True
     if incumbent is not None:
         keep[incumbent] = True
     return np.flatnonzero(keep), exact
@@ -87,7 +95,7 @@ def best(
     time_limit_s: float | None = None,
     threads: int | None = None,
     budget_s: float = 60.0,
-    max_mip_columns: int = 300_000,
+    max_mip_columns: int = 50_000,
 ) -> Outcome:
     """Run the portfolio within ``time_limit_s`` (else ``budget_s``).
 
@@ -140,20 +148,21 @@ def best(
     # 3. bound by column generation
     bound = -np.inf
     duals = None
+    cg_columns = None
     if not deadline.passed():
         cgr = column_generation(
             problem,
             start=inc,
             deadline=Deadline(time.perf_counter(), deadline.share(_SHARE_CG)),
         )
-        bound, duals = cgr.bound, cgr.duals
+        bound, duals, cg_columns = cgr.bound, cgr.duals, cgr.columns
         stats["cg"] = {"bound": cgr.bound, "lp_value": cgr.lp_value, "iterations": cgr.iterations}
     # 4. reduced-cost fixing and the restricted MILP
     proven = inc is not None and np.isfinite(bound) and inc_z - bound <= 1e-6 * max(1.0, abs(inc_z))
     if duals is not None and not proven and not deadline.passed():
         lb, rc = reduced_costs(problem, *duals)
         gap = inc_z - lb if inc is not None else float(np.quantile(rc, 0.02))
-        kept, exact = _keep_by_rc(problem, rc, gap, inc, max_mip_columns)
+        kept, exact = _keep_by_rc(problem, rc, gap, inc, max_mip_columns, cg_columns)
         exact = exact and inc is not None
         opts = HighsOptions(time_limit_s=deadline.share(_SHARE_MIP), threads=threads, seed=seed)
         ub_before = inc_z
