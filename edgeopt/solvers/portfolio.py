@@ -129,11 +129,11 @@ def best(
         note(inc_z)
     arrays = OscillationArrays.of(problem)
 
-    def run_so(share: float, stage: str) -> None:
+    def run_so(share: float, stage: str, stall: int | None = None) -> None:
         nonlocal inc, inc_z
         start = inc if inc is not None else cheapest_start(problem)
         sub = Deadline(time.perf_counter(), deadline.share(share))
-        a, st = oscillate(problem, start, seed=seed, deadline=sub, arrays=arrays)
+        a, st = oscillate(problem, start, seed=seed, deadline=sub, arrays=arrays, stall=stall)
         offset = now() - st["so_s"]
         for t, z in st.pop("trace"):
             if z < inc_z - 1e-12 * max(1.0, abs(z)) and (not trace or z < trace[-1][1]):
@@ -187,7 +187,8 @@ def best(
     proven = inc is not None and np.isfinite(bound) and inc_z - bound <= 1e-6 * max(1.0, abs(inc_z))
     # 5. oscillation again with the time left
     if inc is not None and not proven and deadline.left() > 0.05:
-        run_so(1.0, "oscillation_2")
+        # with a time limit the last stage uses all of it (no stall stop)
+        run_so(1.0, "oscillation_2", stall=0 if limited else None)
     stats["trace"] = trace
     stats["budget_s"] = None if limited else budget_s
     out_bound = float(bound) if np.isfinite(bound) else None
