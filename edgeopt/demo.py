@@ -25,6 +25,7 @@ __all__ = ["run_demo", "demo_solvers", "DEMO_FIRST"]
 #: Table order of the solvers the demo knows; any other registered solver follows.
 DEMO_FIRST = (
     "milp",
+    "best",
     "lp",
     "drl",
     "greedy+ls",
