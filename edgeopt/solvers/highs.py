@@ -28,6 +28,7 @@ __all__ = [
     "new_highs",
     "solve_arrays",
     "has_dense_row",
+    "has_binding_dense_row",
     "DEFAULT_MIP_GAP",
 ]
 
@@ -47,8 +48,9 @@ class HighsOptions:
     seed: int | None = None
     log: bool = False
     feasibility_tolerance: float = 1e-9
-    #: LNS sub-problems (``guarded=True``) on models with a dense row run with presolve and
-    #: every primal heuristic off as well: their first presolve also stalled there.
+    #: LNS sub-problems (``guarded=True``) on models with a binding dense row (see
+    #: :func:`has_binding_dense_row`) run with presolve and every primal heuristic but
+    #: feasibility jump off as well: their first presolve also stalled there.
     guarded: bool = False
 
 
@@ -74,6 +76,8 @@ class MilpResults:
     load_s: float
     solve_s: float
     x: np.ndarray | None
+    #: the model had a binding dense row: sub-MIP heuristics and restarts were off
+    dense_row_guard: bool = False
 
     def stats(self) -> dict[str, Any]:
         """The JSON-ready part (no ``x``)."""
@@ -86,6 +90,7 @@ class MilpResults:
             "simplex_iterations": self.simplex_iterations,
             "load_s": round(self.load_s, 6),
             "solve_s": round(self.solve_s, 6),
+            "dense_row_guard": self.dense_row_guard,
         }
 
 
@@ -115,7 +120,12 @@ DENSE_SHARE, DENSE_MIN = 0.25, 2000
 
 
 def configure(h: Any, o: HighsOptions, *, dense: bool = False) -> None:
-    """Set every option of ``o`` on HiGHS instance ``h`` (all edgeopt HiGHS runs go through here)."""
+    """Set every option of ``o`` on HiGHS instance ``h`` (all edgeopt HiGHS runs go through here).
+
+    ``dense``: the model has a binding dense row (:func:`has_binding_dense_row`, which
+    :func:`solve_arrays` works out from the matrix); only then are HiGHS's sub-MIP heuristics
+    and restarts switched off. Every other MIP runs with HiGHS's own heuristic settings.
+    """
     h.setOptionValue("output_flag", bool(o.log))
     if o.time_limit_s is not None:
         h.setOptionValue("time_limit", max(float(o.time_limit_s), 1e-3))
@@ -128,10 +138,16 @@ def configure(h: Any, o: HighsOptions, *, dense: bool = False) -> None:
     h.setOptionValue("primal_feasibility_tolerance", o.feasibility_tolerance)
     if dense:
         # HiGHS runs its MIP presolve again inside sub-MIP heuristics (RENS, RINS, root reduced
-        # cost) and at root restarts; on a row that most columns use (a hub's link) its
-        # strengthenInequalities was seen running for minutes past the time limit and growing to
-        # 12 GB. Only such models lose the sub-MIPs and restarts; every other keeps them (on
-        # OR-Library and the large GAP sets they find most of the improving plans).
+        # cost; sub-MIPs run their own, nested) and at root restarts. On a hub scenario (one
+        # link row with 87 % of the columns) a sub-MIP six levels deep (RINS > root reduced
+        # cost > root reduced cost > RENS > RENS > RENS) sat in strengthenInequalities from
+        # about 25 s until killed at twice the 30 s limit (reports/highs; seen before for
+        # minutes and to 12 GB). Only models with such a row lose the sub-MIPs and restarts:
+        # no HiGHS option turns strengthenInequalities off (presolve_rule_off has no bit for
+        # it), and mip_root_presolve_only (sub-MIPs without presolve) searched ~100 nodes in
+        # 30 s there against ~3,000 with the sub-MIPs off. Every other MIP keeps them: c25-r150
+        # is proven in 84 s with them, not in 120 s without; OR-Library gapb-4 + gapc-4 take
+        # 0.86x a direct HiGHS solve with them (no warm start), 6.5x without.
         for opt in (
             "mip_heuristic_run_rens",
             "mip_heuristic_run_rins",
@@ -144,14 +160,63 @@ def configure(h: Any, o: HighsOptions, *, dense: bool = False) -> None:
             h.setOptionValue("mip_heuristic_effort", 0.0)
 
 
+def _dense_rows(a: sp.csc_array, n_rows: int) -> np.ndarray:
+    """Indices of the rows with more than :data:`DENSE_SHARE` of the columns (and more than
+    :data:`DENSE_MIN` nonzeros)."""
+    if a.nnz == 0 or n_rows == 0:
+        return np.zeros(0, dtype=np.int64)
+    per_row = np.bincount(a.indices, minlength=n_rows)
+    return np.flatnonzero(per_row > max(DENSE_MIN, DENSE_SHARE * a.shape[1]))
+
+
 def has_dense_row(a: sp.spmatrix | sp.sparray, n_rows: int) -> bool:
     """Whether some row of ``a`` is used by more than :data:`DENSE_SHARE` of the columns (and
     at least :data:`DENSE_MIN`): the shape on which HiGHS's sub-MIP presolve stalled."""
+    return bool(_dense_rows(sp.csc_array(a), n_rows).size)
+
+
+def has_binding_dense_row(
+    a: sp.spmatrix | sp.sparray,
+    row_lower: np.ndarray,
+    row_upper: np.ndarray,
+    col_lower: np.ndarray,
+    col_upper: np.ndarray,
+) -> bool:
+    """Whether some dense row (:func:`has_dense_row`) can bind: its activity over the column
+    bounds can leave ``[row_lower, row_upper]``.
+
+    Not what :func:`solve_arrays` decides on: a dense row that cannot bind stalled a
+    restricted MILP too (reports/highs/README.md), so every dense row triggers the guard.
+
+    A dense row that cannot bind is redundant; HiGHS's presolve drops it before any sub-MIP or
+    restart sees it, so it needs no guard (c25-r150's gNB links hold up to 36 % of the columns
+    but cannot pass 19 % of their capacity). Conservative: the activity bound ignores the
+    assignment rows, so a hub link that no plan can fill still counts, as it does for HiGHS.
+    """
     a = sp.csc_array(a)
-    if a.nnz == 0 or n_rows == 0:
+    n_rows = int(np.asarray(row_lower).shape[0])
+    rows = _dense_rows(a, n_rows)
+    if rows.size == 0:
         return False
-    per_row = np.bincount(a.indices, minlength=n_rows)
-    return bool(per_row.max() > max(DENSE_MIN, DENSE_SHARE * a.shape[1]))
+    # the dense rows' nonzeros, straight from the CSC arrays (no transposed copy of A)
+    is_dense = np.zeros(n_rows, dtype=bool)
+    is_dense[rows] = True
+    at = np.flatnonzero(is_dense[a.indices])
+    col = np.searchsorted(a.indptr, at, side="right") - 1
+    row = a.indices[at]
+    v = a.data[at]
+    lo = np.asarray(col_lower, dtype=np.float64)[col]
+    hi = np.asarray(col_upper, dtype=np.float64)[col]
+    with np.errstate(invalid="ignore"):  # 0 * inf: an explicit zero, contributes 0 below
+        top = np.where(v > 0, v * hi, v * lo)
+        bottom = np.where(v > 0, v * lo, v * hi)
+    top[v == 0] = 0.0
+    bottom[v == 0] = 0.0
+    max_activity = np.bincount(row, weights=top, minlength=n_rows)[rows]
+    min_activity = np.bincount(row, weights=bottom, minlength=n_rows)[rows]
+    lower = np.asarray(row_lower, dtype=np.float64)[rows]
+    upper = np.asarray(row_upper, dtype=np.float64)[rows]
+    return bool(np.any((max_activity > upper) | (min_activity < lower)))
 
 
 def _run(h: Any, threads: int | None) -> float:
@@ -190,7 +255,12 @@ def solve_arrays(
     h = new_highs()
     a = sp.csc_array(a)
     a.sort_indices()
-    configure(h, options, dense=has_dense_row(a, int(row_lower.shape[0])))
+    mip = integer is not None and bool(np.any(integer))
+    # Any dense row, binding or not: a restricted MILP of c25-r150 (a gNB link row with 37 % of
+    # the columns that cannot bind) ran past 70 s of a 16 s limit with the sub-MIPs on, and
+    # ended on time with them off (reports/highs/README.md, "A dense row that cannot bind").
+    dense = mip and has_dense_row(a, int(row_lower.shape[0]))
+    configure(h, options, dense=dense)
     lp = highspy.HighsLp()
     lp.num_col_ = int(cost.shape[0])
     lp.num_row_ = int(row_lower.shape[0])
@@ -204,7 +274,6 @@ def solve_arrays(
     lp.a_matrix_.start_ = a.indptr
     lp.a_matrix_.index_ = a.indices
     lp.a_matrix_.value_ = a.data
-    mip = integer is not None and bool(np.any(integer))
     if mip:
         kint, kcont = highspy.HighsVarType.kInteger, highspy.HighsVarType.kContinuous
         lp.integrality_ = [kint if f else kcont for f in np.asarray(integer).tolist()]
@@ -223,10 +292,12 @@ def solve_arrays(
         h.setSolution(sol)
     load_s = time.perf_counter() - t0
     solve_s = _run(h, options.threads)
-    return _results(h, mip=mip, load_s=load_s, solve_s=solve_s)
+    return _results(h, mip=mip, load_s=load_s, solve_s=solve_s, dense=dense)
 
 
-def _results(h: Any, *, mip: bool, load_s: float, solve_s: float) -> MilpResults:
+def _results(
+    h: Any, *, mip: bool, load_s: float, solve_s: float, dense: bool = False
+) -> MilpResults:
     import highspy
 
     ms = highspy.HighsModelStatus
@@ -253,4 +324,5 @@ def _results(h: Any, *, mip: bool, load_s: float, solve_s: float) -> MilpResults
         load_s=load_s,
         solve_s=solve_s,
         x=np.asarray(h.getSolution().col_value) if has else None,
+        dense_row_guard=dense,
     )

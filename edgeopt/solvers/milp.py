@@ -31,7 +31,7 @@ __all__ = ["solve", "solve_lp", "solve_model", "DEFAULT_MIP_GAP", "DEFAULT_WARM_
 #: The solver whose plan starts the search unless ``warm_start`` says otherwise.
 DEFAULT_WARM_START = "greedy+ls"
 #: Share of the time limit the warm-start solver may use (and at most this many seconds).
-_START_SHARE, _START_MAX_S = 0.1, 5.0
+_START_SHARE, _START_MAX_S = 0.05, 2.0
 
 
 def _build(

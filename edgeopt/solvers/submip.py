@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from edgeopt.core.evaluate import FEAS_TOL
 from edgeopt.core.problem import Problem
 from edgeopt.errors import SolverError
 from edgeopt.solvers.highs import HighsOptions, MilpResults, solve_arrays
@@ -51,11 +52,18 @@ def solve_columns(
     blocks = [sp.csr_array((np.ones(k), (local_item, np.arange(k))), shape=(n_i, n_var))]
     lower = [np.ones(n_i)]
     upper = [np.ones(n_i)]
-    # capacity rows
-    cap_block = sp.hstack([use[cap_rows], sp.csr_array((cap_rows.size, n_var - k))])
+    # capacity rows in units of their capacity (load / cap ≤ 1, the evaluator's own test), as
+    # milp_model writes them: raw links run to 4e6 MB against 1e-3 MB uses, which HiGHS's
+    # presolve handles badly; what is left of a capacity keeps the evaluator's tolerance and a
+    # float-noise residual (1e-13) is cut to 0
+    capacity = problem.capacity[cap_rows]
+    left = np.maximum(capacity * (1.0 + FEAS_TOL) - fixed[cap_rows], 0.0)
+    left[left < 1e-12 * capacity] = 0.0
+    scaled = sp.diags_array(1.0 / capacity) @ use[cap_rows]
+    cap_block = sp.hstack([scaled, sp.csr_array((cap_rows.size, n_var - k))])
     blocks.append(sp.csr_array(cap_block))
     lower.append(np.full(cap_rows.size, -np.inf))
-    upper.append(problem.capacity[cap_rows] - fixed[cap_rows])
+    upper.append(left / capacity)
     u_lower = 0.0
     if has_u:
         touched = bal_rows[np.diff(use.indptr)[bal_rows] > 0]
