@@ -95,7 +95,7 @@ def best(
     time_limit_s: float | None = None,
     threads: int | None = None,
     budget_s: float = 60.0,
-    max_mip_columns: int = 50_000,
+    max_mip_columns: int = 60_000,
 ) -> Outcome:
     """Run the portfolio within ``time_limit_s`` (else ``budget_s``).
 
