@@ -186,3 +186,12 @@ def test_deviation():
     assert gap_large.deviation(110.0, 100.0) == pytest.approx(10.0)
     assert gap_large.deviation(None, 100.0) is None and gap_large.deviation(1.0, None) is None
     assert gap_large.deviation(1.0, 0.0) is None
+
+
+def test_bench_heuristics_with_an_unknown_group_fails_in_one_line(capsys, tmp_path):
+    rc, out, err = run(
+        capsys, "bench", "heuristics", "--groups", "nosuch", "--out", str(tmp_path / "r")
+    )
+    assert rc == 2
+    assert "nosuch" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "r").exists()

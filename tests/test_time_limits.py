@@ -71,3 +71,10 @@ def test_lns_keeps_improving_until_the_limit(big_problem):
     assert res.objective <= greedy.objective + 1e-9
     assert res.stats["lns_rounds"] >= 1
     assert res.stats["lns_start_objective"] >= res.objective - 1e-9
+
+
+def test_lns_stopped_by_the_limit_says_time_limit(big_problem):
+    """One vocabulary: a large-neighbourhood search the limit stopped says ``time_limit``, as
+    milp and cg do (it said ``feasible``)."""
+    res = get_solver("greedy+lns")(big_problem, seed=0, time_limit_s=LIMIT_S)
+    assert res.has_plan and res.status == "time_limit"

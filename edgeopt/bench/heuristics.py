@@ -40,6 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from edgeopt.argcheck import TIME_LIMIT_S, check_options
     from edgeopt.core.orlib import orlib_dir, published_optima, read_gap_file
+    from edgeopt.errors import InputError
     from edgeopt.jsonio import write_text_atomic
     from edgeopt.paths import check_output
     from edgeopt.solvers.registry import get_solver
@@ -52,7 +53,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     files = sorted(data.glob("gap*.txt"))
     if a.groups:
         wanted = {g.strip() for g in a.groups.split(",")}
+        unknown = sorted(wanted - {f.stem for f in files})
+        if unknown:
+            raise InputError(
+                f"--groups: no OR-Library file {', '.join(unknown)}.txt in {data}", field="--groups"
+            )
         files = [f for f in files if f.stem in wanted]
+    if not files:
+        raise InputError(f"no gap*.txt files in {data}", field="--orlib-dir")
     optima = published_optima(data / "OPTIMA.md")
     groups: dict[str, list] = {}
     for f in files:

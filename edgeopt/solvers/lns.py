@@ -212,7 +212,8 @@ def _lns_outcome(
     )
     return Outcome(
         a,
-        "optimal" if proof is not None else None,
+        # one vocabulary with milp and cg: a run the time limit stopped says so
+        "optimal" if proof is not None else ("time_limit" if deadline.passed() else None),
         bound=bound,
         stats={**base.stats, **stats, "base_objective": base.objective, "base_status": base.status},
     )
