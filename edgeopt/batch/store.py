@@ -113,6 +113,25 @@ def _damaged(path: str | os.PathLike[str], exc: BaseException) -> InputError:
     )
 
 
+def _create_tables(con: sqlite3.Connection, attempts: int = 100, wait_s: float = 0.1) -> None:
+    """WAL mode and the tables, retried while another batch creating the same database holds
+    its lock: SQLite answers a journal-mode change during another's first write with "locked"
+    at once, without waiting out the busy timeout (two batches started together on a new file
+    failed so, rarely)."""
+    for attempt in range(attempts):
+        try:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute(_SCHEMA)
+            con.execute(_CLAIMS)
+            con.commit()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            con.rollback()
+            time.sleep(wait_s)
+
+
 def _connect(path: str | os.PathLike[str], *, create: bool) -> sqlite3.Connection:
     p = Path(path)
     src = printable(str(p))
@@ -135,10 +154,7 @@ def _connect(path: str | os.PathLike[str], *, create: bool) -> sqlite3.Connectio
         # WAL: readers never block the writer and a crash mid-write leaves the
         # last committed row intact.
         if create:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute(_SCHEMA)
-            con.execute(_CLAIMS)
-            con.commit()
+            _create_tables(con)
         have = {r[1] for r in con.execute("PRAGMA table_info(results)")}
         if not have:
             raise InputError("not an edgeopt results database (no 'results' table)", source=src)
