@@ -55,7 +55,7 @@ _NEG = -np.inf
 _F_COST, _F_BEST_Z, _F_ALPHA, _F_BETA, _F_WMIN, _F_W0, _F_FLOOR, _F_UMAX = range(8)
 _I_IT, _I_NVIOL, _I_STALL, _I_SEED, _I_TMIN, _I_TMAX, _I_RESTART = range(7)
 _I_SWAPK, _I_CHAINK, _I_SAMPLE, _I_NEWBEST, _I_MOVES_SHIFT, _I_MOVES_SWAP = range(7, 13)
-_I_MOVES_CHAIN, _I_RESTARTS, _I_FEAS_STEPS, _I_SINCE_RESTART = range(13, 17)
+_I_MOVES_CHAIN, _I_RESTARTS, _I_FEAS_STEPS, _I_SINCE_RESTART, _I_STALL_LIMIT = range(13, 18)
 
 
 @dataclass
@@ -76,6 +76,7 @@ class OscillationArrays:
     is_bal: np.ndarray
     bal_rows: np.ndarray
     w_u: float
+    n_bins: int  # the divisor of col_key
 
     @classmethod
     def of(cls, p: Problem) -> OscillationArrays:
@@ -100,6 +101,7 @@ class OscillationArrays:
             is_bal=p.balanced.astype(np.bool_),
             bal_rows=np.flatnonzero(p.balanced).astype(np.int64),
             w_u=w_u,
+            n_bins=n_bins,
         )
 
 
@@ -311,6 +313,7 @@ def _run(
     col_item,
     col_bin,
     col_key,
+    n_bins_key,
     sorted_key,
     sorted_col,
     r_ptr,
@@ -328,10 +331,6 @@ def _run(
     (_, _, _, _, cost, indptr, rows, vals, cap, is_bal, bal_rows, w_u) = A
     n_items = assign.size
     n_rows = load.size
-    n_bins_key = 1
-    for j in range(col_bin.size):
-        if col_bin[j] + 1 > n_bins_key:
-            n_bins_key = col_bin[j] + 1
     dl = np.zeros(n_rows)
     mark = np.zeros(n_rows, np.int8)
     touched = np.empty(n_rows, np.int64)
@@ -339,11 +338,14 @@ def _run(
     ins = np.empty(2, np.int64)
     prio = np.empty(n_items, np.int64)
     cand = np.empty(n_items, np.int64)
-    np.random.seed(si[_I_SEED] + si[_I_IT])
+    if si[_I_IT] == 0:  # one stream per search, whatever the chunk sizes: same seed, same plan
+        np.random.seed(si[_I_SEED])
     tmin, tmax = si[_I_TMIN], si[_I_TMAX]
     alpha, beta, wmin = sf[_F_ALPHA], sf[_F_BETA], sf[_F_WMIN]
     sample = si[_I_SAMPLE]
     for _step in range(n_steps):
+        if si[_I_STALL_LIMIT] > 0 and si[_I_STALL] >= si[_I_STALL_LIMIT]:
+            break  # the stall stop, exactly here: the steps run never depend on chunk sizes
         it = si[_I_IT]
         nviol = si[_I_NVIOL]
         top = _top3(load, bal_rows)
@@ -623,6 +625,7 @@ class Search:
             a.col_item,
             a.col_bin,
             a.col_key,
+            a.n_bins,
             a.sorted_key,
             a.sorted_col,
             self.r_ptr,
@@ -765,7 +768,7 @@ def start_search(
     sf[_F_COST] = float(a.cost[start].sum())
     sf[_F_BEST_Z] = ev0.objective if ev0.feasible else np.inf
     sf[_F_ALPHA], sf[_F_BETA], sf[_F_WMIN], sf[_F_W0] = alpha, beta, w0 * 1e-3, w0
-    si = np.zeros(17, dtype=np.int64)
+    si = np.zeros(18, dtype=np.int64)
     si[_I_NVIOL] = int((load / a.cap > _LIM).sum())
     si[_I_SEED] = (0 if seed is None else int(seed)) % (2**31 - 1)
     si[_I_TMIN], si[_I_TMAX], si[_I_RESTART] = lo_t, hi_t, restart
@@ -831,6 +834,7 @@ def oscillate(
         arrays=arrays,
     )
     best, sf, si = search.best, search.sf, search.si
+    si[_I_STALL_LIMIT] = max(int(stall), 0)
     trace: list[list[float]] = []
     if np.isfinite(search.best_z):
         trace.append([round(time.perf_counter() - t0, 4), search.best_z])
