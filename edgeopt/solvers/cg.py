@@ -32,7 +32,7 @@ from edgeopt.core.result import Outcome
 from edgeopt.solvers.highs import HighsOptions, configure, new_highs
 from edgeopt.solvers.registry import Deadline, get_solver, register
 
-__all__ = ["cg", "column_generation", "CGResult"]
+__all__ = ["cg", "column_generation", "CGResult", "cheapest_columns", "lagrangian_bound"]
 
 
 class CGResult:
@@ -63,6 +63,13 @@ def _rows(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
     """Capacity rows that some column uses, and the balanced resources."""
     used = np.flatnonzero(np.diff(problem.use_csr.indptr))
     return used, np.flatnonzero(problem.balanced)
+
+
+def cheapest_columns(problem: Problem) -> np.ndarray:
+    """Each item's cheapest column (ties: the first): a complete, maybe infeasible, plan."""
+    least = np.minimum.reduceat(problem.col_cost, problem.item_ptr[:-1])
+    hit = np.flatnonzero(problem.col_cost == least[problem.col_item])
+    return hit[np.r_[True, np.diff(problem.col_item[hit]) > 0]]
 
 
 def lagrangian_bound(problem: Problem, y: np.ndarray, nu: np.ndarray) -> tuple[float, np.ndarray]:
@@ -177,9 +184,7 @@ def column_generation(
         )
 
     # Initial columns: the start plan and each item's cheapest column.
-    cheapest = np.minimum.reduceat(p.col_cost, p.item_ptr[:-1])
-    hit = np.flatnonzero(p.col_cost == cheapest[p.col_item])
-    first = hit[np.r_[True, np.diff(p.col_item[hit]) > 0]]
+    first = cheapest_columns(p)
     add(first if start is None else np.r_[first, start])
     history: list[tuple[float, float]] = []
     best_lb = -np.inf
@@ -247,8 +252,8 @@ def cg(
     :param start: solver whose plan seeds the master and starts the MIP.
     :param per_item: columns added per item and iteration.
     """
-    from edgeopt.solvers.lns import improve, restrict
-    from edgeopt.solvers.milp import solve_model
+    from edgeopt.solvers.lns import improve
+    from edgeopt.solvers.submip import solve_columns
 
     deadline = Deadline.after(time_limit_s)
     base = get_solver(start)(problem, seed=seed, time_limit_s=deadline.share(0.15))
@@ -274,16 +279,17 @@ def cg(
     keep[res.columns] = True
     if a0 is not None:
         keep[a0] = True
-    sub, cols = restrict(problem, np.arange(problem.n_items), keep)
-    if not sub.empty_items and not deadline.passed():
-        start_sub = None if a0 is None else np.searchsorted(cols, a0)
+    cols = np.flatnonzero(keep)
+    every_item = np.unique(problem.col_item[cols]).size == problem.n_items
+    if every_item and not deadline.passed():
         opts = HighsOptions(time_limit_s=deadline.share(0.6), threads=threads, seed=seed)
-        mres, sub_a, _ = solve_model(sub, opts, start=start_sub)
+        # the MILP over the generated columns, from arrays (no Pyomo build)
+        mres, pb_a = solve_columns(problem, cols, opts, start=a0)
         stats["pb_status"] = mres.termination
-        if sub_a is not None:
-            z = evaluate(problem, cols[sub_a]).objective
+        if pb_a is not None:
+            z = evaluate(problem, pb_a).objective
             if z < best_z:
-                best, best_z = cols[sub_a], z
+                best, best_z = pb_a, z
     if best is None:
         return Outcome(
             None,

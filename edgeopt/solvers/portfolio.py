@@ -27,24 +27,16 @@ from edgeopt.core.evaluate import evaluate
 from edgeopt.core.problem import Problem
 from edgeopt.core.result import Outcome
 from edgeopt.errors import InputError
-from edgeopt.solvers.cg import column_generation, lagrangian_bound
+from edgeopt.solvers.cg import cheapest_columns, column_generation, lagrangian_bound
 from edgeopt.solvers.highs import HighsOptions
 from edgeopt.solvers.oscillation import OscillationArrays, oscillate
 from edgeopt.solvers.registry import Deadline, get_solver, register
 from edgeopt.solvers.submip import solve_columns
 
-__all__ = ["best", "reduced_costs", "cheapest_start"]
+__all__ = ["best", "reduced_costs"]
 
 #: Shares of the time left for each stage (start, oscillation, bound, restricted MILP).
 _SHARE_START, _SHARE_SO, _SHARE_CG, _SHARE_MIP = 0.1, 0.3, 0.4, 0.85
-
-
-def cheapest_start(problem: Problem) -> np.ndarray:
-    """Each item's cheapest column (ties: the first): a complete, maybe infeasible, plan."""
-    ptr = problem.item_ptr
-    least = np.minimum.reduceat(problem.col_cost, ptr[:-1])
-    hit = np.flatnonzero(problem.col_cost == least[problem.col_item])
-    return hit[np.r_[True, np.diff(problem.col_item[hit]) > 0]]
 
 
 def reduced_costs(problem: Problem, y: np.ndarray, nu: np.ndarray) -> tuple[float, np.ndarray]:
@@ -99,13 +91,15 @@ def best(
 ) -> Outcome:
     """Run the portfolio within ``time_limit_s`` (else ``budget_s``).
 
-    :param threads: HiGHS threads for the bound and the MILP (None: HiGHS's default).
+    :param threads: HiGHS threads for the restricted MILP (None: HiGHS's default).
     :param budget_s: the time used when no time limit is given.
     :param max_mip_columns: the restricted MILP's size cap (above it the bound it proves is
         not used for the whole problem).
     """
     if budget_s <= 0 or max_mip_columns < 1:
         raise InputError("best: budget_s must be > 0 and max_mip_columns ≥ 1", field="budget_s")
+    if threads is not None and threads < 1:
+        raise InputError(f"best: threads must be ≥ 1, got {threads!r}", field="threads")
     t0 = time.perf_counter()
     limited = time_limit_s is not None
     deadline = Deadline.after(time_limit_s if limited else budget_s)
@@ -131,7 +125,7 @@ def best(
 
     def run_so(share: float, stage: str, stall: int | None = None) -> None:
         nonlocal inc, inc_z
-        start = inc if inc is not None else cheapest_start(problem)
+        start = inc if inc is not None else cheapest_columns(problem)
         sub = Deadline(time.perf_counter(), deadline.share(share))
         a, st = oscillate(problem, start, seed=seed, deadline=sub, arrays=arrays, stall=stall)
         offset = now() - st["so_s"]

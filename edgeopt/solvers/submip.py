@@ -27,7 +27,6 @@ def solve_columns(
     *,
     start: np.ndarray | None = None,
     fixed_load: np.ndarray | None = None,
-    relax: bool = False,
 ) -> tuple[MilpResults, np.ndarray | None]:
     """Solve the MILP of ``problem``'s items that own a column of ``cols`` (sorted global column
     ids), over those columns only, with ``fixed_load`` already on the resources.
@@ -41,10 +40,8 @@ def solve_columns(
     k, n_i = cols.size, items.size
     fixed = np.zeros(problem.n_resources) if fixed_load is None else np.asarray(fixed_load)
     use = sp.csr_array(problem.use[:, cols])
-    used_rows = np.flatnonzero(np.diff(use.indptr))
-    bal = problem.balanced
-    cap_rows = used_rows
-    bal_rows = np.flatnonzero(bal) if bal.any() else np.zeros(0, dtype=np.int64)
+    cap_rows = np.flatnonzero(np.diff(use.indptr))  # the resources some kept column uses
+    bal_rows = np.flatnonzero(problem.balanced)
     has_u = bal_rows.size > 0
     w_u = float(problem.balance_weight) if has_u else 0.0
     n_var = k + (1 if has_u else 0)
@@ -78,9 +75,9 @@ def solve_columns(
     cost = np.r_[problem.col_cost[cols], [w_u] if has_u else []]
     col_lower = np.r_[np.zeros(k), [u_lower] if has_u else []]
     col_upper = np.r_[np.ones(k), [np.inf] if has_u else []]
-    integer = None if relax else np.r_[np.ones(k, dtype=bool), [False] if has_u else []]
+    integer = np.r_[np.ones(k, dtype=bool), [False] if has_u else []]
     x0 = None
-    if start is not None and not relax:
+    if start is not None:
         pos = np.searchsorted(cols, np.asarray(start, dtype=np.int64))
         if pos.size != n_i or (pos >= k).any() or (cols[np.minimum(pos, k - 1)] != start).any():
             raise SolverError("submip: the start uses a column outside the kept set")
@@ -101,7 +98,7 @@ def solve_columns(
         start=x0,
     )
     assignment = None
-    if res.x is not None and not relax:
+    if res.x is not None:
         chosen = np.flatnonzero(res.x[:k] > 0.5)
         counts = np.bincount(local_item[chosen], minlength=n_i)
         if (counts == 1).all():
