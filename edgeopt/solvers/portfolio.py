@@ -28,15 +28,18 @@ from edgeopt.core.problem import Problem
 from edgeopt.core.result import Outcome
 from edgeopt.errors import InputError
 from edgeopt.solvers.cg import cheapest_columns, column_generation, lagrangian_bound
+from edgeopt.solvers.dw import pattern_bound, pool_plan, survivors
 from edgeopt.solvers.highs import HighsOptions
 from edgeopt.solvers.oscillation import OscillationArrays, oscillate
 from edgeopt.solvers.registry import Deadline, get_solver, register
 from edgeopt.solvers.submip import solve_columns
 
-__all__ = ["best", "reduced_costs"]
+__all__ = ["best", "dw", "reduced_costs"]
 
 #: Shares of the time left for each stage (start, oscillation, bound, restricted MILP).
 _SHARE_START, _SHARE_SO, _SHARE_CG, _SHARE_MIP = 0.1, 0.3, 0.4, 0.85
+#: The pattern bound's share of the time left (it is slower than the LP, and worth it).
+_SHARE_DW = 0.75
 
 
 def reduced_costs(problem: Problem, y: np.ndarray, nu: np.ndarray) -> tuple[float, np.ndarray]:
@@ -88,6 +91,7 @@ def best(
     threads: int | None = None,
     budget_s: float = 60.0,
     max_mip_columns: int = 60_000,
+    bound_by: str = "cg",
 ) -> Outcome:
     """Run the portfolio within ``time_limit_s`` (else ``budget_s``).
 
@@ -95,7 +99,12 @@ def best(
     :param budget_s: the time used when no time limit is given.
     :param max_mip_columns: the restricted MILP's size cap (above it the bound it proves is
         not used for the whole problem).
+    :param bound_by: ``cg`` (LP bound by column generation, scales to millions of columns) or
+        ``dw`` (pattern bound by bin with U by intervals, :mod:`edgeopt.solvers.dw`: far
+        stronger on edgeopt's scenarios, for up to a few hundred thousand columns).
     """
+    if bound_by not in ("cg", "dw"):
+        raise InputError(f"best: bound_by must be 'cg' or 'dw', got {bound_by!r}", field="bound_by")
     if budget_s <= 0 or max_mip_columns < 1:
         raise InputError("best: budget_s must be > 0 and max_mip_columns ≥ 1", field="budget_s")
     if threads is not None and threads < 1:
@@ -139,11 +148,33 @@ def best(
 
     # 2. strategic oscillation
     run_so(_SHARE_SO, "oscillation")
-    # 3. bound by column generation
+    # 3. bound by column generation (or by patterns)
     bound = -np.inf
     duals = None
     cg_columns = None
-    if not deadline.passed():
+    dw_keep: np.ndarray | None = None
+    if bound_by == "dw" and not deadline.passed():
+        pb = pattern_bound(
+            problem,
+            deadline=Deadline(time.perf_counter(), deadline.share(_SHARE_DW)),
+            incumbent=inc_z,
+            plan=inc,
+        )
+        bound = pb.bound
+        stats["dw"] = pb.stats()
+        # restricted-master heuristic: the best plan made of whole pool patterns
+        if inc is not None and inc_z - bound > 1e-6 * max(1.0, abs(inc_z)):
+            opts = HighsOptions(time_limit_s=deadline.share(0.4), threads=threads, seed=seed)
+            pa = pool_plan(problem, pb, options=opts, start=inc)
+            if pa is not None:
+                ev = evaluate(problem, pa)
+                stats["dw"]["pool_plan"] = float(ev.objective) if ev.feasible else None
+                if ev.feasible and ev.objective < inc_z:
+                    inc, inc_z = pa, float(ev.objective)
+                    note(inc_z)
+        if inc is not None and inc_z - bound > 1e-6 * max(1.0, abs(inc_z)):
+            dw_keep = survivors(problem, pb, inc_z)
+    elif not deadline.passed():
         cgr = column_generation(
             problem,
             start=inc,
@@ -153,11 +184,20 @@ def best(
         stats["cg"] = {"bound": cgr.bound, "lp_value": cgr.lp_value, "iterations": cgr.iterations}
     # 4. reduced-cost fixing and the restricted MILP
     proven = inc is not None and np.isfinite(bound) and inc_z - bound <= 1e-6 * max(1.0, abs(inc_z))
-    if duals is not None and not proven and not deadline.passed():
-        lb, rc = reduced_costs(problem, *duals)
-        gap = inc_z - lb if inc is not None else float(np.quantile(rc, 0.02))
-        kept, exact = _keep_by_rc(problem, rc, gap, inc, max_mip_columns, cg_columns)
-        exact = exact and inc is not None
+    todo = duals is not None or dw_keep is not None
+    if todo and not proven and not deadline.passed():
+        if dw_keep is not None:
+            assert inc is not None
+            dw_keep[inc] = True
+            kept, exact = np.flatnonzero(dw_keep), int(dw_keep.sum()) <= max_mip_columns
+            if not exact:  # too many: the incumbent's and the pattern pool's best guesses only
+                kept = np.unique(np.r_[inc, kept[: max_mip_columns - problem.n_items]])
+        else:
+            assert duals is not None
+            lb, rc = reduced_costs(problem, *duals)
+            gap = inc_z - lb if inc is not None else float(np.quantile(rc, 0.02))
+            kept, exact = _keep_by_rc(problem, rc, gap, inc, max_mip_columns, cg_columns)
+            exact = exact and inc is not None
         opts = HighsOptions(time_limit_s=deadline.share(_SHARE_MIP), threads=threads, seed=seed)
         ub_before = inc_z
         res, sub_a = solve_columns(problem, kept, opts, start=inc)
@@ -196,3 +236,29 @@ def best(
         )
     status = "optimal" if proven else ("time_limit" if limited and deadline.passed() else None)
     return Outcome(inc, status, bound=out_bound, stats=stats)
+
+
+@register(
+    "dw",
+    "best with the pattern bound: Dantzig-Wolfe by bin, U by intervals, reduced-cost "
+    "fixing from its multipliers, restricted MILP; plan and proven bound",
+)
+def dw(
+    problem: Problem,
+    *,
+    seed: int | None = None,
+    time_limit_s: float | None = None,
+    threads: int | None = None,
+    budget_s: float = 60.0,
+    max_mip_columns: int = 60_000,
+) -> Outcome:
+    """:func:`best` with ``bound_by="dw"`` (see :mod:`edgeopt.solvers.dw`)."""
+    return best(
+        problem,
+        seed=seed,
+        time_limit_s=time_limit_s,
+        threads=threads,
+        budget_s=budget_s,
+        max_mip_columns=max_mip_columns,
+        bound_by="dw",
+    )
