@@ -1,0 +1,104 @@
+"""Hardening, round two (issue 22): nothing a user owns is overwritten by ``train``, results
+files are checked for what they claim, benchmarks that ran nothing fail, and limits (threads,
+samples, workers, sizes) are checked once. Every refusal is one line on stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from edgeopt.cli import main
+from edgeopt.data import data_path
+from tests.helpers import toy
+
+DEFAULT_CHECKPOINT = data_path("drl", "default")
+
+
+def run(capsys, *argv: object) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def refused(capsys, *argv: object, says: str = "") -> str:
+    """Run ``edgeopt argv``; it must exit 2 with exactly one ``edgeopt: error:`` line containing ``says``."""
+    code, _, err = run(capsys, *argv)
+    lines = err.strip().splitlines()
+    assert code == 2, err
+    assert (
+        len(lines) == 1 and lines[0].startswith("edgeopt: error: ") and "internal error" not in err
+    ), err
+    assert says in lines[0], lines[0]
+    return lines[0]
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture
+def scenario(tmp_path: Path, fixture_catalog: dict) -> Path:
+    p = tmp_path / "toy.json"
+    p.write_text(json.dumps(toy(fixture_catalog)))
+    return p
+
+
+TRAIN = (
+    "train",
+    "--curve",
+    "",
+    "--no-progress",
+    "--teacher-instances",
+    "1",
+    "--val-instances",
+    "0",
+)
+
+
+# ================================================================ train: nothing of yours overwritten
+def test_train_refuses_to_write_over_its_init_checkpoint(capsys, tmp_path):
+    me = tmp_path / "me"
+    shutil.copytree(DEFAULT_CHECKPOINT, me)
+    before = snapshot(tmp_path)
+    refused(capsys, *TRAIN, "--init", me, "--name", "me", "--out-dir", tmp_path, says="--init")
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("which", ["--teacher-cache", "--val-cache"])
+def test_train_writes_a_cache_only_over_a_cache(capsys, tmp_path, scenario, which):
+    before = scenario.read_bytes()
+    refused(
+        capsys, *TRAIN, which, scenario, "--out-dir", tmp_path / "ck", says="not an optima cache"
+    )
+    assert scenario.read_bytes() == before and not (tmp_path / "ck").exists()
+
+
+def test_train_never_writes_into_a_users_folder(capsys, tmp_path):
+    mine = tmp_path / "d" / "n"
+    mine.mkdir(parents=True)
+    (mine / "config.json").write_text('{"mine": 1}')
+    (mine / "history.json").write_text("my notes")
+    before = snapshot(tmp_path)
+    refused(capsys, *TRAIN, "--out-dir", tmp_path / "d", "--name", "n", says="did not write")
+    assert snapshot(tmp_path) == before
+
+
+def test_train_may_rerun_into_a_checkpoint_folder_it_wrote(tmp_path):
+    from edgeopt.rl.train import Args, check_args
+
+    ck = tmp_path / "ck" / "again"
+    shutil.copytree(DEFAULT_CHECKPOINT, ck, ignore=shutil.ignore_patterns("README.md"))
+    shutil.copy(data_path("drl", "teacher") / "optima.json", ck / "optima.json")
+    check_args(Args(out_dir=str(tmp_path / "ck"), name="again", curve="", init=""))
+    check_args(
+        Args(
+            out_dir=str(tmp_path / "ck"),
+            name="new",
+            curve="",
+            teacher_cache=str(ck / "optima.json"),
+        )
+    )
