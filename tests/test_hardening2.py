@@ -102,3 +102,52 @@ def test_train_may_rerun_into_a_checkpoint_folder_it_wrote(tmp_path):
             teacher_cache=str(ck / "optima.json"),
         )
     )
+
+
+# ================================================================ scenarios: refused by field
+@pytest.mark.parametrize("kind", ["controller", "gnb", "edge"])
+def test_only_the_cloud_node_may_be_called_cloud(capsys, tmp_path, fixture_catalog, kind):
+    d = toy(fixture_catalog)
+    nodes = d["topology"]["nodes"]
+    k = next(i for i, n in enumerate(nodes) if n["kind"] == kind)
+    old = nodes[k]["id"]
+    nodes[0]["id"] = "dc"  # the real cloud, renamed
+    nodes[k]["id"] = "cloud"
+    rename = {"cloud": "dc", old: "cloud"}
+    for e in d["topology"]["edges"]:
+        e["source"], e["target"] = (rename.get(e[x], e[x]) for x in ("source", "target"))
+    for r in d["requests"]:
+        r["origin"] = rename.get(r["origin"], r["origin"])
+    p = tmp_path / "renamed.json"
+    p.write_text(json.dumps(d))
+    refused(capsys, "validate", p, says=f"topology.nodes[{k}].id")
+    refused(capsys, "solve", p, "--solver", "greedy", says="reserved for the cloud node")
+
+
+@pytest.mark.parametrize(
+    "where, field",
+    [
+        (("window_s",), "window_s"),
+        (("topology", "edges", 0, "bandwidth_mbps"), "topology.edges[0].bandwidth_mbps"),
+        (("topology", "nodes", 3, "gflops"), "topology.nodes[3].gflops"),
+        (("topology", "nodes", 3, "memory_mb"), "topology.nodes[3].memory_mb"),
+    ],
+)
+def test_vanishing_window_bandwidth_or_capacity_is_refused_naming_the_field(
+    capsys, tmp_path, fixture_catalog, where, field
+):
+    from edgeopt.scenario.model import MIN_WINDOW_S
+
+    d = toy(fixture_catalog)
+    obj = d
+    for key in where[:-1]:
+        obj = obj[key]
+    assert d["topology"]["nodes"][3]["kind"] == "controller"
+    for tiny in (1e-300, MIN_WINDOW_S / 2):
+        obj[where[-1]] = tiny
+        p = tmp_path / "tiny.json"
+        p.write_text(json.dumps(d))
+        refused(capsys, "solve", p, "--solver", "milp", says=field)
+    obj[where[-1]] = MIN_WINDOW_S
+    p.write_text(json.dumps(d))
+    assert run(capsys, "validate", p, "-q")[0] == 0
