@@ -184,10 +184,15 @@ def _cmd_validate(a: argparse.Namespace) -> int:
         if sol.get("instance_sha256") and sol["instance_sha256"] != inst.sha256:
             print(f"  warning: {a.solution} was made for a different file (sha256 differs)")
         ev, issues = check_solution(p, sol)
-        state = "feasible" if ev.feasible else "INFEASIBLE"
-        print(
-            f"  solution {a.solution}: {state}, Z = {ev.source_objective:.10g} (file says {sol.get('objective')})"
-        )
+        if sol["assignment"]:
+            state = "feasible" if ev.feasible else "INFEASIBLE"
+            print(
+                f"  solution {a.solution}: {state}, Z = {ev.source_objective:.10g} (file says {sol.get('objective')})"
+            )
+        else:
+            print(
+                f"  solution {a.solution}: no plan, status {sol['status']}, bound {sol.get('bound')}"
+            )
         for msg in issues:
             print(f"  problem: {msg}")
         return 1 if issues else 0

@@ -107,19 +107,40 @@ def lone_surrogate(obj: Any, field: str = "") -> str | None:
     return None
 
 
-def read_json(path: str | os.PathLike[str]) -> Any:
+def read_json(path: str | os.PathLike[str], *, unique_keys: bool = False) -> Any:
     """Parse a UTF-8 JSON file strictly (no NaN/Infinity); errors name the file."""
-    return loads(read_bytes(path), source=str(path))
+    return loads(read_bytes(path), source=str(path), unique_keys=unique_keys)
 
 
-def loads(raw: bytes | str, *, source: str = "<input>") -> Any:
-    """Parse JSON bytes strictly; errors name ``source``."""
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise _DuplicateKey(k)
+            seen.add(k)
+    return out
+
+
+def loads(raw: bytes | str, *, source: str = "<input>", unique_keys: bool = False) -> Any:
+    """Parse JSON bytes strictly; errors name ``source``. ``unique_keys``: an object with a key
+    twice is refused (the last one would silently win)."""
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text (byte {exc.start})", source=source) from None
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
+        hook = _unique_object if unique_keys else None
+        data = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=hook)
+    except _DuplicateKey as exc:
+        raise InputError(
+            f"key {printable(str(exc))!r} appears twice in one object", source=source
+        ) from None
     except json.JSONDecodeError as exc:
         raise InputError(
             f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", source=source

@@ -151,3 +151,73 @@ def test_vanishing_window_bandwidth_or_capacity_is_refused_naming_the_field(
     obj[where[-1]] = MIN_WINDOW_S
     p.write_text(json.dumps(d))
     assert run(capsys, "validate", p, "-q")[0] == 0
+
+
+# ================================================================ solution files: the claims checked
+@pytest.fixture
+def solved(capsys, tmp_path, scenario) -> tuple[Path, dict]:
+    out = tmp_path / "sol.json"
+    assert run(capsys, "solve", scenario, "--solver", "milp", "--out", out)[0] == 0
+    sol = json.loads(out.read_text())
+    assert sol["status"] == "optimal" and sol["bound"] is not None
+    return out, sol
+
+
+def _rewritten(path: Path, sol: dict, **changes) -> Path:
+    bad = path.with_name("bad.json")
+    bad.write_text(json.dumps({**sol, **changes}))
+    return bad
+
+
+@pytest.mark.parametrize(
+    "change, says",
+    [
+        ({"bound": None}, "without a bound"),
+        ({"bound": "half"}, "is not the objective"),
+        ({"bound": "double"}, "above the plan's objective"),
+        ({"objective": None}, "no objective"),
+        ({"status": "infeasible"}, "complete and feasible"),
+        ({"status": "error"}, "complete and feasible"),
+        ({"status": "feasible", "bound": "double"}, "above the plan's objective"),
+        ({"terms": "shifted"}, "terms sum to"),
+        ({"terms": "swapped"}, "but the evaluator finds"),
+    ],
+)
+def test_validate_checks_what_a_solution_claims(capsys, scenario, solved, change, says):
+    path, sol = solved
+    z = sol["objective"]
+    terms = dict(sol["terms"])
+    values = {
+        "half": z / 2,
+        "double": 2 * z,
+        "shifted": {**terms, "accuracy": terms["accuracy"] + 1.0},
+        "swapped": {**terms, "accuracy": terms["balance"], "balance": terms["accuracy"]},
+    }
+    changes = {
+        k: values.get(v, v) if isinstance(v, str) and k != "status" else v
+        for k, v in change.items()
+    }
+    assert run(capsys, "validate", scenario, "--solution", path, "-q")[0] == 0
+    code, out, _ = run(
+        capsys, "validate", scenario, "--solution", _rewritten(path, sol, **changes), "-q"
+    )
+    assert code == 1 and says in out, out
+
+
+def test_validate_refuses_an_item_assigned_twice_in_a_solution(capsys, scenario, solved):
+    path, sol = solved
+    text = path.read_text()
+    first = next(iter(sol["assignment"]))
+    entry = json.dumps(sol["assignment"][first])
+    doubled = text.replace('"assignment": {', f'"assignment": {{"{first}": {entry}, ', 1)
+    assert doubled != text
+    bad = path.with_name("dup.json")
+    bad.write_text(doubled)
+    refused(capsys, "validate", scenario, "--solution", bad, says=f"key '{first}' appears twice")
+
+
+def test_validate_accepts_a_bound_only_solution(capsys, tmp_path, scenario):
+    out = tmp_path / "lp.json"
+    assert run(capsys, "solve", scenario, "--solver", "lp", "--out", out)[0] == 0
+    code, text, err = run(capsys, "validate", scenario, "--solution", out, "-q")
+    assert code == 0, text + err
