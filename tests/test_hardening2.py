@@ -221,3 +221,43 @@ def test_validate_accepts_a_bound_only_solution(capsys, tmp_path, scenario):
     assert run(capsys, "solve", scenario, "--solver", "lp", "--out", out)[0] == 0
     code, text, err = run(capsys, "validate", scenario, "--solution", out, "-q")
     assert code == 0, text + err
+
+
+# ================================================================ compare: optimal means proven
+def test_compare_counts_optimal_only_where_the_bound_meets_the_objective(tmp_path):
+    from edgeopt.batch.store import Store, read_rows
+    from edgeopt.report.compare import compare
+
+    def row(solver: str, z: float, bound: float | None) -> dict:
+        return {
+            "instance_path": "A.json",
+            "instance_name": "A",
+            "instance_sha256": "sha-A",
+            "kind": "problem",
+            "n_items": 3,
+            "n_columns": 9,
+            "n_bins": 3,
+            "sense": "min",
+            "solver": solver,
+            "settings": {},
+            "settings_hash": "h",
+            "status": "optimal",
+            "objective": z,
+            "objective_internal": z,
+            "bound": bound,
+            "bound_internal": bound,
+            "wall_s": 1.0,
+            "error": None,
+        }
+
+    db = tmp_path / "r.sqlite"
+    with Store(db) as st:
+        st.add(row("honest", 10.0, 10.0 - 1e-9))  # within 1e-6: proven
+        st.add(row("half", 12.0, 6.0))  # bound Z/2: a plan, not a proof
+        st.add(row("nobound", 11.0, None))
+    c = compare(read_rows(db))
+    s = {x.label: x for x in c.summaries}
+    assert (s["honest"].optimal, s["half"].optimal, s["nobound"].optimal) == (1, 0, 0)
+    assert (s["half"].feasible, s["nobound"].feasible) == (1, 1)
+    ref = c.references["sha-A"]
+    assert (ref.kind, ref.value, ref.solver) == ("optimum", 10.0, "honest")
