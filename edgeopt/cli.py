@@ -24,6 +24,7 @@ from edgeopt.argcheck import (
     check_options,
 )
 from edgeopt.errors import EdgeoptError, InputError, SolverError
+from edgeopt.jsonio import printable
 from edgeopt.paths import check_output, plain_name
 
 __all__ = ["main"]
@@ -398,13 +399,19 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_bench)
 
 
+#: The benchmarks ``edgeopt bench NAME`` runs (modules of ``edgeopt.bench``; no other module).
+BENCHMARKS = ("orlib", "drl", "scale", "symmetry", "heuristics", "gap-large")
+
+
 def _cmd_bench(a: argparse.Namespace) -> int:
     import importlib
 
-    try:
-        mod = importlib.import_module(f"edgeopt.bench.{a.name.replace('-', '_')}")
-    except ModuleNotFoundError:
-        raise InputError(f"unknown benchmark {a.name!r}", field="name") from None
+    if a.name not in BENCHMARKS:
+        raise InputError(
+            f"unknown benchmark {printable(a.name)!r} (one of {', '.join(BENCHMARKS)})",
+            field="name",
+        )
+    mod = importlib.import_module(f"edgeopt.bench.{a.name.replace('-', '_')}")
     return int(mod.main(a.args) or 0)
 
 

@@ -261,3 +261,44 @@ def test_compare_counts_optimal_only_where_the_bound_meets_the_objective(tmp_pat
     assert (s["half"].feasible, s["nobound"].feasible) == (1, 1)
     ref = c.references["sha-A"]
     assert (ref.kind, ref.value, ref.solver) == ("optimum", 10.0, "honest")
+
+
+# ================================================================ benchmarks that run nothing fail
+TINY_GAP = "1\n2 3\n5 1 4\n2 6 3\n3 2 2\n1 2 2\n4 3\n"
+
+
+@pytest.fixture
+def orlib(tmp_path: Path) -> Path:
+    d = tmp_path / "orlib"
+    d.mkdir()
+    (d / "gap0.txt").write_text(TINY_GAP)
+    (d / "OPTIMA.md").write_text("| gap0 | 9 |\n")
+    return d
+
+
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (["orlib", "--orlib-dir", "{tmp}/nonexistent"], "--orlib-dir"),
+        (["orlib", "--orlib-dir", "{orlib}", "--problems", "nosuch-1"], "nosuch-1"),
+        (["orlib", "--orlib-dir", "{orlib}", "--optima", "{binary}"], "not UTF-8"),
+        (["drl", "--gap-files", "nosuch", "--orlib-dir", "{orlib}"], "--gap-files"),
+        (["drl", "--orlib-dir", "{tmp}/nowhere"], "--orlib-dir"),
+        (["drl", "--held-out", "0"], "--held-out"),
+        (["drl", "--large", "0"], "--large"),
+        (["__init__"], "unknown benchmark"),
+        (["scale", "--sizes", "c0-r0"], "--sizes"),
+        (["scale", "--seed", "-4", "--quick"], "--seed"),
+        (["scale", "--sizes", "c100000-r10000000"], "--max-columns"),
+    ],
+)
+def test_a_benchmark_that_would_run_nothing_or_on_bad_input_fails_in_one_line(
+    capsys, tmp_path, orlib, argv, says
+):
+    binary = tmp_path / "optima.bin"
+    binary.write_bytes(bytes(range(256)) * 4)
+    subs = {"tmp": tmp_path, "orlib": orlib, "binary": binary}
+    argv = [a.format(**subs) for a in argv]
+    out = tmp_path / "report"
+    refused(capsys, "bench", *argv, "--out", out, says=says)
+    assert not out.exists()

@@ -361,10 +361,11 @@ def published_optima(path: str | os.PathLike[str] | None = None) -> dict[str, fl
     1, 2, ... of file gapN, in the file's own objective sense.
     """
     p = Path(path) if path is not None else orlib_dir() / "OPTIMA.md"
+    raw = read_bytes(p, expected="a Markdown table of optima")
     try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read ({exc.strerror})", source=str(p)) from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})", source=str(p)) from None
     optima: dict[str, float] = {}
     for lineno, line in enumerate(text.splitlines(), start=1):
         match = _ROW.match(line.strip())

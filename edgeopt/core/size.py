@@ -12,7 +12,7 @@ from collections import Counter
 from edgeopt.errors import InputError
 from edgeopt.scenario.model import Scenario
 
-__all__ = ["DEFAULT_MAX_COLUMNS", "estimate_columns", "check_size"]
+__all__ = ["DEFAULT_MAX_COLUMNS", "estimate_columns", "check_size", "check_generated_size"]
 
 #: Largest candidate-column count compiled by default (``--max-columns``). Compiling costs about
 #: 350 bytes per admissible column (measured on c100-r1000), and admissible columns are a
@@ -38,10 +38,33 @@ def check_size(scenario: Scenario, max_columns: int | None = DEFAULT_MAX_COLUMNS
     n = estimate_columns(scenario)
     if max_columns is not None and n > max_columns:
         n_ctrl = sum(1 for _, a in scenario.graph.nodes(data=True) if a.get("kind") == "controller")
-        raise InputError(
-            f"too large to compile: up to {n:,} candidate columns ({len(scenario.requests):,} requests × "
-            f"configurations × {n_ctrl:,} controllers) exceed --max-columns {max_columns:,}; "
-            "raise --max-columns if the memory is there",
-            source=scenario.source,
-        )
+        _refuse(n, len(scenario.requests), n_ctrl, max_columns, source=scenario.source)
     return n
+
+
+def check_generated_size(
+    controllers: int,
+    requests: int,
+    catalog: dict,
+    max_columns: int | None = DEFAULT_MAX_COLUMNS,
+    *,
+    source: str | None = None,
+) -> int:
+    """:func:`check_size` for a scenario not generated yet (nothing allocated): every request
+    counted with the catalog's largest family, plus the cloud."""
+    most = max((len(f["configs"]) for f in catalog["families"].values()), default=0)
+    n = requests * (most * controllers + 1)
+    if max_columns is not None and n > max_columns:
+        _refuse(n, requests, controllers, max_columns, source=source)
+    return n
+
+
+def _refuse(
+    n: int, requests: int, controllers: int, max_columns: int, *, source: str | None
+) -> None:
+    raise InputError(
+        f"too large to compile: up to {n:,} candidate columns ({requests:,} requests × "
+        f"configurations × {controllers:,} controllers) exceed --max-columns {max_columns:,}; "
+        "raise --max-columns if the memory is there",
+        source=source,
+    )
