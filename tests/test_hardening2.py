@@ -302,3 +302,65 @@ def test_a_benchmark_that_would_run_nothing_or_on_bad_input_fails_in_one_line(
     out = tmp_path / "report"
     refused(capsys, "bench", *argv, "--out", out, says=says)
     assert not out.exists()
+
+
+# ================================================================ checkpoints: one line, nothing loaded
+def _checkpoint_with(tmp_path: Path, **arrays) -> Path:
+    """The shipped checkpoint copied, with some arrays of ``policy.npz`` replaced."""
+    import numpy as np
+
+    d = tmp_path / "ck"
+    shutil.copytree(DEFAULT_CHECKPOINT, d)
+    with np.load(d / "policy.npz") as z:
+        old = {k: z[k] for k in z.files}
+    np.savez_compressed(d / "policy.npz", **{**old, **arrays})
+    return d
+
+
+def test_a_deeply_nested_checkpoint_config_is_one_line(capsys, tmp_path, scenario):
+    d = _checkpoint_with(tmp_path)
+    cfg = (d / "config.json").read_text()
+    depth = 100_000
+    (d / "config.json").write_text(cfg.rstrip()[:-1] + ', "x": ' + "[" * depth + "]" * depth + "}")
+    refused(capsys, "solve", scenario, "--solver", "drl", "--set", f"checkpoint={d}", says="nested")
+
+
+@pytest.mark.parametrize(
+    "kind, says",
+    [
+        ("str", "more than float64 weights"),
+        ("record", "expected floating-point"),
+        ("complex", "more than float64 weights"),
+        ("bool", "bool"),
+        ("datetime", "datetime64"),
+        ("huge", "beyond"),
+        ("inflated", "more than float64 weights"),
+    ],
+)
+def test_policy_weights_must_be_modest_floating_point_numbers(
+    capsys, tmp_path, scenario, kind, says
+):
+    import numpy as np
+
+    with np.load(DEFAULT_CHECKPOINT / "policy.npz") as z:
+        k = z["res1/kernel"]
+    bad = {
+        "str": k.astype(str),
+        "record": np.zeros(k.shape, dtype=[("a", "f4"), ("b", "f4")]),
+        "complex": k.astype(complex),
+        "bool": k > 0,
+        "datetime": np.zeros(k.shape, dtype="datetime64[s]"),
+        "huge": np.full(k.shape, 1e300),
+        "inflated": np.zeros(2_500_000),  # 20 MB stored as a few kB
+    }[kind]
+    d = _checkpoint_with(tmp_path, **{"res1/kernel": bad})
+    refused(capsys, "solve", scenario, "--solver", "drl", "--set", f"checkpoint={d}", says=says)
+
+
+def test_a_text_file_as_policy_is_not_called_pickled_data(capsys, tmp_path, scenario):
+    d = _checkpoint_with(tmp_path)
+    (d / "policy.npz").write_text("hello\n")
+    line = refused(
+        capsys, "solve", scenario, "--solver", "drl", "--set", f"checkpoint={d}", says="not a .npz"
+    )
+    assert "pickle" not in line
