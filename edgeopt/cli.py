@@ -267,7 +267,7 @@ def _solve_exit(status: str) -> int:
 def _cmd_solve(a: argparse.Namespace) -> int:
     from edgeopt.core.instance import load_instance
     from edgeopt.core.solution import save_solution, solution_to_dict
-    from edgeopt.solvers.registry import get_solver, parse_options
+    from edgeopt.solvers.registry import check_solver_options, get_solver, parse_options
 
     check_options(
         a,
@@ -281,12 +281,19 @@ def _cmd_solve(a: argparse.Namespace) -> int:
     if a.out:
         check_output(a.out, option="--out", inputs=[a.file])
     solver = get_solver(a.solver)
-    inst = load_instance(a.file, max_columns=a.max_columns)
     parsed = parse_options(a.set)
+    for other in sorted(set(parsed) - {"*", a.solver}):
+        key = next(iter(parsed[other]))
+        raise InputError(
+            f"--set {printable(other)}.{printable(key)}: an option of solver {printable(other)!r}, "
+            f"but --solver is {a.solver!r} (write --set {printable(key)}=...)"
+        )
     opts = {**parsed.get("*", {}), **parsed.get(a.solver, {})}
     for key in ("mip_gap", "threads", "warm_start", "samples"):
         if getattr(a, key) is not None:
             opts[key] = getattr(a, key)
+    check_solver_options(a.solver, opts)
+    inst = load_instance(a.file, max_columns=a.max_columns)
     res = solver(inst.problem, seed=a.seed, time_limit_s=a.time_limit, **opts)
     data = solution_to_dict(inst.problem, res, instance_sha256=inst.sha256)
     if a.out:

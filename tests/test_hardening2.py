@@ -364,3 +364,38 @@ def test_a_text_file_as_policy_is_not_called_pickled_data(capsys, tmp_path, scen
         capsys, "solve", scenario, "--solver", "drl", "--set", f"checkpoint={d}", says="not a .npz"
     )
     assert "pickle" not in line
+
+
+# ================================================================ limits: threads, options, workers
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (["--solver", "milp", "--set", "threads=100000"], "milp: option 'threads'"),
+        (["--solver", "milp", "--set", "threads=-2"], "milp: option 'threads'"),
+        (["--solver", "lns", "--set", "threads=5000"], "lns: option 'threads'"),
+        (["--solver", "lp", "--set", "threads=0"], "lp: option 'threads'"),
+        (["--solver", "cg", "--set", "threads=4096"], "cg: option 'threads'"),
+        (["--solver", "milp", "--threads", "1024"], "--threads"),
+        (["--solver", "cg", "--set", "per_item=0"], "cg: option 'per_item'"),
+        (["--solver", "lns", "--set", "max_rounds=-5"], "lns: option 'max_rounds'"),
+        (["--solver", "greedy", "--set", "cg.per_item=2"], "--set cg.per_item"),
+        (["--solver", "greedy", "--set", "nosuch.x=2"], "--set nosuch.x"),
+        (["--solver", "greedy", "--set", "threads=1"], "unknown option 'threads'"),
+    ],
+)
+def test_solver_options_are_checked_before_the_solve(capsys, scenario, argv, says):
+    refused(capsys, "solve", scenario, *argv, says=says)
+
+
+def test_threads_and_workers_are_bounded_by_the_cores(capsys, tmp_path, scenario):
+    from edgeopt.argcheck import cores
+
+    n = cores()
+    refused(capsys, "solve", scenario, "--solver", "milp", "--threads", n + 1, says=f"{n} cores")
+    assert run(capsys, "solve", scenario, "--solver", "milp", "--set", f"threads={n}")[0] == 0
+    db = tmp_path / "r.sqlite"
+    batch = ("batch", scenario, "--solvers", "greedy", "--db", db, "--no-progress")
+    refused(capsys, *batch, "--workers", 4 * n + 1, says="--workers")
+    refused(capsys, *batch, "--set", "milp.threads=1", says="not one of the batch's --solvers")
+    refused(capsys, *batch, "--set", "threads=1", says="unknown option 'threads'")
+    assert not db.exists()
