@@ -6,6 +6,7 @@ Every ``EdgeoptError`` becomes one line on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 import time
@@ -517,6 +518,20 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+#: OS errors that mean an output cannot be written (disk full, quota, read-only, device error):
+#: one line and exit 2, like bad input, not an internal error.
+OUTPUT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG}
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # pragma: no cover - stdout without a file descriptor
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``edgeopt`` command."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -529,7 +544,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         a = build_parser().parse_args(argv)
     try:
-        return int(a.func(a) or 0)
+        code = int(a.func(a) or 0)
+        sys.stdout.flush()  # a full disk or a closed pipe shows here, not at interpreter exit
+        return code
     except SolverError as exc:  # a solver failed the referee: its bug, not the user's input
         _fail_line(f"solver error: {exc}")
         return 1
@@ -540,8 +557,14 @@ def main(argv: list[str] | None = None) -> int:
         _fail_line("interrupted")
         return 130
     except BrokenPipeError:  # pragma: no cover - e.g. piped into head
+        _silence_stdout()
         return 0
     except Exception as exc:  # pragma: no cover - a bug: one line, full trace on request
+        if isinstance(exc, OSError) and exc.errno in OUTPUT_ERRNOS:
+            _silence_stdout()
+            where = f" ({printable(str(exc.filename))})" if exc.filename else ""
+            _fail_line(f"cannot write output{where}: {exc.strerror or exc}")
+            return 2
         if os.environ.get("EDGEOPT_DEBUG"):
             raise
         _fail_line(

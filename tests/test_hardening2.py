@@ -399,3 +399,40 @@ def test_threads_and_workers_are_bounded_by_the_cores(capsys, tmp_path, scenario
     refused(capsys, *batch, "--set", "milp.threads=1", says="not one of the batch's --solvers")
     refused(capsys, *batch, "--set", "threads=1", says="unknown option 'threads'")
     assert not db.exists()
+
+
+# ================================================================ outputs that cannot be written
+def test_a_scheduler_that_is_not_an_address_is_one_line(capsys, tmp_path, scenario):
+    db = tmp_path / "r.sqlite"
+    refused(
+        capsys,
+        "batch",
+        scenario,
+        "--db",
+        db,
+        "--scheduler",
+        "not a url",
+        "--no-progress",
+        says="--scheduler",
+    )
+    assert not db.exists()
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
+def test_a_full_disk_on_stdout_is_one_line_not_an_internal_error(scenario):
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    with open("/dev/full", "w") as full:
+        p = subprocess.run(
+            [sys.executable, "-m", "edgeopt.cli", "solve", str(scenario)],
+            cwd=root,
+            env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"},
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.splitlines() == ["edgeopt: error: cannot write output: No space left on device"]

@@ -78,6 +78,7 @@ def _on_sigterm(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None, prog: str = "edgeopt batch") -> int:
+    from edgeopt.batch.execute import check_scheduler
     from edgeopt.batch.runner import run_batch
     from edgeopt.solvers.registry import solver_names
 
@@ -86,6 +87,8 @@ def main(argv: list[str] | None = None, prog: str = "edgeopt batch") -> int:
     if solvers == ["all"]:
         solvers = solver_names()
     check_options(a, time_limit=TIME_LIMIT_S, seed=SEED, workers=WORKERS, max_columns=MAX_COLUMNS)
+    if a.scheduler is not None:
+        check_scheduler(a.scheduler)
     check_output(a.db, option="--db")  # the input files are checked against it once expanded
     in_main = threading.current_thread() is threading.main_thread()
     old = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
