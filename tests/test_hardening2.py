@@ -436,3 +436,29 @@ def test_a_full_disk_on_stdout_is_one_line_not_an_internal_error(scenario):
         )
     assert p.returncode == 2, p.stderr
     assert p.stderr.splitlines() == ["edgeopt: error: cannot write output: No space left on device"]
+
+
+# ================================================================ drl sampling: time and memory
+def test_drl_sampling_honours_the_time_limit_in_bounded_chunks(monkeypatch, scenario):
+    import edgeopt.rl.policy as policy
+    from edgeopt.core.instance import load_instance
+    from edgeopt.solvers.drl import SAMPLE_CHUNK
+    from edgeopt.solvers.registry import get_solver
+
+    sizes = []
+    real = policy.rollout
+
+    def counting(pol, problems, *args, **kw):
+        sizes.append(len(problems))
+        return real(pol, problems, *args, **kw)
+
+    monkeypatch.setattr(policy, "rollout", counting)
+    p = load_instance(scenario).problem
+    res = get_solver("drl")(p, seed=0, time_limit_s=1.0, samples=10**6)
+    assert res.wall_s <= 1.0 * 1.1 + 1.0
+    assert res.status == "time_limit" and res.has_plan
+    assert max(sizes) <= SAMPLE_CHUNK and 1 < res.stats["plans"] < 10**6
+    sizes.clear()
+    full = get_solver("drl")(p, seed=0, samples=3 * SAMPLE_CHUNK // 2)  # no limit: every sample
+    assert full.status == "feasible" and full.stats["plans"] == 1 + 3 * SAMPLE_CHUNK // 2
+    assert sizes == [1, SAMPLE_CHUNK, SAMPLE_CHUNK // 2]

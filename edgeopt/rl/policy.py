@@ -290,26 +290,32 @@ def rollout(
     *,
     order: str = "regret",
     loads: list[np.ndarray | None] | None = None,
+    deadline: float | None = None,
 ) -> Any:
     """Decode ``problems`` with ``policy`` (anything with ``logits(obs)``): greedy when ``rng`` is
     None, else one sample per problem; ``loads`` as in :class:`~edgeopt.rl.env.PlanBatch`.
-    Returns the finished :class:`~edgeopt.rl.env.PlanBatch`."""
+    Returns the :class:`~edgeopt.rl.env.PlanBatch`, finished unless ``deadline`` (a
+    ``time.perf_counter()`` value) passed first: rows not done then have no plan."""
+    import time
+
     from edgeopt.rl.env import PlanBatch
 
     batch = PlanBatch(problems, order=order, merge=rng is not None, loads=loads)
     while not batch.done.all():
+        if deadline is not None and time.perf_counter() >= deadline:
+            break
         obs = batch.observe()
         batch.step(choose(policy.logits(obs), obs["choice"], rng))
     return batch
 
 
 def best_plan(batches: list[Any]) -> tuple[np.ndarray | None, float, int]:
-    """Over every row of the finished ``batches``: the plan of least Z (the env's exact Z,
-    fixed loads included), that Z, and how many rows got stuck."""
+    """Over every row of the ``batches``: the plan of least Z (the env's exact Z, fixed loads
+    included), that Z, and how many rows got stuck (or were stopped unfinished)."""
     best, best_z, stuck = None, np.inf, 0
     for batch in batches:
         for b in range(batch.B):
-            if batch.stuck[b]:
+            if batch.stuck[b] or not batch.done[b]:
                 stuck += 1
                 continue
             z = batch.states[b].z()
