@@ -267,6 +267,7 @@ def _solve_exit(status: str) -> int:
 
 def _cmd_solve(a: argparse.Namespace) -> int:
     from edgeopt.core.instance import load_instance
+    from edgeopt.core.result import Interrupted, SolveResult
     from edgeopt.core.solution import save_solution, solution_to_dict
     from edgeopt.solvers.registry import check_solver_options, get_solver, parse_options
 
@@ -295,11 +296,20 @@ def _cmd_solve(a: argparse.Namespace) -> int:
             opts[key] = getattr(a, key)
     check_solver_options(a.solver, opts)
     inst = load_instance(a.file, max_columns=a.max_columns)
-    res = solver(inst.problem, seed=a.seed, time_limit_s=a.time_limit, **opts)
+    try:
+        res = solver(inst.problem, seed=a.seed, time_limit_s=a.time_limit, **opts)
+        interrupted = False
+    except Interrupted as exc:  # Ctrl-C: keep the best plan so far, then exit 130
+        if not (isinstance(exc.partial, SolveResult) and exc.partial.has_plan):
+            raise
+        res, interrupted = exc.partial, True
     data = solution_to_dict(inst.problem, res, instance_sha256=inst.sha256)
     if a.out:
         save_solution(a.out, data)
     print(_summary(inst.problem.name, data, a.out))
+    if interrupted:
+        _fail_line("interrupted; the best plan so far is " + ("written" if a.out else "above"))
+        return 130
     return _solve_exit(
         "time_limit_plan" if res.status == "time_limit" and res.has_plan else res.status
     )

@@ -462,3 +462,39 @@ def test_drl_sampling_honours_the_time_limit_in_bounded_chunks(monkeypatch, scen
     full = get_solver("drl")(p, seed=0, samples=3 * SAMPLE_CHUNK // 2)  # no limit: every sample
     assert full.status == "feasible" and full.stats["plans"] == 1 + 3 * SAMPLE_CHUNK // 2
     assert sizes == [1, SAMPLE_CHUNK, SAMPLE_CHUNK // 2]
+
+
+# ================================================================ Ctrl-C
+def test_ctrl_c_stops_milp_within_two_seconds_keeping_its_best_plan(capsys, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    sc, sol = tmp_path / "c25.json", tmp_path / "sol.json"
+    gen = ("generate", "--controllers", "25", "--requests", "150", "--seed", "5", "--out", sc)
+    assert run(capsys, *gen)[0] == 0
+    root = Path(__file__).resolve().parents[1]
+    p = subprocess.Popen(
+        [sys.executable, "-m", "edgeopt.cli", "solve", str(sc), "--solver", "milp"]
+        + ["--out", str(sol)],
+        cwd=root,
+        env={**__import__("os").environ, "PYTHONPATH": str(root)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # a background child may start with SIGINT ignored; Ctrl-C reaches a terminal's job
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        time.sleep(6.0)  # past the warm start and the model build: HiGHS is searching
+        t0 = time.perf_counter()
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=30)
+    finally:
+        p.kill()
+    assert time.perf_counter() - t0 < 2.0 + 1.0, err  # 2 s, and a margin for a loaded machine
+    assert p.returncode == 130 and "best plan so far is written" in err, err
+    data = json.loads(sol.read_text())
+    assert data["status"] == "time_limit" and data["stats"]["interrupted"] is True
+    assert run(capsys, "validate", sc, "--solution", sol, "-q")[0] == 0

@@ -18,7 +18,7 @@ import numpy as np
 
 from edgeopt.core.evaluate import evaluate, objectives_agree
 from edgeopt.core.problem import Problem
-from edgeopt.core.result import Outcome
+from edgeopt.core.result import Interrupted, Outcome
 from edgeopt.errors import InputError, SolverError
 from edgeopt.solvers.highs import DEFAULT_MIP_GAP, HighsOptions, MilpResults, solve_arrays
 from edgeopt.solvers.milp_model import CompiledModel, build_model, compile_model
@@ -77,27 +77,34 @@ def solve_model(
                     ev.max_balanced, float(np.max((ev.loads + fixed_load)[problem.balanced]))
                 )
     left = None if options.time_limit_s is None else max(options.time_limit_s - build_s, 1e-3)
-    res = solve_arrays(
-        cost=cm.cost,
-        a=cm.a,
-        row_lower=cm.row_lower,
-        row_upper=cm.row_upper,
-        col_lower=cm.col_lower,
-        col_upper=cm.col_upper,
-        integer=None if relax else cm.integer,
-        options=HighsOptions(**{**options.__dict__, "time_limit_s": left}),
-        offset=cm.offset,
-        start=col_value,
-    )
-    assignment = None
-    if res.x is not None and not relax:
-        assignment = _assignment_from_x(problem, res.x[cm.x_pos])
     info = {
         "build_s": round(build_s, 6),
         "n_vars": cm.n_vars,
         "n_cons": cm.n_cons,
         "n_nonzeros": int(cm.a.nnz),
     }
+    try:
+        res = solve_arrays(
+            cost=cm.cost,
+            a=cm.a,
+            row_lower=cm.row_lower,
+            row_upper=cm.row_upper,
+            col_lower=cm.col_lower,
+            col_upper=cm.col_upper,
+            integer=None if relax else cm.integer,
+            options=HighsOptions(**{**options.__dict__, "time_limit_s": left}),
+            offset=cm.offset,
+            start=col_value,
+        )
+    except Interrupted as exc:  # Ctrl-C: the incumbent so far, decoded, goes up with it
+        if isinstance(exc.partial, MilpResults):
+            x = exc.partial.x
+            plan = None if x is None or relax else _assignment_from_x(problem, x[cm.x_pos])
+            exc.partial = (exc.partial, plan, info)
+        raise
+    assignment = None
+    if res.x is not None and not relax:
+        assignment = _assignment_from_x(problem, res.x[cm.x_pos])
     return res, assignment, info
 
 
@@ -197,9 +204,16 @@ def solve(
     opts = HighsOptions(
         time_limit_s=deadline.share(1.0), mip_gap=mip_gap, threads=threads, seed=seed, log=log
     )
-    res, reduced_a, model_info = solve_model(
-        red.problem, opts, start=reduced_start, load_order=order
-    )
+    interrupted = None
+    try:
+        res, reduced_a, model_info = solve_model(
+            red.problem, opts, start=reduced_start, load_order=order
+        )
+    except Interrupted as exc:  # Ctrl-C: finish the outcome of the incumbent, then pass it up
+        if not isinstance(exc.partial, tuple):
+            raise
+        res, reduced_a, model_info = exc.partial
+        interrupted = exc
     stats = {
         **res.stats(),
         **model_info,
@@ -229,6 +243,12 @@ def solve(
             )
             status = "time_limit" if res.time_limit else None
             bound = objective = None
+    if interrupted is not None:
+        stats["interrupted"] = True
+        interrupted.partial = Outcome(
+            a, "time_limit", bound=bound, objective=objective, stats=stats, message="interrupted"
+        )
+        raise interrupted
     return Outcome(a, status, bound=bound, objective=objective, stats=stats, message=message)
 
 

@@ -30,7 +30,7 @@ import numpy as np
 
 from edgeopt.core.evaluate import evaluate, objectives_agree
 from edgeopt.core.problem import Problem
-from edgeopt.core.result import Outcome, SolveResult
+from edgeopt.core.result import Interrupted, Outcome, SolveResult
 from edgeopt.errors import InputError, SolverError
 
 __all__ = [
@@ -390,7 +390,14 @@ def _run(
             settings=settings,
             message=f"no admissible column for item(s): {names}",
         )
-    out = entry.algorithm(problem, seed=seed, time_limit_s=time_limit_s, **checked)
+    try:
+        out = entry.algorithm(problem, seed=seed, time_limit_s=time_limit_s, **checked)
+    except Interrupted as exc:  # Ctrl-C: the plan so far is refereed too, then passed up
+        if isinstance(exc.partial, Outcome):
+            exc.partial = referee(
+                problem, entry.name, exc.partial, started=started, settings=settings
+            )
+        raise
     return referee(problem, entry.name, out, started=started, settings=settings)
 
 
