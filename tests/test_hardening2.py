@@ -498,3 +498,33 @@ def test_ctrl_c_stops_milp_within_two_seconds_keeping_its_best_plan(capsys, tmp_
     data = json.loads(sol.read_text())
     assert data["status"] == "time_limit" and data["stats"]["interrupted"] is True
     assert run(capsys, "validate", sc, "--solution", sol, "-q")[0] == 0
+
+
+def test_sigterm_stops_a_batch_inside_a_milp_promptly(capsys, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    sc, db = tmp_path / "c25.json", tmp_path / "r.sqlite"
+    gen = ("generate", "--controllers", "25", "--requests", "150", "--seed", "5", "--out", sc)
+    assert run(capsys, *gen)[0] == 0
+    root = Path(__file__).resolve().parents[1]
+    p = subprocess.Popen(
+        [sys.executable, "-m", "edgeopt.cli", "batch", str(sc), "--solvers", "milp"]
+        + ["--db", str(db), "--workers", "1", "--no-progress"],
+        cwd=root,
+        env={**__import__("os").environ, "PYTHONPATH": str(root)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(6.0)  # HiGHS is searching (in this process: --workers 1)
+        t0 = time.perf_counter()
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=30)
+    finally:
+        p.kill()
+    assert time.perf_counter() - t0 < 2.0 + 1.0, err
+    assert p.returncode == 128 + signal.SIGTERM and "terminate called" not in err, err

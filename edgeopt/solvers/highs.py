@@ -241,8 +241,9 @@ def _run(h: Any, threads: int | None) -> float:
         h.cancelSolve()
         _wait_stopped(h)
         raise Interrupted() from None
-    except BaseException:  # e.g. a batch's SIGTERM: stop HiGHS, do not wait for it
-        h.cancelSolve()
+    except BaseException:  # e.g. a batch's SIGTERM: stop HiGHS too (a C++ thread still running
+        h.cancelSolve()  # at interpreter exit aborts the process: "terminate called ...")
+        _wait_stopped(h)
         raise
     return time.perf_counter() - t0
 
