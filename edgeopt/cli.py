@@ -392,14 +392,24 @@ def _add_import_gap(sub: argparse._SubParsersAction) -> None:
         help="GAP file, e.g. ../shared/data/orlib-gap/gap1.txt or ../shared/data/gap-large/e05100",
     )
     p.add_argument("--out", required=True, help="output folder")
+    from edgeopt.core.orlib import DEFAULT_GAP_MAX_COLUMNS
+
+    p.add_argument(
+        "--max-columns",
+        type=int,
+        default=DEFAULT_GAP_MAX_COLUMNS,
+        help="refuse a file of more columns (agents × jobs, over its problems) "
+        f"(default {DEFAULT_GAP_MAX_COLUMNS:,})",
+    )
     p.set_defaults(func=_cmd_import_gap)
 
 
 def _cmd_import_gap(a: argparse.Namespace) -> int:
     from edgeopt.core.orlib import import_gap
 
+    check_options(a, max_columns=MAX_COLUMNS)
     check_output(a.out, option="--out", inputs=[a.file], folder=True)
-    paths = import_gap(a.file, a.out)
+    paths = import_gap(a.file, a.out, max_columns=a.max_columns)
     print(f"{a.file}: {len(paths)} problem file(s) written to {a.out}")
     return 0
 

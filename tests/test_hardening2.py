@@ -528,3 +528,22 @@ def test_sigterm_stops_a_batch_inside_a_milp_promptly(capsys, tmp_path):
         p.kill()
     assert time.perf_counter() - t0 < 2.0 + 1.0, err
     assert p.returncode == 128 + signal.SIGTERM and "terminate called" not in err, err
+
+
+# ================================================================ memory guards
+def test_import_gap_refuses_a_file_past_its_column_limit_before_parsing(capsys, tmp_path):
+    m, n = 10, 1000  # a single-problem file of 10 000 columns
+    rows = "\n".join(" ".join(["1"] * n) for _ in range(2 * m))
+    f = tmp_path / "e101000"
+    f.write_text(f"{m} {n}\n{rows}\n" + " ".join(["5"] * m) + "\n")
+    out = tmp_path / "out"
+    refused(
+        capsys, "import-gap", f, "--out", out, "--max-columns", "5000", says="--max-columns 5,000"
+    )
+    refused(capsys, "import-gap", f, "--out", out, "--max-columns", "0", says="--max-columns")
+    assert not out.exists()
+    padded = tmp_path / "padded"  # few numbers, absurdly padded: refused by its size alone
+    padded.write_text("2 1" + " " * 1_000_000 + "1 1 1 1 5 5\n")
+    refused(capsys, "import-gap", padded, "--out", out, "--max-columns", "100", says="bytes")
+    assert run(capsys, "import-gap", f, "--out", out)[0] == 0
+    assert (out / "e101000.json").exists()
