@@ -547,3 +547,11 @@ def test_import_gap_refuses_a_file_past_its_column_limit_before_parsing(capsys, 
     refused(capsys, "import-gap", padded, "--out", out, "--max-columns", "100", says="bytes")
     assert run(capsys, "import-gap", f, "--out", out)[0] == 0
     assert (out / "e101000.json").exists()
+
+
+def test_readme_exit_codes_cover_every_command_that_exits_otherwise_than_solve():
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text.split("## Errors and exit codes", 1)[1].split("\n## ", 1)[0]
+    rows = {line.split("|")[1].strip() for line in section.splitlines() if line.startswith("| `")}
+    assert {"`solve`", "`validate`", "`batch`", "`train`", "`bench NAME`"} <= rows, rows
+    assert "cannot write output" in section and "143" in section and "130" in section
