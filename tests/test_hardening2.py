@@ -555,3 +555,48 @@ def test_readme_exit_codes_cover_every_command_that_exits_otherwise_than_solve()
     rows = {line.split("|")[1].strip() for line in section.splitlines() if line.startswith("| `")}
     assert {"`solve`", "`validate`", "`batch`", "`train`", "`bench NAME`"} <= rows, rows
     assert "cannot write output" in section and "143" in section and "130" in section
+
+
+def test_bench_scale_child_dies_with_a_killed_parent(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = Path(__file__).resolve().parents[1]
+    p = subprocess.Popen(
+        [sys.executable, "-m", "edgeopt.cli", "bench", "scale", "--quick", "--time-limit", "60"]
+        + ["--out", str(tmp_path / "scale")],
+        cwd=root,
+        env={**__import__("os").environ, "PYTHONPATH": str(root)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    children: list[int] = []
+    try:
+        for _ in range(200):  # the child starts within seconds
+            time.sleep(0.1)
+            tasks = Path(f"/proc/{p.pid}/task/{p.pid}/children")
+            children = [int(x) for x in tasks.read_text().split()] if tasks.exists() else []
+            if children:
+                break
+        assert children, "no child started"
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+
+        def running(pid: int) -> bool:  # a zombie waiting for its reaper is gone too
+            try:
+                return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                return False
+
+        for _ in range(30):
+            if not any(running(c) for c in children):
+                break
+            time.sleep(0.1)
+        alive = [c for c in children if running(c)]
+        for c in alive:
+            __import__("os").kill(c, signal.SIGKILL)
+        assert not alive
+    finally:
+        p.kill()

@@ -252,6 +252,24 @@ def parser(prog: str = "edgeopt bench scale") -> argparse.ArgumentParser:
     return ap
 
 
+def _die_with_parent(parent: int) -> Any:
+    """A ``preexec_fn``: on Linux the kernel kills the child when ``parent`` dies (however: a
+    SIGKILL runs no cleanup), and a child whose parent is already gone exits at once."""
+
+    def preexec() -> None:
+        if sys.platform.startswith("linux"):
+            import ctypes
+
+            try:
+                ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)
+            except (OSError, AttributeError):  # pragma: no cover
+                pass
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return preexec
+
+
 def _sizes(a: argparse.Namespace) -> list[tuple[int, int]]:
     from edgeopt.errors import InputError
     from edgeopt.jsonio import printable
@@ -347,8 +365,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             "--milp-max-columns",
             str(a.milp_max_columns),
         ]
-        # The child is in our process group: Ctrl-C or a kill of this process ends it too.
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        # The child is in our process group: Ctrl-C ends it too; a SIGKILL of this process
+        # ends it through PR_SET_PDEATHSIG.
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, text=True, preexec_fn=_die_with_parent(os.getpid())
+        )
         # Every solver honours its limit; a child far past all of them is stuck (a solver bug).
         budget = len(PLANNERS) * (a.time_limit * 1.1 + 1.0) + 600.0
         try:
