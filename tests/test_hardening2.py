@@ -600,3 +600,29 @@ def test_bench_scale_child_dies_with_a_killed_parent(tmp_path):
         assert not alive
     finally:
         p.kill()
+
+
+# ================================================================ milp: a plan within a short limit
+def test_milp_with_no_time_to_build_its_model_returns_a_heuristic_plan(monkeypatch, scenario):
+    import edgeopt.solvers.milp as milp
+    from edgeopt.core.instance import load_instance
+    from edgeopt.solvers.registry import get_solver
+
+    def never(*a, **k):
+        raise AssertionError("the model must not be built")
+
+    monkeypatch.setattr(milp, "_BUILD_S_PER_COLUMN", 1e6)  # as if every column took ages
+    monkeypatch.setattr(milp, "solve_model", never)
+    p = load_instance(scenario).problem
+    res = get_solver("milp")(p, seed=0, time_limit_s=1.0, warm_start="none")
+    assert res.status == "time_limit" and res.has_plan and res.bound is None
+    assert "too short to build" in res.message and res.wall_s < 1.0 * 1.1 + 1.0
+
+
+def test_milp_falls_back_on_greedy_when_its_warm_start_finds_no_plan(scenario):
+    from edgeopt.core.instance import load_instance
+    from edgeopt.solvers.registry import get_solver
+
+    p = load_instance(scenario).problem
+    res = get_solver("milp")(p, seed=0, time_limit_s=20.0, warm_start="lp")  # lp: never a plan
+    assert res.status == "optimal" and "greedy instead" in res.stats["warm_start"]
