@@ -25,14 +25,15 @@ from edgeopt.argcheck import (
     check_options,
 )
 from edgeopt.errors import EdgeoptError, InputError, SolverError
-from edgeopt.jsonio import printable
+from edgeopt.jsonio import printable, shown
 from edgeopt.paths import check_output, plain_name
 
 __all__ = ["main"]
 
 
 def _fail_line(msg: str) -> None:
-    print(f"edgeopt: error: {msg}", file=sys.stderr)
+    # shown(): a name with an escape sequence or a newline in it stays one inert line
+    print(f"edgeopt: error: {shown(msg)}", file=sys.stderr)
 
 
 # ----------------------------------------------------------------- generate
@@ -113,6 +114,8 @@ def _cmd_generate(a: argparse.Namespace) -> int:
         return 0
     if not a.out:
         raise InputError("give --out FILE (or --suite NAME)", field="out")
+    if a.name is not None and (not a.name.strip() or shown(a.name) != a.name):
+        raise InputError(f"--name {shown(a.name)!r}: must be a non-blank printable name")
     check_output(a.out, option="--out", inputs=[cat_path, dev_path])
     catalog = validate_catalog(read_json(cat_path), source=str(cat_path))
     cfg = GeneratorConfig(
@@ -161,7 +164,7 @@ def _cmd_validate(a: argparse.Namespace) -> int:
     p = inst.problem
     counts = np.diff(p.item_ptr)
     print(
-        f"{a.file}: {inst.kind} {p.name!r}: {p.n_items} items, {p.n_bins} bins, "
+        f"{shown(a.file)}: {inst.kind} {p.name!r}: {p.n_items} items, {p.n_bins} bins, "
         f"{p.n_columns} admissible columns, {p.n_resources} resources "
         f"({int(p.balanced.sum())} balanced), sense {p.sense}"
     )
@@ -177,10 +180,13 @@ def _cmd_validate(a: argparse.Namespace) -> int:
                     p.bin_ids[p.col_bin[j]] == "cloud" for j in p.columns_of(i)
                 )
                 note = " (cloud only)" if cloud_only else ""
-                print(f"  {rid:>8} {r.family:<16} origin {r.origin:<6} {nc:4d} columns{note}")
+                print(
+                    f"  {shown(rid):>8} {shown(r.family):<16} origin {shown(r.origin):<6} "
+                    f"{nc:4d} columns{note}"
+                )
     empty = p.empty_items
     if empty:
-        print(f"  {len(empty)} item(s) with no admissible option: {', '.join(empty)}")
+        print(f"  {len(empty)} item(s) with no admissible option: {shown(', '.join(empty))}")
     if a.solution:
         sol = load_solution(a.solution)
         if sol.get("instance_sha256") and sol["instance_sha256"] != inst.sha256:
@@ -196,7 +202,7 @@ def _cmd_validate(a: argparse.Namespace) -> int:
                 f"  solution {a.solution}: no plan, status {sol['status']}, bound {sol.get('bound')}"
             )
         for msg in issues:
-            print(f"  problem: {msg}")
+            print(f"  problem: {shown(msg)}")
         return 1 if issues else 0
     return 0
 
@@ -317,7 +323,7 @@ def _cmd_solve(a: argparse.Namespace) -> int:
 
 def _summary(name: str, d: dict[str, Any], out: str | None) -> str:
     z = d["objective"]
-    parts = [f"{name}: {d['solver']} {d['status']}"]
+    parts = [f"{shown(name)}: {d['solver']} {d['status']}"]
     if z is not None:
         parts.append(f"Z={z:.6g}")
         if d["terms"]:

@@ -31,6 +31,7 @@ __all__ = [
     "write_files_atomic",
     "lone_surrogate",
     "printable",
+    "shown",
 ]
 
 
@@ -78,6 +79,20 @@ def printable(text: str) -> str:
     """``text`` safe to print and store as UTF-8: lone surrogates (e.g. from a non-UTF-8
     file name) become ``\\udcXX`` escapes."""
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def shown(text: str) -> str:
+    r"""``text`` safe to print on a terminal: :func:`printable`, and control characters (ANSI
+    escape sequences, newlines, C1 codes) as ``\xNN`` escapes, so a name cannot recolour or
+    clear the screen or split a one-line message."""
+    text = printable(str(text))
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+def _escape(c: str) -> str:
+    return f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}"
 
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")

@@ -626,3 +626,21 @@ def test_milp_falls_back_on_greedy_when_its_warm_start_finds_no_plan(scenario):
     p = load_instance(scenario).problem
     res = get_solver("milp")(p, seed=0, time_limit_s=20.0, warm_start="lp")  # lp: never a plan
     assert res.status == "optimal" and "greedy instead" in res.stats["warm_start"]
+
+
+# ================================================================ messages that do not mislead
+def test_escape_sequences_in_names_are_printed_inert(capsys, tmp_path, fixture_catalog):
+    d = toy(fixture_catalog)
+    d["name"] = "\x1b[31mred\x1b[0m"
+    d["requests"][0]["id"] = "r\x1b[2J"
+    p = tmp_path / "ansi.json"
+    p.write_text(json.dumps(d))
+    for argv in (("solve", p), ("validate", p)):
+        code, out, err = run(capsys, *argv)
+        assert code == 0 and "\x1b" not in out + err and "\\x1b[31mred" in out, out
+
+
+def test_generate_blames_a_blank_name_on_name(capsys, tmp_path):
+    out = tmp_path / "g.json"
+    refused(capsys, "generate", "--name", "  ", "--out", out, says="--name")
+    assert not out.exists()

@@ -8,6 +8,7 @@ import sys
 import threading
 
 from edgeopt.argcheck import MAX_COLUMNS, SEED, TIME_LIMIT_S, WORKERS, check_options
+from edgeopt.jsonio import shown
 from edgeopt.paths import check_output
 from edgeopt.solvers.registry import parse_options
 
@@ -117,7 +118,7 @@ def main(argv: list[str] | None = None, prog: str = "edgeopt batch") -> int:
         if in_main:
             signal.signal(signal.SIGTERM, old if old is not None else signal.SIG_DFL)
     for msg in summary.error_messages[:10]:
-        print(f"  error: {msg}")
+        print(f"  error: {shown(msg)}")
     if len(summary.error_messages) > 10:
         print(f"  ... and {len(summary.error_messages) - 10} more error(s)")
     print(summary.line())
