@@ -644,3 +644,45 @@ def test_generate_blames_a_blank_name_on_name(capsys, tmp_path):
     out = tmp_path / "g.json"
     refused(capsys, "generate", "--name", "  ", "--out", out, says="--name")
     assert not out.exists()
+
+
+def test_batch_never_writes_into_a_newer_results_database(capsys, tmp_path, scenario):
+    import sqlite3
+
+    db = tmp_path / "r.sqlite"
+    batch = (
+        "batch",
+        scenario,
+        "--solvers",
+        "greedy",
+        "--db",
+        db,
+        "--workers",
+        "1",
+        "--no-progress",
+    )
+    assert run(capsys, *batch)[0] == 0
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 1
+    con.execute("PRAGMA user_version = 7")
+    con.commit()
+    before = con.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+    con.close()
+    refused(capsys, *batch, "--retry-errors", says="newer edgeopt (schema 7")
+    con = sqlite3.connect(db)
+    con.execute("PRAGMA user_version = 1")
+    con.execute("ALTER TABLE results ADD COLUMN future TEXT NOT NULL DEFAULT ''")
+    con.commit()
+    con.close()
+    refused(capsys, *batch, says="column(s) future")
+    assert sqlite3.connect(db).execute("SELECT COUNT(*) FROM results").fetchone()[0] == before
+    assert run(capsys, "compare", "--db", db)[0] == 0  # reading stays possible
+
+
+def test_a_full_disk_is_not_called_a_damaged_database():
+    import sqlite3
+
+    from edgeopt.batch.store import _damaged
+
+    msg = str(_damaged("r.sqlite", sqlite3.OperationalError("database or disk is full")))
+    assert "cannot write" in msg and "damaged" not in msg
