@@ -686,3 +686,22 @@ def test_a_full_disk_is_not_called_a_damaged_database():
 
     msg = str(_damaged("r.sqlite", sqlite3.OperationalError("database or disk is full")))
     assert "cannot write" in msg and "damaged" not in msg
+
+
+def test_the_size_guard_counts_long_routes(capsys, tmp_path, fixture_catalog):
+    d = toy(fixture_catalog)
+    p = tmp_path / "plain.json"
+    p.write_text(json.dumps(d))
+    assert run(capsys, "validate", p, "-q", "--max-columns", "500")[0] == 0
+    # a chain of 300 edge nodes between the UPF and the gNB: every route to the cloud is 300 hops
+    chain = [f"e{k}" for k in range(300)]
+    d["topology"]["nodes"] += [{"id": n, "kind": "edge"} for n in chain]
+    edges = d["topology"]["edges"]
+    link = next(e for e in edges if {e["source"], e["target"]} == {"upf", "g0"})
+    edges.remove(link)
+    for u, v in zip(["upf", *chain], [*chain, "g0"]):
+        edges.append({**link, "source": u, "target": v})
+    p = tmp_path / "chain.json"
+    p.write_text(json.dumps(d))
+    refused(capsys, "validate", p, "--max-columns", "500", says="routes of up to")
+    assert run(capsys, "validate", p, "-q", "--max-columns", "2000")[0] == 0
