@@ -705,3 +705,23 @@ def test_the_size_guard_counts_long_routes(capsys, tmp_path, fixture_catalog):
     p.write_text(json.dumps(d))
     refused(capsys, "validate", p, "--max-columns", "500", says="routes of up to")
     assert run(capsys, "validate", p, "-q", "--max-columns", "2000")[0] == 0
+
+
+def test_ctrl_c_while_the_milp_is_built_keeps_the_warm_start_plan(monkeypatch, scenario):
+    import edgeopt.solvers.milp as milp
+    from edgeopt.core.instance import load_instance
+    from edgeopt.core.result import Interrupted
+    from edgeopt.solvers.registry import get_solver
+
+    def ctrl_c(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(milp, "solve_model", ctrl_c)
+    p = load_instance(scenario).problem
+    with pytest.raises(Interrupted) as caught:
+        get_solver("milp")(p, seed=0, warm_start="greedy")
+    res = caught.value.partial
+    assert res.status == "time_limit" and res.has_plan and res.stats["interrupted"] is True
+    with pytest.raises(KeyboardInterrupt) as plain:  # no plan yet: a plain interrupt
+        get_solver("milp")(p, seed=0, warm_start="none")
+    assert not isinstance(plain.value, Interrupted)

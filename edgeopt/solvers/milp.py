@@ -11,6 +11,7 @@ proves it.
 from __future__ import annotations
 
 import gc
+import logging
 import time
 from typing import Any
 
@@ -46,9 +47,15 @@ def _build(
     t0 = time.perf_counter()
     enabled = gc.isenabled()
     gc.disable()
+    # Pyomo logs an exception raised inside a rule before re-raising it (a Ctrl-C during the
+    # build printed "ERROR: Constructing component ..."): the exception alone reports it
+    pyomo_log = logging.getLogger("pyomo.core")
+    level = pyomo_log.level
+    pyomo_log.setLevel(logging.CRITICAL)
     try:
         cm = compile_model(build_model(problem, fixed_load, load_order))
     finally:
+        pyomo_log.setLevel(level)
         if enabled:
             gc.enable()
     return cm, time.perf_counter() - t0
@@ -245,6 +252,17 @@ def solve(
             raise
         res, reduced_a, model_info = exc.partial
         interrupted = exc
+    except KeyboardInterrupt:  # Ctrl-C while the model was built: the warm start's plan stands
+        if start is None:
+            raise
+        raise Interrupted(
+            Outcome(
+                start,
+                "time_limit",
+                stats={"warm_start": note, "interrupted": True},
+                message="interrupted while building the MILP: the warm start's plan",
+            )
+        ) from None
     stats = {
         **res.stats(),
         **model_info,
