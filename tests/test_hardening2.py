@@ -725,3 +725,18 @@ def test_ctrl_c_while_the_milp_is_built_keeps_the_warm_start_plan(monkeypatch, s
     with pytest.raises(KeyboardInterrupt) as plain:  # no plan yet: a plain interrupt
         get_solver("milp")(p, seed=0, warm_start="none")
     assert not isinstance(plain.value, Interrupted)
+
+
+def test_train_draws_its_curve_only_over_a_png(capsys, tmp_path, scenario):
+    before = scenario.read_bytes()
+    refused(
+        capsys,
+        "train",
+        "--curve",
+        scenario,
+        "--no-progress",
+        "--out-dir",
+        tmp_path / "ck",
+        says="not a PNG",
+    )
+    assert scenario.read_bytes() == before and not (tmp_path / "ck").exists()

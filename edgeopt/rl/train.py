@@ -276,6 +276,12 @@ def check_args(args: Args) -> None:
     _check_own_folder(out, init=args.init)
     if args.curve:
         check_output(args.curve, option="--curve", inputs=inputs)
+        curve = Path(args.curve)
+        if curve.is_file() and curve.stat().st_size and curve.read_bytes()[:8] != PNG_MAGIC:
+            raise InputError(
+                f"--curve {printable(args.curve)}: exists and is not a PNG image; refusing to "
+                "overwrite it"
+            )
     if args.init:  # a bad starting checkpoint fails here, before any MILP or TensorFlow
         from edgeopt.rl.agent import read_checkpoint
 
@@ -291,6 +297,9 @@ def check_args(args: Args) -> None:
                     f"(format {OPTIMA_FORMAT!r}); refusing to overwrite it"
                 )
 
+
+#: The first bytes of a PNG file: ``--curve`` replaces only a PNG (or nothing).
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 #: What ``train`` writes into ``<out_dir>/<name>/``, each file's expected ``format`` (None: the
 #: weights, a zip archive): a folder holding anything else is the user's, never written into.
