@@ -740,3 +740,19 @@ def test_train_draws_its_curve_only_over_a_png(capsys, tmp_path, scenario):
         says="not a PNG",
     )
     assert scenario.read_bytes() == before and not (tmp_path / "ck").exists()
+
+
+def test_drl_lns_repair_stops_at_the_deadline(scenario):
+    import time
+
+    import numpy as np
+
+    from edgeopt.core.instance import load_instance
+    from edgeopt.solvers.drl import learned_repair
+
+    p = load_instance(scenario).problem
+    fixed = np.zeros(p.n_resources)
+    rng = np.random.default_rng(0)
+    assert learned_repair(samples=4)(p, fixed, rng) is not None
+    late = learned_repair(samples=4, deadline=time.perf_counter())  # already passed
+    assert late(p, fixed, rng) is None

@@ -67,17 +67,23 @@ def checkpoint_sha256(checkpoint: str | Path | None = None) -> str:
     return h.hexdigest()[:16]
 
 
-def learned_repair(checkpoint: str | Path | None = None, samples: int = 8) -> Any:
+def learned_repair(
+    checkpoint: str | Path | None = None, samples: int = 8, deadline: float | None = None
+) -> Any:
     """The LNS repair step of ``drl+lns``: ``repair(sub, fixed_load, rng)`` decodes the freed
     items of ``sub`` on top of ``fixed_load`` (greedy and ``samples`` sampled plans, one batch)
-    and returns the columns of the best complete plan, or None when all got stuck."""
+    and returns the columns of the best complete plan, or None when all got stuck or
+    ``deadline`` (a ``time.perf_counter()`` value) passed first."""
     policy, order = load_policy(checkpoint)
     from edgeopt.rl.policy import best_plan, rollout
 
     def repair(sub: Problem, fixed: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
-        runs = [rollout(policy, [sub], order=order, loads=[fixed])]
+        runs = [rollout(policy, [sub], order=order, loads=[fixed], deadline=deadline)]
         if samples:
-            runs.append(rollout(policy, [sub] * samples, rng, order=order, loads=[fixed] * samples))
+            many = [sub] * samples
+            runs.append(
+                rollout(policy, many, rng, order=order, loads=[fixed] * samples, deadline=deadline)
+            )
         return best_plan(runs)[0]
 
     return repair
