@@ -290,6 +290,8 @@ def orlib(tmp_path: Path) -> Path:
         (["scale", "--sizes", "c0-r0"], "--sizes"),
         (["scale", "--seed", "-4", "--quick"], "--seed"),
         (["scale", "--sizes", "c100000-r10000000"], "--max-columns"),
+        (["symmetry", "--sizes", "100000x10000000"], "--max-columns"),
+        (["symmetry", "--sizes", "0x5"], "--sizes"),
     ],
 )
 def test_a_benchmark_that_would_run_nothing_or_on_bad_input_fails_in_one_line(
