@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ __all__ = [
     "WORKERS",
     "MAX_COLUMNS",
     "SAMPLES",
+    "cores",
 ]
 
 
@@ -33,6 +35,8 @@ class Range:
     hi: float | None = None
     lo_open: bool = False
     integer: bool = False
+    #: why the bound is what it is, said with a refusal (e.g. "the cores of this machine")
+    note: str = ""
 
     def describe(self) -> str:
         kind = "an integer" if self.integer else "a finite number"
@@ -57,15 +61,26 @@ class Range:
         if ok and self.hi is not None:
             ok = value <= self.hi
         if not ok:
-            raise InputError(f"{option}: must be {self.describe()}, got {value!r}")
+            why = f" ({self.note})" if self.note else ""
+            raise InputError(f"{option}: must be {self.describe()}{why}, got {value!r}")
         return value
+
+
+def cores() -> int:
+    """CPU cores this process may run on (its affinity mask, else the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
 
 
 SEED = Range(0, 2**32 - 1, integer=True)
 TIME_LIMIT_S = Range(0, 1e9, lo_open=True)
 MIP_GAP = Range(0, 1)
-THREADS = Range(1, 1024, integer=True)
-WORKERS = Range(1, 1024, integer=True)
+#: Solver threads: more than the cores only slows a solve down (10⁵ HiGHS threads never finish).
+THREADS = Range(1, cores(), integer=True, note=f"the {cores()} cores of this machine")
+#: Worker processes: up to 4 per core (solvers waiting on I/O may overlap; 1000 on 2 cores thrash).
+WORKERS = Range(1, 4 * cores(), integer=True, note=f"4 x the {cores()} cores of this machine")
 COUNT = Range(1, 10**7, integer=True)
 SAMPLES = Range(1, 10**6, integer=True)
 MAX_COLUMNS = Range(1, 10**12, integer=True)

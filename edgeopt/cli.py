@@ -6,6 +6,7 @@ Every ``EdgeoptError`` becomes one line on stderr and exit status 2.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 import time
@@ -24,13 +25,15 @@ from edgeopt.argcheck import (
     check_options,
 )
 from edgeopt.errors import EdgeoptError, InputError, SolverError
+from edgeopt.jsonio import printable, shown
 from edgeopt.paths import check_output, plain_name
 
 __all__ = ["main"]
 
 
 def _fail_line(msg: str) -> None:
-    print(f"edgeopt: error: {msg}", file=sys.stderr)
+    # shown(): a name with an escape sequence or a newline in it stays one inert line
+    print(f"edgeopt: error: {shown(msg)}", file=sys.stderr)
 
 
 # ----------------------------------------------------------------- generate
@@ -111,6 +114,8 @@ def _cmd_generate(a: argparse.Namespace) -> int:
         return 0
     if not a.out:
         raise InputError("give --out FILE (or --suite NAME)", field="out")
+    if a.name is not None and (not a.name.strip() or shown(a.name) != a.name):
+        raise InputError(f"--name {shown(a.name)!r}: must be a non-blank printable name")
     check_output(a.out, option="--out", inputs=[cat_path, dev_path])
     catalog = validate_catalog(read_json(cat_path), source=str(cat_path))
     cfg = GeneratorConfig(
@@ -159,7 +164,7 @@ def _cmd_validate(a: argparse.Namespace) -> int:
     p = inst.problem
     counts = np.diff(p.item_ptr)
     print(
-        f"{a.file}: {inst.kind} {p.name!r}: {p.n_items} items, {p.n_bins} bins, "
+        f"{shown(a.file)}: {inst.kind} {p.name!r}: {p.n_items} items, {p.n_bins} bins, "
         f"{p.n_columns} admissible columns, {p.n_resources} resources "
         f"({int(p.balanced.sum())} balanced), sense {p.sense}"
     )
@@ -175,21 +180,29 @@ def _cmd_validate(a: argparse.Namespace) -> int:
                     p.bin_ids[p.col_bin[j]] == "cloud" for j in p.columns_of(i)
                 )
                 note = " (cloud only)" if cloud_only else ""
-                print(f"  {rid:>8} {r.family:<16} origin {r.origin:<6} {nc:4d} columns{note}")
+                print(
+                    f"  {shown(rid):>8} {shown(r.family):<16} origin {shown(r.origin):<6} "
+                    f"{nc:4d} columns{note}"
+                )
     empty = p.empty_items
     if empty:
-        print(f"  {len(empty)} item(s) with no admissible option: {', '.join(empty)}")
+        print(f"  {len(empty)} item(s) with no admissible option: {shown(', '.join(empty))}")
     if a.solution:
         sol = load_solution(a.solution)
         if sol.get("instance_sha256") and sol["instance_sha256"] != inst.sha256:
             print(f"  warning: {a.solution} was made for a different file (sha256 differs)")
         ev, issues = check_solution(p, sol)
-        state = "feasible" if ev.feasible else "INFEASIBLE"
-        print(
-            f"  solution {a.solution}: {state}, Z = {ev.source_objective:.10g} (file says {sol.get('objective')})"
-        )
+        if sol["assignment"]:
+            state = "feasible" if ev.feasible else "INFEASIBLE"
+            print(
+                f"  solution {a.solution}: {state}, Z = {ev.source_objective:.10g} (file says {sol.get('objective')})"
+            )
+        else:
+            print(
+                f"  solution {a.solution}: no plan, status {sol['status']}, bound {sol.get('bound')}"
+            )
         for msg in issues:
-            print(f"  problem: {msg}")
+            print(f"  problem: {shown(msg)}")
         return 1 if issues else 0
     return 0
 
@@ -260,8 +273,9 @@ def _solve_exit(status: str) -> int:
 
 def _cmd_solve(a: argparse.Namespace) -> int:
     from edgeopt.core.instance import load_instance
+    from edgeopt.core.result import Interrupted, SolveResult
     from edgeopt.core.solution import save_solution, solution_to_dict
-    from edgeopt.solvers.registry import get_solver, parse_options
+    from edgeopt.solvers.registry import check_solver_options, get_solver, parse_options
 
     check_options(
         a,
@@ -275,17 +289,33 @@ def _cmd_solve(a: argparse.Namespace) -> int:
     if a.out:
         check_output(a.out, option="--out", inputs=[a.file])
     solver = get_solver(a.solver)
-    inst = load_instance(a.file, max_columns=a.max_columns)
     parsed = parse_options(a.set)
+    for other in sorted(set(parsed) - {"*", a.solver}):
+        key = next(iter(parsed[other]))
+        raise InputError(
+            f"--set {printable(other)}.{printable(key)}: an option of solver {printable(other)!r}, "
+            f"but --solver is {a.solver!r} (write --set {printable(key)}=...)"
+        )
     opts = {**parsed.get("*", {}), **parsed.get(a.solver, {})}
     for key in ("mip_gap", "threads", "warm_start", "samples"):
         if getattr(a, key) is not None:
             opts[key] = getattr(a, key)
-    res = solver(inst.problem, seed=a.seed, time_limit_s=a.time_limit, **opts)
+    check_solver_options(a.solver, opts)
+    inst = load_instance(a.file, max_columns=a.max_columns)
+    try:
+        res = solver(inst.problem, seed=a.seed, time_limit_s=a.time_limit, **opts)
+        interrupted = False
+    except Interrupted as exc:  # Ctrl-C: keep the best plan so far, then exit 130
+        if not (isinstance(exc.partial, SolveResult) and exc.partial.has_plan):
+            raise
+        res, interrupted = exc.partial, True
     data = solution_to_dict(inst.problem, res, instance_sha256=inst.sha256)
     if a.out:
         save_solution(a.out, data)
     print(_summary(inst.problem.name, data, a.out))
+    if interrupted:
+        _fail_line("interrupted; the best plan so far is " + ("written" if a.out else "above"))
+        return 130
     return _solve_exit(
         "time_limit_plan" if res.status == "time_limit" and res.has_plan else res.status
     )
@@ -293,7 +323,7 @@ def _cmd_solve(a: argparse.Namespace) -> int:
 
 def _summary(name: str, d: dict[str, Any], out: str | None) -> str:
     z = d["objective"]
-    parts = [f"{name}: {d['solver']} {d['status']}"]
+    parts = [f"{shown(name)}: {d['solver']} {d['status']}"]
     if z is not None:
         parts.append(f"Z={z:.6g}")
         if d["terms"]:
@@ -368,14 +398,24 @@ def _add_import_gap(sub: argparse._SubParsersAction) -> None:
         help="GAP file, e.g. ../shared/data/orlib-gap/gap1.txt or ../shared/data/gap-large/e05100",
     )
     p.add_argument("--out", required=True, help="output folder")
+    from edgeopt.core.orlib import DEFAULT_GAP_MAX_COLUMNS
+
+    p.add_argument(
+        "--max-columns",
+        type=int,
+        default=DEFAULT_GAP_MAX_COLUMNS,
+        help="refuse a file of more columns (agents × jobs, over its problems) "
+        f"(default {DEFAULT_GAP_MAX_COLUMNS:,})",
+    )
     p.set_defaults(func=_cmd_import_gap)
 
 
 def _cmd_import_gap(a: argparse.Namespace) -> int:
     from edgeopt.core.orlib import import_gap
 
+    check_options(a, max_columns=MAX_COLUMNS)
     check_output(a.out, option="--out", inputs=[a.file], folder=True)
-    paths = import_gap(a.file, a.out)
+    paths = import_gap(a.file, a.out, max_columns=a.max_columns)
     print(f"{a.file}: {len(paths)} problem file(s) written to {a.out}")
     return 0
 
@@ -393,13 +433,19 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_bench)
 
 
+#: The benchmarks ``edgeopt bench NAME`` runs (modules of ``edgeopt.bench``; no other module).
+BENCHMARKS = ("orlib", "drl", "scale", "symmetry", "heuristics", "gap-large")
+
+
 def _cmd_bench(a: argparse.Namespace) -> int:
     import importlib
 
-    try:
-        mod = importlib.import_module(f"edgeopt.bench.{a.name.replace('-', '_')}")
-    except ModuleNotFoundError:
-        raise InputError(f"unknown benchmark {a.name!r}", field="name") from None
+    if a.name not in BENCHMARKS:
+        raise InputError(
+            f"unknown benchmark {printable(a.name)!r} (one of {', '.join(BENCHMARKS)})",
+            field="name",
+        )
+    mod = importlib.import_module(f"edgeopt.bench.{a.name.replace('-', '_')}")
     return int(mod.main(a.args) or 0)
 
 
@@ -498,6 +544,20 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+#: OS errors that mean an output cannot be written (disk full, quota, read-only, device error):
+#: one line and exit 2, like bad input, not an internal error.
+OUTPUT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EFBIG}
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # pragma: no cover - stdout without a file descriptor
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``edgeopt`` command."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -510,7 +570,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         a = build_parser().parse_args(argv)
     try:
-        return int(a.func(a) or 0)
+        code = int(a.func(a) or 0)
+        sys.stdout.flush()  # a full disk or a closed pipe shows here, not at interpreter exit
+        return code
     except SolverError as exc:  # a solver failed the referee: its bug, not the user's input
         _fail_line(f"solver error: {exc}")
         return 1
@@ -521,8 +583,14 @@ def main(argv: list[str] | None = None) -> int:
         _fail_line("interrupted")
         return 130
     except BrokenPipeError:  # pragma: no cover - e.g. piped into head
+        _silence_stdout()
         return 0
     except Exception as exc:  # pragma: no cover - a bug: one line, full trace on request
+        if isinstance(exc, OSError) and exc.errno in OUTPUT_ERRNOS:
+            _silence_stdout()
+            where = f" ({printable(str(exc.filename))})" if exc.filename else ""
+            _fail_line(f"cannot write output{where}: {exc.strerror or exc}")
+            return 2
         if os.environ.get("EDGEOPT_DEBUG"):
             raise
         _fail_line(

@@ -31,6 +31,7 @@ __all__ = [
     "write_files_atomic",
     "lone_surrogate",
     "printable",
+    "shown",
 ]
 
 
@@ -80,6 +81,20 @@ def printable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def shown(text: str) -> str:
+    r"""``text`` safe to print on a terminal: :func:`printable`, and control characters (ANSI
+    escape sequences, newlines, C1 codes) as ``\xNN`` escapes, so a name cannot recolour or
+    clear the screen or split a one-line message."""
+    text = printable(str(text))
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+def _escape(c: str) -> str:
+    return f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}"
+
+
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
@@ -107,19 +122,40 @@ def lone_surrogate(obj: Any, field: str = "") -> str | None:
     return None
 
 
-def read_json(path: str | os.PathLike[str]) -> Any:
+def read_json(path: str | os.PathLike[str], *, unique_keys: bool = False) -> Any:
     """Parse a UTF-8 JSON file strictly (no NaN/Infinity); errors name the file."""
-    return loads(read_bytes(path), source=str(path))
+    return loads(read_bytes(path), source=str(path), unique_keys=unique_keys)
 
 
-def loads(raw: bytes | str, *, source: str = "<input>") -> Any:
-    """Parse JSON bytes strictly; errors name ``source``."""
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise _DuplicateKey(k)
+            seen.add(k)
+    return out
+
+
+def loads(raw: bytes | str, *, source: str = "<input>", unique_keys: bool = False) -> Any:
+    """Parse JSON bytes strictly; errors name ``source``. ``unique_keys``: an object with a key
+    twice is refused (the last one would silently win)."""
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text (byte {exc.start})", source=source) from None
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
+        hook = _unique_object if unique_keys else None
+        data = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=hook)
+    except _DuplicateKey as exc:
+        raise InputError(
+            f"key {printable(str(exc))!r} appears twice in one object", source=source
+        ) from None
     except json.JSONDecodeError as exc:
         raise InputError(
             f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", source=source

@@ -18,6 +18,7 @@ from edgeopt.batch.runner import _Task, expand_paths, result_row, run_batch
 from edgeopt.batch.store import read_rows, settings_hash
 from edgeopt.batch.worker import solve_task
 from edgeopt.core.instance import load_instance
+from edgeopt.errors import InputError
 from tests.helpers import make_instances
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,20 +112,20 @@ def test_parent_rejects_an_objective_the_evaluator_does_not_reproduce(tmp_path):
     )
 
 
-def test_unknown_solver_option_is_an_error_row_not_a_crash(tmp_path):
+def test_unknown_solver_option_is_refused_before_any_row(tmp_path):
+    # issue 22: an option no solver of the batch takes is one line at once, not an error row per task
     make_instances(tmp_path / "in", 1)
     db = tmp_path / "r.sqlite"
-    run_batch(
-        [str(tmp_path / "in")],
-        ["cloud-only", "milp"],
-        db,
-        workers=1,
-        options={"milp": {"bogus": 1}},
-        progress=False,
-    )
-    rows = {r["solver"]: r for r in read_rows(db)}
-    assert rows["cloud-only"]["status"] == "feasible"
-    assert rows["milp"]["status"] == "error" and "bogus" in rows["milp"]["error"]
+    with pytest.raises(InputError, match="bogus"):
+        run_batch(
+            [str(tmp_path / "in")],
+            ["cloud-only", "milp"],
+            db,
+            workers=1,
+            options={"milp": {"bogus": 1}},
+            progress=False,
+        )
+    assert not db.exists()
 
 
 # ---------------------------------------------------------------- crash safety

@@ -8,6 +8,7 @@ import sys
 import threading
 
 from edgeopt.argcheck import MAX_COLUMNS, SEED, TIME_LIMIT_S, WORKERS, check_options
+from edgeopt.jsonio import shown
 from edgeopt.paths import check_output
 from edgeopt.solvers.registry import parse_options
 
@@ -78,6 +79,7 @@ def _on_sigterm(signum: int, frame: object) -> None:
 
 
 def main(argv: list[str] | None = None, prog: str = "edgeopt batch") -> int:
+    from edgeopt.batch.execute import check_scheduler
     from edgeopt.batch.runner import run_batch
     from edgeopt.solvers.registry import solver_names
 
@@ -86,6 +88,8 @@ def main(argv: list[str] | None = None, prog: str = "edgeopt batch") -> int:
     if solvers == ["all"]:
         solvers = solver_names()
     check_options(a, time_limit=TIME_LIMIT_S, seed=SEED, workers=WORKERS, max_columns=MAX_COLUMNS)
+    if a.scheduler is not None:
+        check_scheduler(a.scheduler)
     check_output(a.db, option="--db")  # the input files are checked against it once expanded
     in_main = threading.current_thread() is threading.main_thread()
     old = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
@@ -114,7 +118,7 @@ def main(argv: list[str] | None = None, prog: str = "edgeopt batch") -> int:
         if in_main:
             signal.signal(signal.SIGTERM, old if old is not None else signal.SIG_DFL)
     for msg in summary.error_messages[:10]:
-        print(f"  error: {msg}")
+        print(f"  error: {shown(msg)}")
     if len(summary.error_messages) > 10:
         print(f"  ... and {len(summary.error_messages) - 10} more error(s)")
     print(summary.line())

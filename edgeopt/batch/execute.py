@@ -16,6 +16,7 @@ import concurrent.futures as cf
 import ctypes
 import multiprocessing
 import os
+import re
 import select
 import signal
 import sys
@@ -24,7 +25,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Backend", "SerialBackend", "ProcessBackend", "DaskBackend", "make_backend"]
+__all__ = [
+    "Backend",
+    "SerialBackend",
+    "ProcessBackend",
+    "DaskBackend",
+    "make_backend",
+    "check_scheduler",
+]
 
 
 class Backend:
@@ -177,7 +185,7 @@ class DaskBackend(Backend):
             ) from None
         try:
             self.client = Client(address, timeout="20s")
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError) as exc:
             from edgeopt.errors import InputError
 
             raise InputError(
@@ -201,6 +209,26 @@ class DaskBackend(Backend):
 
     def close(self, *, cancel: bool = False) -> None:
         self.client.close()
+
+
+#: A Dask scheduler address: ``[tcp|tls|ws|wss|ucx://]HOST:PORT`` (HOST a name, IPv4 or [IPv6]).
+_ADDRESS = re.compile(
+    r"(?:(?:tcp|tls|ws|wss|ucx)://)?(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})/?"
+)
+
+
+def check_scheduler(address: str) -> str:
+    """``address`` if it reads as a Dask scheduler address, else one-line ``InputError`` (checked
+    before the database is touched; whether the scheduler answers is known only on connecting)."""
+    from edgeopt.errors import InputError
+    from edgeopt.jsonio import printable
+
+    m = _ADDRESS.fullmatch(address)
+    if m is None or not 0 < int(m.group(1)) < 65536:
+        raise InputError(
+            f"--scheduler {printable(address)!r}: expected an address like tcp://HOST:PORT"
+        )
+    return address
 
 
 def make_backend(workers: int, scheduler: str | None) -> Backend:

@@ -33,7 +33,7 @@ from edgeopt.core.solution import solution_to_dict
 from edgeopt.errors import EdgeoptError, InputError
 from edgeopt.jsonio import printable
 from edgeopt.paths import same_file
-from edgeopt.solvers.registry import get_solver
+from edgeopt.solvers.registry import check_solver_options, get_solver
 
 __all__ = ["BatchSummary", "expand_paths", "solver_settings", "run_batch", "result_row"]
 
@@ -282,6 +282,12 @@ def run_batch(
         raise InputError("no solver given", field="solvers")
     for s in solvers:
         get_solver(s)  # unknown names fail here, before anything runs
+    for other in sorted(set(options or {}) - {"*", *solvers}):
+        key = next(iter((options or {})[other]))
+        raise InputError(
+            f"--set {printable(other)}.{printable(key)}: {printable(other)!r} is not one of the "
+            f"batch's --solvers ({', '.join(solvers)})"
+        )
     files = expand_paths(paths)
     for f in files:
         if same_file(f, db):
@@ -293,6 +299,9 @@ def run_batch(
         s: solver_settings(s, seed=seed, time_limit_s=time_limit_s, options=options)
         for s in solvers
     }
+    for s in solvers:  # an option a solver does not take, or out of range: refused, not error rows
+        opts = options or {}
+        check_solver_options(s, {**opts.get("*", {}), **opts.get(s, {})})
     for s, v in per_solver.items():
         if s.split("+")[0] == "drl":  # results depend on the weights, not only the path
             from edgeopt.solvers.drl import checkpoint_sha256

@@ -68,6 +68,9 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("finished_at", "TEXT"),
     ("edgeopt_version", "TEXT"),
 )
+#: ``PRAGMA user_version`` of the results database this edgeopt writes (0: written before it was
+#: set, the same schema); a batch refuses to write into a newer one.
+SCHEMA_VERSION = 1
 JSON_COLUMNS = ("settings", "terms", "utilisation", "solution")
 _NAMES = tuple(c for c, _ in COLUMNS)
 
@@ -108,6 +111,11 @@ def _damaged(path: str | os.PathLike[str], exc: BaseException) -> InputError:
             f"results database stayed locked by another process ({text})",
             source=printable(str(path)),
         )
+    if any(w in text for w in ("disk is full", "disk I/O error", "readonly database")):
+        # the file is fine; the disk or its permissions are not
+        return InputError(
+            f"cannot write the results database ({text})", source=printable(str(path))
+        )
     return InputError(
         f"damaged or not an edgeopt results database ({text})", source=printable(str(path))
     )
@@ -123,6 +131,8 @@ def _create_tables(con: sqlite3.Connection, attempts: int = 100, wait_s: float =
             con.execute("PRAGMA journal_mode=WAL")
             con.execute(_SCHEMA)
             con.execute(_CLAIMS)
+            if int(con.execute("PRAGMA user_version").fetchone()[0]) == 0:
+                con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             con.commit()
             return
         except sqlite3.OperationalError as exc:
@@ -164,6 +174,21 @@ def _connect(path: str | os.PathLike[str], *, create: bool) -> sqlite3.Connectio
                 f"not an edgeopt results database: table 'results' lacks column(s) {', '.join(missing)}",
                 source=src,
             )
+        if create:  # a writer: never into a schema this edgeopt does not know all of
+            version = int(con.execute("PRAGMA user_version").fetchone()[0])
+            unknown = sorted(have - set(_NAMES) - {"id"})
+            if version > SCHEMA_VERSION or unknown:
+                what = (
+                    f"schema {version}"
+                    if version > SCHEMA_VERSION
+                    else f"column(s) {', '.join(unknown)}"
+                )
+                raise InputError(
+                    f"written by a newer edgeopt ({what}; this one writes schema {SCHEMA_VERSION}); "
+                    "refusing to write into it",
+                    source=src,
+                )
+
     except sqlite3.Error as exc:
         con.close()
         raise _damaged(p, exc) from None

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from edgeopt.data import display_path
+from edgeopt.errors import InputError
 from edgeopt.jsonio import write_text_atomic
 
 __all__ = ["main", "SOLVERS"]
@@ -196,15 +197,34 @@ def _pct(x: float | None) -> str:
     return "—" if x is None or not np.isfinite(x) else f"{100 * x:.2f}%"
 
 
+def _gap_files(args: argparse.Namespace, data_dir: Path) -> list[Path]:
+    """The OR-Library files ``--gap-files`` names; ``InputError`` when there are none or a
+    named one is missing (checked before the long run: a benchmark that runs nothing fails)."""
+    from edgeopt.jsonio import printable
+
+    files = sorted(data_dir.glob("gap*.txt")) if data_dir.is_dir() else []
+    if not files:
+        raise InputError(f"--orlib-dir: no gap*.txt files in {printable(str(data_dir))}")
+    if args.gap_files != "all":
+        wanted = {s.strip() for s in args.gap_files.split(",") if s.strip()}
+        missing = sorted(wanted - {f.stem for f in files})
+        if missing or not wanted:
+            raise InputError(
+                f"--gap-files: no OR-Library file {', '.join(map(printable, missing)) or '(none named)'}"
+                f" in {printable(str(data_dir))} (or say 'all' or 'none')"
+            )
+        files = [f for f in files if f.stem in wanted]
+    if not (data_dir / "OPTIMA.md").is_file():
+        raise InputError(f"--orlib-dir: no OPTIMA.md in {printable(str(data_dir))}")
+    return files
+
+
 def _gap_section(args: argparse.Namespace, data_dir: Path | None) -> list[str]:
     from edgeopt.core.orlib import published_optima, read_gap_file
 
     if data_dir is None:
         return []
-    files = sorted(data_dir.glob("gap*.txt"))
-    if args.gap_files != "all":
-        wanted = {s.strip() for s in args.gap_files.split(",")}
-        files = [f for f in files if f.stem in wanted]
+    files = _gap_files(args, data_dir)
     optima = published_optima(data_dir / "OPTIMA.md")
     groups: dict[str, list[Any]] = {}
     for f in files:
@@ -297,26 +317,23 @@ def main(argv: Sequence[str] | None = None, prog: str = "edgeopt bench drl") -> 
 
     check_options(
         args,
-        held_out=Range(0, 10**5, integer=True),
-        large=Range(0, 10**5, integer=True),
+        held_out=Range(1, 10**5, integer=True),
+        large=Range(1, 10**5, integer=True),
         milp_time_limit=TIME_LIMIT_S,
         seed=SEED,
     )
     check_output(args.out, option="--out", folder=True)
     started = time.perf_counter()
-    gap_dir = (
-        None if args.gap_files == "none" else orlib_dir(args.orlib_dir)
-    )  # fail before the long run
+    gap_dir = None if args.gap_files == "none" else orlib_dir(args.orlib_dir)
+    if gap_dir is not None:
+        _gap_files(args, gap_dir)  # fail before the long run
     load_start = os.getloadavg()[0]
     ckpt = Path(args.checkpoint) if args.checkpoint else DEFAULT_CHECKPOINT
-    import json
-
-    train_cfg = (
-        json.loads((ckpt / "config.json").read_text()).get("training", {})
-        if (ckpt / "config.json").exists()
-        else {}
-    )
     policy, _ = load_policy(args.checkpoint)  # read the weights before any timing
+    from edgeopt.rl.agent import read_checkpoint
+
+    training = read_checkpoint(ckpt)[2].get("training")
+    train_cfg = training if isinstance(training, dict) else {}
     # the ablation: the same network, untrained (Keras' initialisation, seed 0)
     from edgeopt.rl.agent import Agent, AgentConfig, save_checkpoint
 
@@ -352,6 +369,11 @@ def main(argv: Sequence[str] | None = None, prog: str = "edgeopt bench drl") -> 
         )
         rows, info = _size_rows(probs, optima, args, bar)
         infos[title] = info
+        if not probs:
+            raise InputError(
+                f"--held-out/--large: every instance of the {title} set has a request with no "
+                "option; ask for more"
+            )
         sizes = sorted({(p.meta.get("n_controllers"), p.n_items) for p in probs})
         sections += [
             f"## {title}",

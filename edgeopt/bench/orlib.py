@@ -26,7 +26,8 @@ import scipy.sparse as sp
 
 from edgeopt.core.orlib import ORLIB_ENV, orlib_dir, published_optima, read_gap_file
 from edgeopt.core.problem import Problem
-from edgeopt.jsonio import write_text_atomic
+from edgeopt.errors import InputError
+from edgeopt.jsonio import printable, write_text_atomic
 from edgeopt.solvers.highs import DEFAULT_MIP_GAP, HighsOptions, solve_arrays
 from edgeopt.solvers.registry import get_solver
 
@@ -184,7 +185,11 @@ def _files(args: argparse.Namespace) -> list[Path]:
         tail = p.stem[3:]
         return (0, int(tail), "") if tail.isdigit() else (1, 0, tail)
 
-    return sorted(orlib_dir(args.orlib_dir).glob("gap*.txt"), key=key)
+    folder = orlib_dir(args.orlib_dir)
+    files = sorted(folder.glob("gap*.txt"), key=key) if folder.is_dir() else []
+    if not files:
+        raise InputError(f"--orlib-dir: no gap*.txt files in {printable(str(folder))}")
+    return files
 
 
 def _fmt(x: Any, digits: int = 2) -> str:
@@ -361,8 +366,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         and Path(args.files[0]).with_name("OPTIMA.md")
         or orlib_dir(args.orlib_dir) / "OPTIMA.md"
     )
-    optima = published_optima(optima_path) if Path(optima_path).exists() else {}
-    problems = [p for f in _files(args) for p in read_gap_file(f) if not wanted or p.name in wanted]
+    optima = published_optima(optima_path) if args.optima or Path(optima_path).exists() else {}
+    every = [p for f in _files(args) for p in read_gap_file(f)]
+    problems = [p for p in every if not wanted or p.name in wanted]
+    unknown = sorted(set(args.problems or []) - {p.name for p in every})
+    if unknown or not problems:  # a benchmark that would run nothing fails
+        raise InputError(
+            f"--problems: no problem {', '.join(map(printable, unknown))} in the GAP files read"
+            if unknown
+            else "--problems: none of the problems is in the GAP files read"
+        )
     _warm_up()
     rows: list[Row] = []
     bar = tqdm(problems, desc="orlib", unit="problem", disable=args.no_progress, file=sys.stderr)

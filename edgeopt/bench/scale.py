@@ -239,14 +239,40 @@ def parser(prog: str = "edgeopt bench scale") -> argparse.ArgumentParser:
         default=2_000_000,
         help="run milp and lp only up to this many columns (default 2,000,000)",
     )
+    ap.add_argument(
+        "--max-columns",
+        type=int,
+        default=None,
+        help="refuse a size whose scenario could exceed this many candidate columns "
+        "(default: the size guard's, as in solve)",
+    )
     ap.add_argument("--out", default="reports/scale", help="report folder (default reports/scale)")
     ap.add_argument("--fresh", action="store_true", help="forget earlier results in --out")
     ap.add_argument("--child", nargs=2, type=int, metavar=("C", "R"), help=argparse.SUPPRESS)
     return ap
 
 
+def _die_with_parent(parent: int) -> Any:
+    """A ``preexec_fn``: on Linux the kernel kills the child when ``parent`` dies (however: a
+    SIGKILL runs no cleanup), and a child whose parent is already gone exits at once."""
+
+    def preexec() -> None:
+        if sys.platform.startswith("linux"):
+            import ctypes
+
+            try:
+                ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)
+            except (OSError, AttributeError):  # pragma: no cover
+                pass
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return preexec
+
+
 def _sizes(a: argparse.Namespace) -> list[tuple[int, int]]:
     from edgeopt.errors import InputError
+    from edgeopt.jsonio import printable
 
     if a.quick:
         return list(QUICK)
@@ -261,9 +287,27 @@ def _sizes(a: argparse.Namespace) -> list[tuple[int, int]]:
             out.append((int(c), int(r)))
         except ValueError:
             raise InputError(
-                f"expected sizes like 25x150 or c25-r150, got {part!r}", field="sizes"
+                f"--sizes: expected sizes like 25x150 or c25-r150, got {printable(part)!r}"
             ) from None
+        if out[-1][0] < 1 or out[-1][1] < 1:
+            raise InputError(
+                f"--sizes: at least one controller and one request, got {printable(part)!r}"
+            )
     return out
+
+
+def _check_sizes(a: argparse.Namespace) -> list[tuple[int, int]]:
+    """The sizes to run, each within the size guard (checked before any child starts)."""
+    from edgeopt.core.size import DEFAULT_MAX_COLUMNS, check_generated_size
+    from edgeopt.scenario.schema import load_catalog
+
+    catalog = load_catalog()
+    sizes = _sizes(a)
+    for c, r in sizes:
+        check_generated_size(
+            c, r, catalog, a.max_columns or DEFAULT_MAX_COLUMNS, source=f"--sizes c{c}-r{r}"
+        )
+    return sizes
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -274,11 +318,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         print(json.dumps(row))
         return 0
-    from edgeopt.argcheck import MAX_COLUMNS, TIME_LIMIT_S, check_options
+    from edgeopt.argcheck import MAX_COLUMNS, SEED, TIME_LIMIT_S, check_options
     from edgeopt.jsonio import write_text_atomic
     from edgeopt.paths import check_output
 
-    check_options(a, time_limit=TIME_LIMIT_S, milp_max_columns=MAX_COLUMNS)
+    check_options(
+        a, time_limit=TIME_LIMIT_S, milp_max_columns=MAX_COLUMNS, max_columns=MAX_COLUMNS, seed=SEED
+    )
+    sizes = _check_sizes(a)
     check_output(a.out, option="--out", folder=True)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -294,7 +341,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif a.fresh and store.exists():
         store.unlink()
     started = time.perf_counter()
-    for c, r in _sizes(a):
+    for c, r in sizes:
         key = f"c{c}-r{r}"
         if (
             key in rows
@@ -318,8 +365,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             "--milp-max-columns",
             str(a.milp_max_columns),
         ]
-        # The child is in our process group: Ctrl-C or a kill of this process ends it too.
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        # The child is in our process group: Ctrl-C ends it too; a SIGKILL of this process
+        # ends it through PR_SET_PDEATHSIG.
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, text=True, preexec_fn=_die_with_parent(os.getpid())
+        )
         # Every solver honours its limit; a child far past all of them is stuck (a solver bug).
         budget = len(PLANNERS) * (a.time_limit * 1.1 + 1.0) + 600.0
         try:

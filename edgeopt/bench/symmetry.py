@@ -69,6 +69,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         sizes = [tuple(int(x) for x in s.split("x")) for s in a.sizes.split(",")]
     except ValueError:
         raise InputError(f"expected sizes like 8x45, got {a.sizes!r}", field="sizes") from None
+    from edgeopt.core.size import check_generated_size
+    from edgeopt.scenario.schema import load_catalog
+
+    catalog = load_catalog()
+    for size in sizes:  # the size guard, before anything is generated
+        if len(size) != 2 or min(size) < 1:
+            raise InputError(f"--sizes: expected CxR with C, R >= 1, got {a.sizes!r}")
+        check_generated_size(*size, catalog, source=f"--sizes {size[0]}x{size[1]}")
     rows = []
     started = time.perf_counter()
     for c, r in sizes:

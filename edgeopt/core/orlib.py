@@ -20,6 +20,7 @@ from edgeopt.errors import InputError
 from edgeopt.jsonio import dumps, read_bytes, write_files_atomic
 
 __all__ = [
+    "DEFAULT_GAP_MAX_COLUMNS",
     "GAP_LARGE_ENV",
     "ORLIB_ENV",
     "best_known",
@@ -315,9 +316,17 @@ def _gap_problem(
     )
 
 
-def read_gap_file(path: str | os.PathLike[str]) -> list[Problem]:
+#: Most columns (agents × jobs, over a file's problems) a GAP file may hold by default: reading
+#: and importing cost about 1 kB per column; the largest published instance has 54,000.
+DEFAULT_GAP_MAX_COLUMNS = 2_000_000
+
+
+def read_gap_file(
+    path: str | os.PathLike[str], *, max_columns: int | None = DEFAULT_GAP_MAX_COLUMNS
+) -> list[Problem]:
     """Read a GAP file, OR-Library (``gap1.txt``: problems ``gap1-1`` ...) or single-problem
-    (``e05100``: problem ``e05100``); malformed or truncated files raise :class:`InputError`.
+    (``e05100``: problem ``e05100``); malformed or truncated files raise :class:`InputError`, and
+    so does a file of more than ``max_columns`` columns (checked before it is parsed).
 
     Examples
     --------
@@ -333,7 +342,18 @@ def read_gap_file(path: str | os.PathLike[str]) -> list[Problem]:
     ('e0203', 'min', 3, 6, 'gap-single')
     """
     p = Path(path)
+    if max_columns is not None:  # before reading: numbers padded past 64 bytes are no GAP file
+        try:
+            size = p.stat().st_size
+        except OSError:
+            size = 0  # read_bytes names the problem
+        if size > 64 * 2 * max_columns + 4096:
+            _too_large(p, f"{size:,} bytes", max_columns)
     raw = read_bytes(p, expected="a GAP file")
+    if max_columns is not None:
+        numbers = _count_numbers(raw)
+        if numbers // 2 > max_columns:  # every column has a cost and a resource value
+            _too_large(p, f"{numbers:,} numbers, about {numbers // 2:,} columns", max_columns)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -341,12 +361,34 @@ def read_gap_file(path: str | os.PathLike[str]) -> list[Problem]:
     return parse_gap_text(text, stem=p.stem, source=str(p))
 
 
-def import_gap(path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> list[Path]:
+def _count_numbers(raw: bytes) -> int:
+    """Whitespace-separated tokens of ``raw``, counted without making them (numpy, one pass)."""
+    b = np.frombuffer(raw, dtype=np.uint8)
+    if b.size == 0:
+        return 0
+    space = np.isin(b, np.frombuffer(b" \t\n\r\x0b\x0c", dtype=np.uint8))
+    return int(np.count_nonzero(~space[1:] & space[:-1]) + (not space[0]))
+
+
+def _too_large(p: Path, what: str, max_columns: int) -> None:
+    raise InputError(
+        f"too large to read: {what} exceed --max-columns {max_columns:,} "
+        "(raise --max-columns if the memory is there: about 1 kB per column)",
+        source=str(p),
+    )
+
+
+def import_gap(
+    path: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    max_columns: int | None = DEFAULT_GAP_MAX_COLUMNS,
+) -> list[Path]:
     """Write one ``edgeopt-problem/1`` file per problem of GAP file ``path`` (either format)
     into ``out_dir``: every file or none (they are written to a temporary folder first)."""
     files = {
         f"{prob.name}.json": dumps(problem_to_dict(prob), indent=None)
-        for prob in read_gap_file(path)
+        for prob in read_gap_file(path, max_columns=max_columns)
     }
     return write_files_atomic(out_dir, files, inputs=[path])
 
@@ -361,10 +403,11 @@ def published_optima(path: str | os.PathLike[str] | None = None) -> dict[str, fl
     1, 2, ... of file gapN, in the file's own objective sense.
     """
     p = Path(path) if path is not None else orlib_dir() / "OPTIMA.md"
+    raw = read_bytes(p, expected="a Markdown table of optima")
     try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read ({exc.strerror})", source=str(p)) from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})", source=str(p)) from None
     optima: dict[str, float] = {}
     for lineno, line in enumerate(text.splitlines(), start=1):
         match = _ROW.match(line.strip())

@@ -20,6 +20,7 @@ __all__ = [
     "PLAN_STATUSES",
     "Outcome",
     "SolveResult",
+    "Interrupted",
     "relative_gap",
 ]
 
@@ -27,6 +28,17 @@ __all__ = [
 STATUSES = ("optimal", "feasible", "time_limit", "infeasible", "error", "bound")
 #: Statuses that carry a feasible plan.
 PLAN_STATUSES = ("optimal", "feasible", "time_limit")
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) stopped a solve. ``partial`` is what was found so far, filled in on the way
+    up: the HiGHS results in the driver, an :class:`Outcome` in a solver, a refereed
+    :class:`SolveResult` past the registry (None when nothing was kept). Anything that does not
+    look at it sees a plain ``KeyboardInterrupt`` and stops as before."""
+
+    def __init__(self, partial: Any = None):
+        super().__init__()
+        self.partial = partial
 
 
 def relative_gap(objective: float | None, bound: float | None) -> float | None:

@@ -82,7 +82,7 @@ def load_solution(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a solution file and check its shape (not yet against an instance)."""
     src = str(path)
     f = Fields(src)
-    d = f.obj(read_json(path), "")
+    d = f.obj(read_json(path, unique_keys=True), "")
     fmt = f.get(d, "format", "")
     if fmt != SOLUTION_FORMAT:
         raise f.fail("format", f"unknown format {fmt!r}, expected {SOLUTION_FORMAT!r}")
@@ -97,9 +97,11 @@ def load_solution(path: str | os.PathLike[str]) -> dict[str, Any]:
             "status", f"unknown status {d['status']!r} (expected one of {', '.join(STATUSES)})"
         )
     if d["objective"] is not None:
-        f.number(d["objective"], "objective")
+        f.number(d["objective"], "objective", limit=1e300)
     if d.get("bound") is not None:
-        f.number(d["bound"], "bound")
+        f.number(d["bound"], "bound", limit=1e300)
+    for k, v in f.obj(d.get("terms", {}), "terms").items():
+        f.number(v, f"terms.{k}")
     f.obj(d["assignment"], "assignment")
     d["_source"] = src
     return d
@@ -144,7 +146,9 @@ def check_solution(problem: Problem, data: dict[str, Any]) -> tuple[Evaluation, 
     src = data.get("_source", "<solution>")
     a = assignment_from_dict(problem, data, source=src)
     ev = evaluate(problem, a)
-    problems: list[str] = list(ev.violations)
+    no_plan = not data.get("assignment") and data.get("status") not in ("optimal", "feasible")
+    # a file without a plan (a bound-only solver, a search stopped empty-handed) claims none
+    problems: list[str] = [] if no_plan else list(ev.violations)
     if data.get("objective") is not None and not objectives_agree(
         float(data["objective"]), ev.source_objective
     ):
@@ -157,4 +161,45 @@ def check_solution(problem: Problem, data: dict[str, Any]) -> tuple[Evaluation, 
         and not ev.feasible
     ):
         problems.append(f"status {data['status']!r} but the plan is infeasible")
+    problems += _claims(problem, data, ev)
     return ev, problems
+
+
+def _claims(problem: Problem, data: dict[str, Any], ev: Evaluation) -> list[str]:
+    """What the file states beside its plan, checked against the plan and each other: the
+    status, the objective, the bound (in the source's sense) and the terms."""
+    out: list[str] = []
+    status, z, bound = data.get("status"), data.get("objective"), data.get("bound")
+    has_plan = bool(data.get("assignment"))
+    if z is None and (has_plan or status in ("optimal", "feasible")):
+        out.append(
+            f"status {status!r} with a plan but no objective (the evaluator finds {ev.source_objective})"
+        )
+    if status in ("infeasible", "error") and ev.complete and ev.feasible:
+        out.append(f"status {status!r} but the plan is complete and feasible")
+    if status == "optimal":
+        if bound is None:
+            out.append("status 'optimal' without a bound (nothing proves it)")
+        elif not objectives_agree(float(bound), ev.source_objective):
+            out.append(
+                f"status 'optimal' but the bound {bound} is not the objective {ev.source_objective}"
+            )
+    if bound is not None and has_plan and ev.feasible:
+        # a bound is on the best objective: no feasible plan is better than it
+        better = (
+            ev.source_objective < float(bound)
+            if problem.sense == "min"
+            else ev.source_objective > float(bound)
+        )
+        if better and not objectives_agree(float(bound), ev.source_objective):
+            word = "above" if problem.sense == "min" else "below"
+            out.append(f"bound {bound} is {word} the plan's objective {ev.source_objective}")
+    terms = data.get("terms") or {}
+    if terms and z is not None and not objectives_agree(float(sum(terms.values())), float(z)):
+        out.append(f"terms sum to {sum(terms.values())} but the objective is {z}")
+    if terms and has_plan and ev.complete:
+        sign = -1.0 if problem.sense == "max" else 1.0
+        for k, v in terms.items():
+            if k in ev.terms and not objectives_agree(float(v), sign * ev.terms[k]):
+                out.append(f"term {k!r} is {v} but the evaluator finds {sign * ev.terms[k]}")
+    return out

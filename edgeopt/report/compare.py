@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from edgeopt.batch.store import read_rows
+from edgeopt.core.evaluate import objectives_agree
 from edgeopt.core.result import PLAN_STATUSES
 from edgeopt.jsonio import write_text_atomic
 from edgeopt.paths import check_output
@@ -93,6 +94,18 @@ def has_plan(row: dict[str, Any]) -> bool:
     return row["status"] in PLAN_STATUSES and row.get("objective_internal") is not None
 
 
+def proven_optimal(row: dict[str, Any]) -> bool:
+    """A row counts as optimal only when its bound meets its objective within 1e-6 (relative):
+    a row marked ``optimal`` with a bound below Z, or none, is a plan, not a proof."""
+    z, b = row.get("objective_internal"), row.get("bound_internal")
+    return (
+        row["status"] == "optimal"
+        and z is not None
+        and b is not None
+        and objectives_agree(float(b), float(z))
+    )
+
+
 def references(rows: Iterable[dict[str, Any]]) -> dict[str, Reference]:
     """Z* per instance sha256: proven optimum, else best proven bound, else best objective found."""
     by_inst: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -100,9 +113,7 @@ def references(rows: Iterable[dict[str, Any]]) -> dict[str, Reference]:
         by_inst[r["instance_sha256"]].append(r)
     out: dict[str, Reference] = {}
     for sha, rs in by_inst.items():
-        opt = [
-            r for r in rs if r["status"] == "optimal" and r.get("objective_internal") is not None
-        ]
+        opt = [r for r in rs if proven_optimal(r)]
         bounds = [r for r in rs if r["status"] != "error" and r.get("bound_internal") is not None]
         plans = [r for r in rs if has_plan(r)]
         if opt:
@@ -181,7 +192,7 @@ def compare(
         ok = [r for r in rs if r["status"] != "error"]
         sm.solved = len(ok)
         sm.feasible = sum(has_plan(r) for r in rs)
-        sm.optimal = sum(r["status"] == "optimal" for r in rs)
+        sm.optimal = sum(proven_optimal(r) for r in rs)
         for r in rs:
             ref = refs.get(r["instance_sha256"])
             if has_plan(r) and ref is not None:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from edgeopt.errors import InputError
-from edgeopt.jsonio import write_json_atomic
+from edgeopt.jsonio import loads, read_bytes, write_json_atomic
 from edgeopt.rl.env import (
     EDGE_FEATURES,
     FEATURES,
@@ -227,11 +227,9 @@ def read_checkpoint(
     if not cfg_path.is_file() or not w_path.is_file():
         raise InputError(f"checkpoint needs {CONFIG_FILE} and {WEIGHTS_FILE}", source=src)
     try:
-        meta = json.loads(cfg_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(
-            f"{CONFIG_FILE} is not valid JSON ({str(exc).splitlines()[0]})", source=src
-        ) from None
+        meta = loads(read_bytes(cfg_path), source=str(cfg_path))
+    except InputError as exc:
+        raise InputError(f"{CONFIG_FILE}: {exc.bare_message}", source=src) from None
     if not isinstance(meta, dict) or meta.get("format") != CHECKPOINT_FORMAT:
         got = meta.get("format") if isinstance(meta, dict) else None
         raise InputError(

@@ -33,12 +33,15 @@ __all__ = [
     "HELD_OUT_SEED",
     "LARGE_SEED",
     "TEACHER_SEED",
+    "OPTIMA_FORMAT",
     "teacher_problems",
     "mixed_problems",
 ]
 
 #: Seed bases of the fixed instance sets (training seeds count up from the run's seed × 10⁶).
 VALIDATION_SEED, HELD_OUT_SEED, LARGE_SEED = 900_000_000, 910_000_000, 920_000_000
+#: ``format`` of an optima cache file (``--teacher-cache``, ``--val-cache``).
+OPTIMA_FORMAT = "edgeopt-drl-optima/1"
 #: Seed base of the imitation (teacher) instances, solved to proven optimality once and cached.
 TEACHER_SEED = 930_000_000
 
@@ -226,7 +229,5 @@ def milp_optima(
         if assignments:
             known[p.name]["assignment"] = plan
         # saved after every solve: an interrupted run keeps what it finished and resumes
-        write_json_atomic(
-            path, {"format": "edgeopt-drl-optima/1", "optima": dict(sorted(known.items()))}
-        )
+        write_json_atomic(path, {"format": OPTIMA_FORMAT, "optima": dict(sorted(known.items()))})
     return out

@@ -86,6 +86,11 @@ LAYERS = (
 )
 
 
+#: Largest weight magnitude a checkpoint may hold (the shipped one's is 2.9): beyond it the
+#: float32 forward pass overflows into NaN logits.
+MAX_WEIGHT = 1e4
+
+
 def layer_shapes(F: int, G: int, Fr: int, Fe: int, H: int) -> dict[str, tuple[int, int, bool]]:
     """(input width, output width, has bias) of every layer in :data:`LAYERS`."""
     return {
@@ -182,15 +187,37 @@ class NumpyPolicy:
     ) -> NumpyPolicy:
         """Load ``policy.npz``; shapes are checked against this edgeopt's feature counts
         ``sizes`` = (F, G, Fr, Fe). Any problem is one :class:`InputError` line."""
+        fname = Path(path).name
+
+        def member(z: Any, key: str) -> np.ndarray | None:
+            """One array, its stored size checked first (a small file may inflate to gigabytes)."""
+            if key not in z.files:
+                return None
+            size = z.zip.getinfo(f"{key}.npy").file_size
+            if size > limit.get(key, 4096):
+                raise InputError(
+                    f"{fname}: member {key!r} holds {size:,} bytes, more than float64 weights of "
+                    f"its shape need (at most {limit.get(key, 4096):,})",
+                    source=source,
+                )
+            return np.asarray(z[key])
+
+        limit: dict[str, int] = {}
+        arrays: dict[str, np.ndarray | None] = {}
+        if not zipfile.is_zipfile(path):  # np.load would call a text file "pickled data"
+            raise InputError(f"cannot read {fname}: not a .npz archive", source=source)
         try:
             with np.load(path, allow_pickle=False) as z:
-                arrays = {k: np.asarray(z[k]) for k in z.files}
-        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+                h = member(z, "hidden")
+                if h is not None and h.shape == () and np.issubdtype(h.dtype, np.integer):
+                    shapes = layer_shapes(*sizes, int(min(max(int(h), 1), 4096)))
+                    for name, (n_in, n_out, _) in shapes.items():  # float64 at most, + header
+                        limit[f"{name}/kernel"] = 8 * n_in * n_out + 4096
+                        limit[f"{name}/bias"] = 8 * n_out + 4096
+                    arrays = {k: member(z, k) for k in limit}
+        except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise InputError(
-                f"cannot read {Path(path).name}: {first[:200]}", source=source
-            ) from None
-        h = arrays.get("hidden")
+            raise InputError(f"cannot read {fname}: {first[:200]}", source=source) from None
         if (
             h is None
             or h.shape != ()
@@ -216,9 +243,23 @@ class NumpyPolicy:
                     f"{(n_in, n_out)}; the checkpoint was made for other features, retrain it",
                     source=source,
                 )
+            for w in (k, b):
+                if w is not None and w.dtype not in (np.float16, np.float32, np.float64):
+                    raise InputError(
+                        f"{fname}: layer {name!r} holds {w.dtype} values, expected floating-point "
+                        "weights",
+                        source=source,
+                    )
             if not (np.isfinite(k).all() and (b is None or np.isfinite(b).all())):
+                raise InputError(f"{fname}: layer {name!r} has non-finite weights", source=source)
+            if (
+                max(np.abs(k).max(initial=0), 0 if b is None else np.abs(b).max(initial=0))
+                > MAX_WEIGHT
+            ):
                 raise InputError(
-                    f"{Path(path).name}: layer {name!r} has non-finite weights", source=source
+                    f"{fname}: layer {name!r} has weights beyond ±{MAX_WEIGHT:g} (trained ones stay "
+                    "in single digits)",
+                    source=source,
                 )
             weights[name] = (k.astype(np.float32), None if b is None else b.astype(np.float32))
         return cls(weights, H)
@@ -249,26 +290,32 @@ def rollout(
     *,
     order: str = "regret",
     loads: list[np.ndarray | None] | None = None,
+    deadline: float | None = None,
 ) -> Any:
     """Decode ``problems`` with ``policy`` (anything with ``logits(obs)``): greedy when ``rng`` is
     None, else one sample per problem; ``loads`` as in :class:`~edgeopt.rl.env.PlanBatch`.
-    Returns the finished :class:`~edgeopt.rl.env.PlanBatch`."""
+    Returns the :class:`~edgeopt.rl.env.PlanBatch`, finished unless ``deadline`` (a
+    ``time.perf_counter()`` value) passed first: rows not done then have no plan."""
+    import time
+
     from edgeopt.rl.env import PlanBatch
 
     batch = PlanBatch(problems, order=order, merge=rng is not None, loads=loads)
     while not batch.done.all():
+        if deadline is not None and time.perf_counter() >= deadline:
+            break
         obs = batch.observe()
         batch.step(choose(policy.logits(obs), obs["choice"], rng))
     return batch
 
 
 def best_plan(batches: list[Any]) -> tuple[np.ndarray | None, float, int]:
-    """Over every row of the finished ``batches``: the plan of least Z (the env's exact Z,
-    fixed loads included), that Z, and how many rows got stuck."""
+    """Over every row of the ``batches``: the plan of least Z (the env's exact Z, fixed loads
+    included), that Z, and how many rows got stuck (or were stopped unfinished)."""
     best, best_z, stuck = None, np.inf, 0
     for batch in batches:
         for b in range(batch.B):
-            if batch.stuck[b]:
+            if batch.stuck[b] or not batch.done[b]:
                 stuck += 1
                 continue
             z = batch.states[b].z()

@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import sys
 import time
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +37,8 @@ import numpy as np
 
 from edgeopt.data import display_path
 from edgeopt.errors import InputError
-from edgeopt.jsonio import write_json_atomic
+from edgeopt.jsonio import printable, write_json_atomic
+from edgeopt.paths import same_file
 
 __all__ = ["Args", "main", "train", "validate", "plot_curve"]
 
@@ -268,18 +271,81 @@ def check_args(args: Args) -> None:
         raise InputError(f"--order: must be one of {list(ITEM_RULES)}, got {args.order!r}")
     plain_name(args.name, option="--name")
     inputs = [args.catalog or None, args.devices or None]
-    check_output(
-        Path(args.out_dir) / args.name, option="--out-dir/--name", inputs=inputs, folder=True
-    )
+    out = Path(args.out_dir) / args.name
+    check_output(out, option="--out-dir/--name", inputs=inputs, folder=True)
+    _check_own_folder(out, init=args.init)
     if args.curve:
         check_output(args.curve, option="--curve", inputs=inputs)
+        curve = Path(args.curve)
+        if curve.is_file() and curve.stat().st_size and curve.read_bytes()[:8] != PNG_MAGIC:
+            raise InputError(
+                f"--curve {printable(args.curve)}: exists and is not a PNG image; refusing to "
+                "overwrite it"
+            )
     if args.init:  # a bad starting checkpoint fails here, before any MILP or TensorFlow
         from edgeopt.rl.agent import read_checkpoint
 
         read_checkpoint(args.init)
+    from edgeopt.rl.data import OPTIMA_FORMAT
+
     for opt, val in (("--teacher-cache", args.teacher_cache), ("--val-cache", args.val_cache)):
         if val:
             check_output(val, option=opt, inputs=inputs)
+            if Path(val).exists() and _file_format(Path(val)) != OPTIMA_FORMAT:
+                raise InputError(
+                    f"{opt} {printable(val)}: exists and is not an optima cache "
+                    f"(format {OPTIMA_FORMAT!r}); refusing to overwrite it"
+                )
+
+
+#: The first bytes of a PNG file: ``--curve`` replaces only a PNG (or nothing).
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+#: What ``train`` writes into ``<out_dir>/<name>/``, each file's expected ``format`` (None: the
+#: weights, a zip archive): a folder holding anything else is the user's, never written into.
+OWN_FILES: dict[str, str | None] = {
+    "config.json": "edgeopt-drl-checkpoint/",
+    "history.json": "edgeopt-drl-history/",
+    "optima.json": "edgeopt-drl-optima/",
+    "validation_optima.json": "edgeopt-drl-optima/",
+    "policy.npz": None,
+}
+
+
+def _file_format(path: Path) -> str | None:
+    """The ``format`` field of a small JSON file (None when it is not one)."""
+    try:
+        if path.stat().st_size > 256 * 2**20:
+            return None
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return None
+    fmt = data.get("format") if isinstance(data, dict) else None
+    return fmt if isinstance(fmt, str) else None
+
+
+def _check_own_folder(out: Path, *, init: str) -> None:
+    """``out`` may be written only if it is new, empty, or holds nothing but files an earlier
+    ``train`` wrote there (so a rerun resumes its caches), and is not the ``--init`` checkpoint."""
+    shown = f"--out-dir/--name {printable(str(out))}"
+    if init and same_file(out, init):
+        raise InputError(f"{shown}: is the --init checkpoint; refusing to overwrite it")
+    if not out.is_dir():
+        return
+    for entry in sorted(out.iterdir()):
+        want = OWN_FILES.get(entry.name, "")
+        if not entry.is_file() or entry.is_symlink():
+            ok = False
+        elif want is None:
+            ok = zipfile.is_zipfile(entry)
+        else:
+            fmt = _file_format(entry)
+            ok = bool(want) and fmt is not None and fmt.startswith(want)
+        if not ok:
+            raise InputError(
+                f"{shown}: holds {printable(entry.name)!r}, which train did not write; "
+                "refusing to write into it (choose another --name or --out-dir)"
+            )
 
 
 def _caches(arg: str, name: str, out: Path) -> dict[str, Any]:

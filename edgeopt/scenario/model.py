@@ -30,6 +30,12 @@ __all__ = [
 
 SCENARIO_FORMAT = "edgeopt-scenario/1"
 WEIGHT_KEYS = ("balance", "accuracy", "network", "cloud")
+#: Node id only the cloud node may have: the compiled problem's cloud bin is called so
+#: (``edgeopt.core.problem.CLOUD``), and a controller of that name would share its bin.
+CLOUD = "cloud"
+#: Smallest window, bandwidth and controller capacities a scenario may have: 1 ms, 1 kbit/s,
+#: 1 MFLOP/s, 1 kB. Below them (1e-300) the model's coefficients overflow and HiGHS rejects it.
+MIN_WINDOW_S = MIN_BANDWIDTH_MBPS = MIN_GFLOPS = MIN_MEMORY_MB = 1e-3
 CONTROLLER_KEYS = ("profile", "gflops", "memory_mb", "vm_overhead_mb", "max_util")
 REQUEST_KEYS = (
     "id",
@@ -137,7 +143,7 @@ def scenario_from_dict(data: Any, *, source: str = "<scenario>") -> Scenario:
     )
     name = f.string(d["name"], "name")
     window = d["window_s"]
-    f.number(window, "window_s", min=0.0, min_exclusive=True)
+    f.number(window, "window_s", min=MIN_WINDOW_S)
     weights = f.obj(d["weights"], "weights")
     f.keys(weights, "weights", WEIGHT_KEYS)
     for k in WEIGHT_KEYS:
@@ -181,11 +187,15 @@ def _topology(f: Fields, data: Any) -> tuple[nx.Graph, list[tuple[str, str]]]:
             )
         if nid in g:
             raise f.fail(f"{fld}.id", f"duplicate node id {nid!r}")
+        if nid == CLOUD and kind != "cloud":  # the compiled problem's cloud bin has this id
+            raise f.fail(
+                f"{fld}.id", f"{CLOUD!r} is reserved for the cloud node (this is a {kind})"
+            )
         if kind == "controller":
             f.keys(node, fld, ["id", "kind", *CONTROLLER_KEYS])
             f.string(node["profile"], f"{fld}.profile")
-            f.number(node["gflops"], f"{fld}.gflops", min=0.0, min_exclusive=True)
-            f.number(node["memory_mb"], f"{fld}.memory_mb", min=0.0, min_exclusive=True)
+            f.number(node["gflops"], f"{fld}.gflops", min=MIN_GFLOPS)
+            f.number(node["memory_mb"], f"{fld}.memory_mb", min=MIN_MEMORY_MB)
             f.number(node["vm_overhead_mb"], f"{fld}.vm_overhead_mb", min=0.0)
             f.number(node["max_util"], f"{fld}.max_util", min=0.0, max=1.0, min_exclusive=True)
         else:
@@ -214,7 +224,7 @@ def _topology(f: Fields, data: Any) -> tuple[nx.Graph, list[tuple[str, str]]]:
         if edge_key(u, v) in seen:
             raise f.fail(fld, f"duplicate edge {u!r}–{v!r}")
         seen.add(edge_key(u, v))
-        f.number(e["bandwidth_mbps"], f"{fld}.bandwidth_mbps", min=0.0, min_exclusive=True)
+        f.number(e["bandwidth_mbps"], f"{fld}.bandwidth_mbps", min=MIN_BANDWIDTH_MBPS)
         f.number(e["latency_ms"], f"{fld}.latency_ms", min=0.0)
         if "max_util" in e:
             f.number(e["max_util"], f"{fld}.max_util", min=0.0, max=1.0, min_exclusive=True)

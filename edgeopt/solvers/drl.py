@@ -67,20 +67,33 @@ def checkpoint_sha256(checkpoint: str | Path | None = None) -> str:
     return h.hexdigest()[:16]
 
 
-def learned_repair(checkpoint: str | Path | None = None, samples: int = 8) -> Any:
+def learned_repair(
+    checkpoint: str | Path | None = None, samples: int = 8, deadline: float | None = None
+) -> Any:
     """The LNS repair step of ``drl+lns``: ``repair(sub, fixed_load, rng)`` decodes the freed
     items of ``sub`` on top of ``fixed_load`` (greedy and ``samples`` sampled plans, one batch)
-    and returns the columns of the best complete plan, or None when all got stuck."""
+    and returns the columns of the best complete plan, or None when all got stuck or
+    ``deadline`` (a ``time.perf_counter()`` value) passed first."""
     policy, order = load_policy(checkpoint)
     from edgeopt.rl.policy import best_plan, rollout
 
     def repair(sub: Problem, fixed: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
-        runs = [rollout(policy, [sub], order=order, loads=[fixed])]
+        runs = [rollout(policy, [sub], order=order, loads=[fixed], deadline=deadline)]
         if samples:
-            runs.append(rollout(policy, [sub] * samples, rng, order=order, loads=[fixed] * samples))
+            many = [sub] * samples
+            runs.append(
+                rollout(policy, many, rng, order=order, loads=[fixed] * samples, deadline=deadline)
+            )
         return best_plan(runs)[0]
 
     return repair
+
+
+#: Sampled plans decoded in one batch at most, and plans × columns per batch at most (each plan
+#: costs about 0.5 kB per column: 2·10⁶ cells are about 1 GB).
+SAMPLE_CHUNK, SAMPLE_CELLS = 256, 2_000_000
+#: Time the greedy repair gets when decoding used up the limit (it plans c50-r400 in milliseconds).
+MIN_REPAIR_S = 0.5
 
 
 @register(
@@ -115,31 +128,48 @@ def drl(
     from edgeopt.rl.policy import best_plan, rollout
 
     t_load = time.perf_counter() - t0
-    greedy_batch = rollout(policy, [problem], order=order)
+    deadline = None if time_limit_s is None else t0 + time_limit_s
+    greedy_batch = rollout(policy, [problem], order=order, deadline=deadline)
     runs = [greedy_batch]
+    drawn = 0
     if samples:
+        # in chunks, so memory stays bounded (about 0.5 kB per column per plan) and the time
+        # limit is checked between and within them
+        chunk = max(1, min(SAMPLE_CHUNK, SAMPLE_CELLS // max(1, problem.n_columns)))
         rng = np.random.default_rng(seed)
-        runs.append(rollout(policy, [problem] * samples, rng, order=order))
+        while drawn < samples and (deadline is None or time.perf_counter() < deadline):
+            n = min(chunk, samples - drawn)
+            runs.append(rollout(policy, [problem] * n, rng, order=order, deadline=deadline))
+            drawn += n
+    timed_out = any(not r.done.all() for r in runs) or drawn < samples
     best, _, stuck = best_plan(runs)
+    greedy_done = bool(greedy_batch.done[0] and not greedy_batch.stuck[0])
     stats: dict[str, Any] = {
-        "plans": 1 + samples,
+        "plans": 1 + drawn,
         "stuck_plans": stuck,
         "load_s": round(t_load, 4),
-        "greedy_objective": None if greedy_batch.stuck[0] else greedy_batch.states[0].z(),
+        "greedy_objective": greedy_batch.states[0].z() if greedy_done else None,
     }
+    status = "time_limit" if timed_out else None
+    if timed_out:
+        stats["stopped"] = "time limit"
     if best is None:
         if not repair:
             return Outcome(
                 None,
-                "error",
+                status or "error",
                 stats=stats,
-                message="every decoded plan got stuck (an item had no fitting column)",
+                message="no decoded plan within the time limit"
+                if timed_out
+                else "every decoded plan got stuck (an item had no fitting column)",
             )
-        fallback = get_solver("greedy")(problem, seed=seed, time_limit_s=time_limit_s)
-        stats["repair"] = "greedy heuristic plan (every decoded plan got stuck)"
+        left = None if deadline is None else max(deadline - time.perf_counter(), MIN_REPAIR_S)
+        fallback = get_solver("greedy")(problem, seed=seed, time_limit_s=left)
+        stats["repair"] = "greedy heuristic plan (every decoded plan got stuck or was stopped)"
         return Outcome(
             fallback.assignment,
+            status,
             stats=stats,
             message="" if fallback.assignment is not None else fallback.message,
         )
-    return Outcome(best, stats=stats)
+    return Outcome(best, status, stats=stats)

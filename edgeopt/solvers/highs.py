@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from edgeopt.core.result import Interrupted
 from edgeopt.errors import SolverError
 
 __all__ = [
@@ -228,8 +229,36 @@ def _run(h: Any, threads: int | None) -> float:
             highspy.Highs.resetGlobalScheduler(True)
         _scheduler_threads[0] = threads
     t0 = time.perf_counter()
-    h.run()
+    # HiGHS runs in highspy's solver thread while this one waits, so Ctrl-C arrives here at once
+    # (a plain h.run() holds it until the search ends); HiGHS then stops at its next interrupt
+    # check with its incumbent.
+    h.HandleUserInterrupt = True
+    h.startSolve()
+    try:
+        while not h.wait(0.1)[0]:
+            pass
+    except KeyboardInterrupt:
+        h.cancelSolve()
+        _wait_stopped(h)
+        raise Interrupted() from None
+    except BaseException:  # e.g. a batch's SIGTERM: stop HiGHS too (a C++ thread still running
+        h.cancelSolve()  # at interpreter exit aborts the process: "terminate called ...")
+        _wait_stopped(h)
+        raise
     return time.perf_counter() - t0
+
+
+def _wait_stopped(h: Any, force_after: int = 3) -> None:
+    """Wait for a cancelled HiGHS to stop; ``force_after`` more Ctrl-C give up waiting."""
+    presses = 0
+    while True:
+        try:
+            if h.wait(0.1)[0]:
+                return
+        except KeyboardInterrupt:
+            presses += 1
+            if presses >= force_after:
+                raise
 
 
 def solve_arrays(
@@ -291,7 +320,13 @@ def solve_arrays(
         sol.dual_valid = False
         h.setSolution(sol)
     load_s = time.perf_counter() - t0
-    solve_s = _run(h, options.threads)
+    try:
+        solve_s = _run(h, options.threads)
+    except Interrupted as exc:  # the incumbent so far goes up with the interrupt
+        exc.partial = _results(
+            h, mip=mip, load_s=load_s, solve_s=time.perf_counter() - t0 - load_s, dense=dense
+        )
+        raise
     return _results(h, mip=mip, load_s=load_s, solve_s=solve_s, dense=dense)
 
 

@@ -263,7 +263,8 @@ def _lns_composite(base_name: str) -> tuple[Any, str]:
         if base_name == "drl":  # the learned constructor repairs each neighbourhood first
             from edgeopt.solvers.drl import learned_repair
 
-            repair = learned_repair(base.settings.get("checkpoint"))
+            end = None if deadline.limit_s is None else deadline.start + deadline.limit_s
+            repair = learned_repair(base.settings.get("checkpoint"), deadline=end)
         return _lns_outcome(
             problem,
             base,

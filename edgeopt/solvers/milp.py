@@ -11,6 +11,7 @@ proves it.
 from __future__ import annotations
 
 import gc
+import logging
 import time
 from typing import Any
 
@@ -18,7 +19,7 @@ import numpy as np
 
 from edgeopt.core.evaluate import evaluate, objectives_agree
 from edgeopt.core.problem import Problem
-from edgeopt.core.result import Outcome
+from edgeopt.core.result import Interrupted, Outcome
 from edgeopt.errors import InputError, SolverError
 from edgeopt.solvers.highs import DEFAULT_MIP_GAP, HighsOptions, MilpResults, solve_arrays
 from edgeopt.solvers.milp_model import CompiledModel, build_model, compile_model
@@ -30,6 +31,9 @@ __all__ = ["solve", "solve_lp", "solve_model", "DEFAULT_MIP_GAP", "DEFAULT_WARM_
 
 #: The solver whose plan starts the search unless ``warm_start`` says otherwise.
 DEFAULT_WARM_START = "greedy+ls"
+#: Seconds to build and load the MILP per column of the reduced problem (2.5 s for c50-r400's
+#: 173 000 on a loaded 2-core machine): with less time left, the MILP is not attempted.
+_BUILD_S_PER_COLUMN = 1.5e-5
 #: Share of the time limit the warm-start solver may use (and at most this many seconds).
 _START_SHARE, _START_MAX_S = 0.05, 2.0
 
@@ -43,9 +47,15 @@ def _build(
     t0 = time.perf_counter()
     enabled = gc.isenabled()
     gc.disable()
+    # Pyomo logs an exception raised inside a rule before re-raising it (a Ctrl-C during the
+    # build printed "ERROR: Constructing component ..."): the exception alone reports it
+    pyomo_log = logging.getLogger("pyomo.core")
+    level = pyomo_log.level
+    pyomo_log.setLevel(logging.CRITICAL)
     try:
         cm = compile_model(build_model(problem, fixed_load, load_order))
     finally:
+        pyomo_log.setLevel(level)
         if enabled:
             gc.enable()
     return cm, time.perf_counter() - t0
@@ -77,27 +87,34 @@ def solve_model(
                     ev.max_balanced, float(np.max((ev.loads + fixed_load)[problem.balanced]))
                 )
     left = None if options.time_limit_s is None else max(options.time_limit_s - build_s, 1e-3)
-    res = solve_arrays(
-        cost=cm.cost,
-        a=cm.a,
-        row_lower=cm.row_lower,
-        row_upper=cm.row_upper,
-        col_lower=cm.col_lower,
-        col_upper=cm.col_upper,
-        integer=None if relax else cm.integer,
-        options=HighsOptions(**{**options.__dict__, "time_limit_s": left}),
-        offset=cm.offset,
-        start=col_value,
-    )
-    assignment = None
-    if res.x is not None and not relax:
-        assignment = _assignment_from_x(problem, res.x[cm.x_pos])
     info = {
         "build_s": round(build_s, 6),
         "n_vars": cm.n_vars,
         "n_cons": cm.n_cons,
         "n_nonzeros": int(cm.a.nnz),
     }
+    try:
+        res = solve_arrays(
+            cost=cm.cost,
+            a=cm.a,
+            row_lower=cm.row_lower,
+            row_upper=cm.row_upper,
+            col_lower=cm.col_lower,
+            col_upper=cm.col_upper,
+            integer=None if relax else cm.integer,
+            options=HighsOptions(**{**options.__dict__, "time_limit_s": left}),
+            offset=cm.offset,
+            start=col_value,
+        )
+    except Interrupted as exc:  # Ctrl-C: the incumbent so far, decoded, goes up with it
+        if isinstance(exc.partial, MilpResults):
+            x = exc.partial.x
+            plan = None if x is None or relax else _assignment_from_x(problem, x[cm.x_pos])
+            exc.partial = (exc.partial, plan, info)
+        raise
+    assignment = None
+    if res.x is not None and not relax:
+        assignment = _assignment_from_x(problem, res.x[cm.x_pos])
     return res, assignment, info
 
 
@@ -114,6 +131,12 @@ def _assignment_from_x(problem: Problem, x: np.ndarray) -> np.ndarray:
     a = np.empty(problem.n_items, dtype=np.int64)
     a[problem.col_item[chosen]] = chosen
     return a
+
+
+def _fallback_s(deadline: Deadline) -> float | None:
+    """Time for a greedy fallback plan: a tenth of what is left, at least 0.5 s (None: no limit)."""
+    share = deadline.share(0.1)
+    return None if share is None else max(share, 0.5)
 
 
 def _prepare(problem: Problem, reduce: bool) -> tuple[Reduction, float]:
@@ -189,6 +212,28 @@ def solve(
     t0 = time.perf_counter()
     start, note = _start(problem, warm_start, seed, deadline)
     start_s = time.perf_counter() - t0
+    if start is None and isinstance(warm_start, str) and warm_start not in ("", "none", "greedy"):
+        # the warm start's share was too short for a plan (greedy+ls on c50-r400 in 0.1 s):
+        # greedy alone plans in a fraction of a second, and HiGHS may not find one in time
+        plan = get_solver("greedy")(problem, seed=seed, time_limit_s=_fallback_s(deadline))
+        if plan.has_plan:
+            start, note = plan.assignment, f"{note}; greedy instead"
+    left, build_est = deadline.left(), _BUILD_S_PER_COLUMN * red.problem.n_columns
+    if left < build_est:  # the model would not be built in time: a heuristic plan stands
+        if start is None:
+            plan = get_solver("greedy")(problem, seed=seed, time_limit_s=_fallback_s(deadline))
+            start, note = plan.assignment, f"{note}; greedy fallback"
+        return Outcome(
+            start,
+            "time_limit",
+            stats={
+                "reduce_s": round(reduce_s, 6),
+                "warm_start": note,
+                "build_s_estimate": build_est,
+            },
+            message=f"time limit too short to build the MILP (about {build_est:.1f} s): "
+            "the heuristic plan, no bound",
+        )
     classes = interchangeable_bins(red.problem) if symmetry else []
     order = load_order_pairs(red.problem, classes)
     reduced_start = None if start is None else red.to_reduced[start]
@@ -197,9 +242,27 @@ def solve(
     opts = HighsOptions(
         time_limit_s=deadline.share(1.0), mip_gap=mip_gap, threads=threads, seed=seed, log=log
     )
-    res, reduced_a, model_info = solve_model(
-        red.problem, opts, start=reduced_start, load_order=order
-    )
+    interrupted = None
+    try:
+        res, reduced_a, model_info = solve_model(
+            red.problem, opts, start=reduced_start, load_order=order
+        )
+    except Interrupted as exc:  # Ctrl-C: finish the outcome of the incumbent, then pass it up
+        if not isinstance(exc.partial, tuple):
+            raise
+        res, reduced_a, model_info = exc.partial
+        interrupted = exc
+    except KeyboardInterrupt:  # Ctrl-C while the model was built: the warm start's plan stands
+        if start is None:
+            raise
+        raise Interrupted(
+            Outcome(
+                start,
+                "time_limit",
+                stats={"warm_start": note, "interrupted": True},
+                message="interrupted while building the MILP: the warm start's plan",
+            )
+        ) from None
     stats = {
         **res.stats(),
         **model_info,
@@ -229,6 +292,12 @@ def solve(
             )
             status = "time_limit" if res.time_limit else None
             bound = objective = None
+    if interrupted is not None:
+        stats["interrupted"] = True
+        interrupted.partial = Outcome(
+            a, "time_limit", bound=bound, objective=objective, stats=stats, message="interrupted"
+        )
+        raise interrupted
     return Outcome(a, status, bound=bound, objective=objective, stats=stats, message=message)
 
 

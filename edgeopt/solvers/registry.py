@@ -30,13 +30,14 @@ import numpy as np
 
 from edgeopt.core.evaluate import evaluate, objectives_agree
 from edgeopt.core.problem import Problem
-from edgeopt.core.result import Outcome, SolveResult
+from edgeopt.core.result import Interrupted, Outcome, SolveResult
 from edgeopt.errors import InputError, SolverError
 
 __all__ = [
     "register",
     "register_composite",
     "get_solver",
+    "check_solver_options",
     "solver_names",
     "solver_descriptions",
     "parse_options",
@@ -202,6 +203,18 @@ def solver_options(name: str) -> dict[str, Any]:
     return {k: p.default for k, p in e.params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY}
 
 
+def check_solver_options(name: str, options: dict[str, Any]) -> None:
+    """Refuse at once (one :class:`InputError`) an option solver ``name`` does not take, or a value
+    out of range, before anything is loaded or solved; a composite's options go to its base."""
+    entry = _lookup(name)
+    checked, _ = _check(entry, None, None, options)
+    rest = {k: v for k, v in checked.items() if k not in entry.params}
+    for suffix in _COMPOSITES if rest else ():
+        if name.endswith(suffix) and name[: -len(suffix)] in _REGISTRY:
+            check_solver_options(name[: -len(suffix)], rest)
+            return
+
+
 def get_solver(name: str) -> Callable[..., SolveResult]:
     """``solve(problem, *, seed=None, time_limit_s=None, **options) -> SolveResult`` for ``name``."""
     entry = _lookup(name)
@@ -298,6 +311,8 @@ def _check(
         if key in entry.params:
             p = entry.params[key]
             checked[key] = _check_value(entry.name, key, value, entry.hints.get(key), p.default)
+            if key in OPTION_RANGES and checked[key] is not None:
+                OPTION_RANGES[key].check(checked[key], f"{entry.name}: option {key!r}")
         elif passes_on:  # a composite hands the rest to its base solver, which checks them
             checked[key] = value
         else:
@@ -312,6 +327,32 @@ def _check(
     for key, value in checked.items():
         settings.setdefault(key, _jsonable(value))
     return checked, settings
+
+
+def _option_ranges() -> dict[str, Any]:
+    from edgeopt.argcheck import MIP_GAP, THREADS, TIME_LIMIT_S, Range
+
+    def count(lo: int, hi: int = 10**9) -> Range:
+        return Range(lo, hi, integer=True)
+
+    return {
+        "threads": THREADS,
+        "mip_gap": MIP_GAP,
+        "per_item": count(1),
+        "max_rounds": count(1),
+        "size": count(1),
+        "attempts": count(1, 10**6),
+        "samples": count(0, 10**6),
+        "max_mip_columns": count(1, 10**12),
+        "one_pass_above": count(0, 10**12),
+        "sub_time_s": TIME_LIMIT_S,
+        "budget_s": TIME_LIMIT_S,
+    }
+
+
+#: Allowed values of numeric options, by name, whichever solver takes them: ``--threads`` and
+#: ``--set threads=`` go through the same check (at most the machine's cores).
+OPTION_RANGES = _option_ranges()
 
 
 def _jsonable(v: Any) -> Any:
@@ -349,7 +390,14 @@ def _run(
             settings=settings,
             message=f"no admissible column for item(s): {names}",
         )
-    out = entry.algorithm(problem, seed=seed, time_limit_s=time_limit_s, **checked)
+    try:
+        out = entry.algorithm(problem, seed=seed, time_limit_s=time_limit_s, **checked)
+    except Interrupted as exc:  # Ctrl-C: the plan so far is refereed too, then passed up
+        if isinstance(exc.partial, Outcome):
+            exc.partial = referee(
+                problem, entry.name, exc.partial, started=started, settings=settings
+            )
+        raise
     return referee(problem, entry.name, out, started=started, settings=settings)
 
 
