@@ -116,18 +116,37 @@ def test_pattern_bound_is_the_optimum_with_one_bin(p):
 
 
 @SMALL
-@given(core_problems(max_items=6, max_bins=3, max_options=2, tightness=2.0))
-def test_reduced_cost_fixing_keeps_every_better_plan(p):
-    """Columns are removed only if they are in no plan better than the incumbent: give an
-    incumbent just above the optimum, and every column of the optimal plan must survive."""
+@given(
+    core_problems(max_items=6, max_bins=3, max_options=2, tightness=2.0),
+    st.sampled_from([1e-3, 0.05, 0.3]),
+)
+def test_reduced_cost_fixing_keeps_the_optimal_plan(p, above):
     r = get_solver("milp")(p, seed=0, time_limit_s=60)
     if r.status != "optimal":
         return
-    opt = r.objective
-    incumbent = opt + 1e-3 * max(1.0, abs(opt))
-    res = pattern_bound(p, deadline=Deadline.after(30), incumbent=incumbent)
-    keep = survivors(p, res, incumbent)
-    assert keep[r.assignment].all()
+    incumbent = r.objective + above * max(1.0, abs(r.objective))
+    res = pattern_bound(p, deadline=Deadline.after(3), incumbent=incumbent)
+    assert survivors(p, res, incumbent)[r.assignment].all()
+
+
+def test_reduced_cost_fixing_removes_only_columns_in_no_better_plan():
+    """For every removed column, the MILP with that column forced in costs at least the
+    incumbent (a rule four times too eager fails this on the same instance)."""
+    p = load_instance(DEMO / "default-c4-r12-s1.json").problem
+    opt = get_solver("milp")(p, seed=0).objective
+    incumbent = opt * 1.05
+    res = pattern_bound(p, deadline=Deadline.after(4), incumbent=incumbent)
+    removed = np.flatnonzero(~survivors(p, res, incumbent))
+    assert removed.size > 0
+    for j in removed[:40]:
+        mask = np.ones(p.n_columns, dtype=bool)
+        mask[p.item_ptr[p.col_item[j]] : p.item_ptr[p.col_item[j] + 1]] = False
+        mask[j] = True
+        forced = get_solver("milp")(p.subset(mask), seed=0, time_limit_s=60)
+        if forced.status == "optimal":
+            assert forced.objective >= incumbent - 1e-6 * max(1.0, abs(incumbent))
+        else:
+            assert forced.status == "infeasible"
 
 
 def test_a_stopped_run_still_reports_a_valid_bound():
