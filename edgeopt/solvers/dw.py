@@ -288,7 +288,7 @@ def _root_multipliers(
     Σ_i min(0, min_j (rc_j + λ·w_j)) − λ·cap, by projected subgradient steps."""
     r = cap.size
     lam = np.zeros(r)
-    scale = 1.0 / np.maximum(cap, 1e-300)
+    scale = np.where(cap > 0, 1.0 / np.where(cap > 0, cap, 1.0), 1.0)
     step = float(np.abs(rc).max(initial=0.0)) + 1e-12
     best_v, best_lam = -np.inf, lam.copy()
     for t in range(steps):
