@@ -758,3 +758,40 @@ def test_drl_lns_repair_stops_at_the_deadline(scenario):
     assert learned_repair(samples=4)(p, fixed, rng) is not None
     late = learned_repair(samples=4, deadline=time.perf_counter())  # already passed
     assert late(p, fixed, rng) is None
+
+
+@pytest.mark.parametrize("solver", ["cg", "dw"])
+def test_ctrl_c_stops_cg_and_dw_within_two_seconds_keeping_their_plan(capsys, tmp_path, solver):
+    """cg drives highspy itself, best/dw run numba searches and their own HiGHS models: Ctrl-C
+    stops each within 2 s, writing the best plan so far (status time_limit, refereed)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    sc, sol = tmp_path / "c25.json", tmp_path / "sol.json"
+    gen = ("generate", "--controllers", "25", "--requests", "150", "--seed", "5", "--out", sc)
+    assert run(capsys, *gen)[0] == 0
+    root = Path(__file__).resolve().parents[1]
+    p = subprocess.Popen(
+        [sys.executable, "-m", "edgeopt.cli", "solve", str(sc), "--solver", solver]
+        + ["--time-limit", "120", "--out", str(sol)],
+        cwd=root,
+        env={**__import__("os").environ, "PYTHONPATH": str(root)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        time.sleep(8.0)  # past the start plan: the bound is being computed
+        t0 = time.perf_counter()
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=30)
+    finally:
+        p.kill()
+    assert time.perf_counter() - t0 < 2.0 + 1.0, err
+    assert p.returncode == 130, err
+    data = json.loads(sol.read_text())
+    assert data["status"] == "time_limit" and data["stats"]["interrupted"] is True
+    assert run(capsys, "validate", sc, "--solution", sol, "-q")[0] == 0

@@ -28,8 +28,8 @@ import scipy.sparse as sp
 
 from edgeopt.core.evaluate import evaluate
 from edgeopt.core.problem import Problem
-from edgeopt.core.result import Outcome
-from edgeopt.solvers.highs import HighsOptions, configure, new_highs
+from edgeopt.core.result import Interrupted, Outcome
+from edgeopt.solvers.highs import HighsOptions, configure, new_highs, run_interruptible
 from edgeopt.solvers.registry import Deadline, get_solver, register
 
 __all__ = ["cg", "column_generation", "CGResult", "cheapest_columns", "lagrangian_bound"]
@@ -196,7 +196,7 @@ def column_generation(
         left = deadline.left()
         if np.isfinite(left):
             h.setOptionValue("time_limit", max(left, 1e-3))
-        h.run()
+        run_interruptible(h)
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             break
         value = float(h.getInfo().objective_function_value)
@@ -252,12 +252,38 @@ def cg(
     :param start: solver whose plan seeds the master and starts the MIP.
     :param per_item: columns added per item and iteration.
     """
-    from edgeopt.solvers.lns import improve
-    from edgeopt.solvers.submip import solve_columns
 
     deadline = Deadline.after(time_limit_s)
     base = get_solver(start)(problem, seed=seed, time_limit_s=deadline.share(0.15))
     a0 = base.assignment if base.has_plan else None
+    try:
+        return _cg_from(
+            problem, a0, base.objective, deadline, time_limit_s, seed, threads, per_item, bound_only
+        )
+    except KeyboardInterrupt as exc:  # Ctrl-C: the start plan (or better, if LNS kept one)
+        partial = exc.partial if isinstance(exc, Interrupted) else None
+        plan = partial.assignment if isinstance(partial, Outcome) else a0
+        if plan is None:
+            raise
+        raise Interrupted(
+            Outcome(plan, "time_limit", stats={"interrupted": True}, message="interrupted")
+        ) from None
+
+
+def _cg_from(
+    problem: Problem,
+    a0: np.ndarray | None,
+    start_objective: float | None,
+    deadline: Deadline,
+    time_limit_s: float | None,
+    seed: int | None,
+    threads: int | None,
+    per_item: int,
+    bound_only: bool,
+) -> Outcome:
+    from edgeopt.solvers.lns import improve
+    from edgeopt.solvers.submip import solve_columns
+
     res = column_generation(
         problem,
         start=a0,
@@ -269,7 +295,7 @@ def cg(
         "cg_columns": int(res.columns.size),
         "cg_lp_value": res.lp_value,
         "cg_bound": res.bound,
-        "start_objective": base.objective,
+        "start_objective": start_objective,
     }
     if bound_only:
         return Outcome(None, "bound", bound=res.bound, stats=stats)

@@ -876,12 +876,14 @@ def pattern_bound(
     pieces: int = 8,
     min_width: float = 1e-4,
     visit: int = 10,
+    floor: float = -math.inf,
 ) -> PatternBound:
     """The least pattern bound over U intervals, refining the interval whose bound is lowest.
 
     Stops when the lowest interval's bound reaches ``incumbent`` (the incumbent is then
     optimal), when every interval is converged and narrower than ``min_width``·U_max, or
-    at the deadline. Every figure reported is a proven lower bound on Z.
+    at the deadline. Every figure reported is a proven lower bound on Z. ``floor``: a bound
+    already proven for the whole problem (the LP's), so for every interval too.
     """
     t0 = time.perf_counter()
     st = Structure.of(p)
@@ -912,7 +914,7 @@ def pattern_bound(
         # valid before any work: each item's cheapest column that fits the interval, and w·lo
         allowed = st.col_bal_load <= iv.hi * (1.0 + FEAS_TOL) + 1e-12
         least = np.minimum.reduceat(np.where(allowed, p.col_cost, np.inf), p.item_ptr[:-1])
-        iv.bound = float(least.sum()) + w * iv.lo
+        iv.bound = max(float(least.sum()) + w * iv.lo, floor)
         if iv.bound >= incumbent:
             done.append(iv)
         else:

@@ -248,6 +248,12 @@ def _run(h: Any, threads: int | None) -> float:
     return time.perf_counter() - t0
 
 
+def run_interruptible(h: Any) -> float:
+    """``h.run()`` that Ctrl-C stops at once (raising :class:`Interrupted`), with the thread
+    count of the last run (for solvers that drive highspy themselves, such as ``cg``)."""
+    return _run(h, _scheduler_threads[0])
+
+
 def _wait_stopped(h: Any, force_after: int = 3) -> None:
     """Wait for a cancelled HiGHS to stop; ``force_after`` more Ctrl-C give up waiting."""
     presses = 0

@@ -25,7 +25,7 @@ import numpy as np
 
 from edgeopt.core.evaluate import evaluate
 from edgeopt.core.problem import Problem
-from edgeopt.core.result import Outcome
+from edgeopt.core.result import Interrupted, Outcome
 from edgeopt.errors import InputError
 from edgeopt.solvers.cg import cheapest_columns, column_generation, lagrangian_bound
 from edgeopt.solvers.dw import pattern_bound, pool_plan, survivors
@@ -122,120 +122,153 @@ def best(
         if not trace or z < trace[-1][1] - 1e-12 * max(1.0, abs(z)):
             trace.append([now(), z])
 
-    # 1. start
-    g = get_solver("greedy")(problem, seed=seed, time_limit_s=deadline.share(_SHARE_START))
-    inc: np.ndarray | None = g.assignment if g.has_plan else None
-    inc_z = np.inf if inc is None else float(evaluate(problem, inc).objective)
-    stats["start"] = "greedy" if inc is not None else "cheapest columns (greedy found no plan)"
-    stats["start_objective"] = None if inc is None else inc_z
-    if inc is not None:
-        note(inc_z)
-    arrays = OscillationArrays.of(problem)
-
-    def run_so(share: float, stage: str, stall: int | None = None) -> None:
-        nonlocal inc, inc_z
-        start = inc if inc is not None else cheapest_columns(problem)
-        sub = Deadline(time.perf_counter(), deadline.share(share))
-        a, st = oscillate(problem, start, seed=seed, deadline=sub, arrays=arrays, stall=stall)
-        offset = now() - st["so_s"]
-        for t, z in st.pop("trace"):
-            if z < inc_z - 1e-12 * max(1.0, abs(z)) and (not trace or z < trace[-1][1]):
-                trace.append([round(offset + t, 4), z])
-        ev = evaluate(problem, a)
-        if ev.feasible and ev.objective < inc_z:
-            inc, inc_z = a, float(ev.objective)
-        stats[stage] = {k: v for k, v in st.items()}
-
-    # 2. strategic oscillation
-    run_so(_SHARE_SO, "oscillation")
-    # 3. bound by column generation (or by patterns)
+    inc: np.ndarray | None = None
     bound = -np.inf
-    duals = None
-    cg_columns = None
-    dw_keep: np.ndarray | None = None
-    if bound_by == "dw" and not deadline.passed():
-        pb = pattern_bound(
-            problem,
-            deadline=Deadline(time.perf_counter(), deadline.share(_SHARE_DW)),
-            incumbent=inc_z,
-            plan=inc,
-        )
-        bound = pb.bound
-        stats["dw"] = pb.stats()
-        # restricted-master heuristic: the best plan made of whole pool patterns
-        if inc is not None and inc_z - bound > 1e-6 * max(1.0, abs(inc_z)):
-            opts = HighsOptions(time_limit_s=deadline.share(0.4), threads=threads, seed=seed)
-            pa = pool_plan(problem, pb, options=opts, start=inc)
-            if pa is not None:
-                ev = evaluate(problem, pa)
-                stats["dw"]["pool_plan"] = float(ev.objective) if ev.feasible else None
-                if ev.feasible and ev.objective < inc_z:
-                    inc, inc_z = pa, float(ev.objective)
-                    note(inc_z)
-        if inc is not None and inc_z - bound > 1e-6 * max(1.0, abs(inc_z)):
-            dw_keep = survivors(problem, pb, inc_z)
-    elif not deadline.passed():
-        cgr = column_generation(
-            problem,
-            start=inc,
-            deadline=Deadline(time.perf_counter(), deadline.share(_SHARE_CG)),
-        )
-        bound, duals, cg_columns = cgr.bound, cgr.duals, cgr.columns
-        stats["cg"] = {"bound": cgr.bound, "lp_value": cgr.lp_value, "iterations": cgr.iterations}
-    # 4. reduced-cost fixing and the restricted MILP
-    proven = inc is not None and np.isfinite(bound) and inc_z - bound <= 1e-6 * max(1.0, abs(inc_z))
-    todo = duals is not None or dw_keep is not None
-    if todo and not proven and not deadline.passed():
-        if dw_keep is not None:
-            assert inc is not None
-            dw_keep[inc] = True
-            kept, exact = np.flatnonzero(dw_keep), int(dw_keep.sum()) <= max_mip_columns
-            if not exact:  # too many: the incumbent's and the pattern pool's best guesses only
-                kept = np.unique(np.r_[inc, kept[: max_mip_columns - problem.n_items]])
-        else:
-            assert duals is not None
-            lb, rc = reduced_costs(problem, *duals)
-            gap = inc_z - lb if inc is not None else float(np.quantile(rc, 0.02))
-            kept, exact = _keep_by_rc(problem, rc, gap, inc, max_mip_columns, cg_columns)
-            exact = exact and inc is not None
-        opts = HighsOptions(time_limit_s=deadline.share(_SHARE_MIP), threads=threads, seed=seed)
-        ub_before = inc_z
-        res, sub_a = solve_columns(problem, kept, opts, start=inc)
-        mip = {
-            "columns": int(kept.size),
-            "of": problem.n_columns,
-            "complete": exact,
-            "highs_status": res.termination,
-            "bound_highs": res.bound,
-            "solve_s": round(res.solve_s, 4),
-        }
-        if sub_a is not None and sub_a.size == problem.n_items:
-            ev = evaluate(problem, sub_a)
+    try:
+        # 1. start
+        g = get_solver("greedy")(problem, seed=seed, time_limit_s=deadline.share(_SHARE_START))
+        inc = g.assignment if g.has_plan else None
+        inc_z = np.inf if inc is None else float(evaluate(problem, inc).objective)
+        stats["start"] = "greedy" if inc is not None else "cheapest columns (greedy found no plan)"
+        stats["start_objective"] = None if inc is None else inc_z
+        if inc is not None:
+            note(inc_z)
+        arrays = OscillationArrays.of(problem)
+
+        def run_so(share: float, stage: str, stall: int | None = None) -> None:
+            nonlocal inc, inc_z
+            start = inc if inc is not None else cheapest_columns(problem)
+            sub = Deadline(time.perf_counter(), deadline.share(share))
+            a, st = oscillate(problem, start, seed=seed, deadline=sub, arrays=arrays, stall=stall)
+            offset = now() - st["so_s"]
+            for t, z in st.pop("trace"):
+                if z < inc_z - 1e-12 * max(1.0, abs(z)) and (not trace or z < trace[-1][1]):
+                    trace.append([round(offset + t, 4), z])
+            ev = evaluate(problem, a)
             if ev.feasible and ev.objective < inc_z:
-                inc, inc_z = sub_a, float(ev.objective)
-                note(inc_z)
-        if exact and res.bound is not None:
-            # every plan better than ub_before uses kept columns only
-            bound = max(bound, min(res.bound, ub_before))
-        stats["rc_mip"] = mip
-    proven = inc is not None and np.isfinite(bound) and inc_z - bound <= 1e-6 * max(1.0, abs(inc_z))
-    # 5. oscillation again with the time left
-    if inc is not None and not proven and deadline.left() > 0.05:
-        # with a time limit the last stage uses all of it (no stall stop)
-        run_so(1.0, "oscillation_2", stall=0 if limited else None)
-    stats["trace"] = trace
-    stats["budget_s"] = None if limited else budget_s
-    out_bound = float(bound) if np.isfinite(bound) else None
-    if inc is None:
-        return Outcome(
-            None,
-            "time_limit" if limited else "error",
-            bound=out_bound,
-            stats=stats,
-            message="no feasible plan found",
+                inc, inc_z = a, float(ev.objective)
+            stats[stage] = {k: v for k, v in st.items()}
+
+        # 2. strategic oscillation
+        run_so(_SHARE_SO, "oscillation")
+        # 3. bound by column generation (or by patterns)
+        bound = -np.inf
+        duals = None
+        cg_columns = None
+        dw_keep: np.ndarray | None = None
+        if bound_by == "dw" and not deadline.passed():
+            # the LP bound first: it floors every interval's (and scales to any size)
+            cgr = column_generation(
+                problem,
+                start=inc,
+                deadline=Deadline(time.perf_counter(), deadline.share(_SHARE_CG / 2)),
+            )
+            stats["cg"] = {"bound": cgr.bound, "lp_value": cgr.lp_value}
+            pb = pattern_bound(
+                problem,
+                deadline=Deadline(time.perf_counter(), deadline.share(_SHARE_DW)),
+                incumbent=inc_z,
+                plan=inc,
+                floor=cgr.bound,
+            )
+            bound = pb.bound
+            stats["dw"] = pb.stats()
+            # restricted-master heuristic: the best plan made of whole pool patterns
+            if inc is not None and inc_z - bound > 1e-6 * max(1.0, abs(inc_z)):
+                opts = HighsOptions(time_limit_s=deadline.share(0.4), threads=threads, seed=seed)
+                pa = pool_plan(problem, pb, options=opts, start=inc)
+                if pa is not None:
+                    ev = evaluate(problem, pa)
+                    stats["dw"]["pool_plan"] = float(ev.objective) if ev.feasible else None
+                    if ev.feasible and ev.objective < inc_z:
+                        inc, inc_z = pa, float(ev.objective)
+                        note(inc_z)
+            if inc is not None and inc_z - bound > 1e-6 * max(1.0, abs(inc_z)):
+                dw_keep = survivors(problem, pb, inc_z)
+        elif not deadline.passed():
+            cgr = column_generation(
+                problem,
+                start=inc,
+                deadline=Deadline(time.perf_counter(), deadline.share(_SHARE_CG)),
+            )
+            bound, duals, cg_columns = cgr.bound, cgr.duals, cgr.columns
+            stats["cg"] = {
+                "bound": cgr.bound,
+                "lp_value": cgr.lp_value,
+                "iterations": cgr.iterations,
+            }
+        # 4. reduced-cost fixing and the restricted MILP
+        proven = (
+            inc is not None and np.isfinite(bound) and inc_z - bound <= 1e-6 * max(1.0, abs(inc_z))
         )
-    status = "optimal" if proven else ("time_limit" if limited and deadline.passed() else None)
-    return Outcome(inc, status, bound=out_bound, stats=stats)
+        todo = duals is not None or dw_keep is not None
+        if todo and not proven and not deadline.passed():
+            if dw_keep is not None:
+                assert inc is not None
+                dw_keep[inc] = True
+                kept, exact = np.flatnonzero(dw_keep), int(dw_keep.sum()) <= max_mip_columns
+                if not exact:  # too many: the incumbent's and the pattern pool's best guesses only
+                    kept = np.unique(np.r_[inc, kept[: max_mip_columns - problem.n_items]])
+            else:
+                assert duals is not None
+                lb, rc = reduced_costs(problem, *duals)
+                gap = inc_z - lb if inc is not None else float(np.quantile(rc, 0.02))
+                kept, exact = _keep_by_rc(problem, rc, gap, inc, max_mip_columns, cg_columns)
+                exact = exact and inc is not None
+            opts = HighsOptions(time_limit_s=deadline.share(_SHARE_MIP), threads=threads, seed=seed)
+            ub_before = inc_z
+            res, sub_a = solve_columns(problem, kept, opts, start=inc)
+            mip = {
+                "columns": int(kept.size),
+                "of": problem.n_columns,
+                "complete": exact,
+                "highs_status": res.termination,
+                "bound_highs": res.bound,
+                "solve_s": round(res.solve_s, 4),
+            }
+            if sub_a is not None and sub_a.size == problem.n_items:
+                ev = evaluate(problem, sub_a)
+                if ev.feasible and ev.objective < inc_z:
+                    inc, inc_z = sub_a, float(ev.objective)
+                    note(inc_z)
+            if exact and res.bound is not None:
+                # every plan better than ub_before uses kept columns only
+                bound = max(bound, min(res.bound, ub_before))
+            stats["rc_mip"] = mip
+        proven = (
+            inc is not None and np.isfinite(bound) and inc_z - bound <= 1e-6 * max(1.0, abs(inc_z))
+        )
+        # 5. oscillation again with the time left
+        if inc is not None and not proven and deadline.left() > 0.05:
+            # with a time limit the last stage uses all of it (no stall stop)
+            run_so(1.0, "oscillation_2", stall=0 if limited else None)
+        stats["trace"] = trace
+        stats["budget_s"] = None if limited else budget_s
+        out_bound = float(bound) if np.isfinite(bound) else None
+        if inc is None:
+            return Outcome(
+                None,
+                "time_limit" if limited else "error",
+                bound=out_bound,
+                stats=stats,
+                message="no feasible plan found",
+            )
+        status = "optimal" if proven else ("time_limit" if limited and deadline.passed() else None)
+        return Outcome(inc, status, bound=out_bound, stats=stats)
+
+    except KeyboardInterrupt:  # Ctrl-C: the best plan so far goes up, refereed
+        if inc is None:
+            raise
+        stats["interrupted"] = True
+        raise Interrupted(
+            Outcome(
+                inc,
+                "time_limit",
+                bound=float(bound) if np.isfinite(bound) else None,
+                stats=stats,
+                message="interrupted",
+            )
+        ) from None
 
 
 @register(
