@@ -321,15 +321,19 @@ def _knapsack_bb(
     np.minimum.at(v, li, rc)
     wmin = np.full((n_i, weight.shape[1]), np.inf)
     np.minimum.at(wmin, li, weight)
-    # items in DFS order: most negative best rc first; each item's columns by rc
-    rank = np.argsort(v, kind="stable")
-    pos_of = np.empty(n_i, dtype=np.int64)
-    pos_of[rank] = np.arange(n_i)
-    col_order = np.lexsort((rc, pos_of[li]))
-    ptr = np.searchsorted(pos_of[li][col_order], np.arange(n_i + 1))
-    wmin_d = wmin[rank]
+    # root multipliers on the capacities; items in DFS order by their least priced cost
+    # rc + λ·w (the ones worth a place first), each item's columns by that priced cost
     r = weight.shape[1]
     lam = _root_multipliers(rc, li, weight, cap, n_i)
+    g = rc + weight @ lam
+    gmin = np.full(n_i, np.inf)
+    np.minimum.at(gmin, li, g)
+    rank = np.lexsort((v, gmin))
+    pos_of = np.empty(n_i, dtype=np.int64)
+    pos_of[rank] = np.arange(n_i)
+    col_order = np.lexsort((rc, g, pos_of[li]))
+    ptr = np.searchsorted(pos_of[li][col_order], np.arange(n_i + 1))
+    wmin_d = wmin[rank]
     orders = np.empty((r, n_i), dtype=np.int64)
     vk = np.empty((r, n_i))
     for k in range(r):
@@ -340,9 +344,7 @@ def _knapsack_bb(
         vk[k] = m_k[rank]
         ratio = np.where(wmin_d[:, k] > 0, vk[k] / np.maximum(wmin_d[:, k], 1e-300), -np.inf)
         orders[k] = np.argsort(ratio, kind="stable")
-    g = rc + weight @ lam
-    m = np.zeros(n_i)
-    np.minimum.at(m, li, g)
+    m = np.minimum(gmin, 0.0)
     tail = np.r_[np.cumsum(m[rank][::-1])[::-1], 0.0]
     best, choice, _, finished = _bb_nb(
         rc[col_order],
