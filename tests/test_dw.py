@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from edgeopt.core.evaluate import FEAS_TOL, evaluate
@@ -103,8 +103,32 @@ def test_pattern_bound_lies_between_the_lp_and_the_optimum(p):
     assert res.bound >= lp - 1e-6 * max(1.0, abs(lp))
 
 
+def _two_on_one_bin() -> Problem:
+    """Found by hypothesis: each item fits an interval [0.83, 1.25] alone but not both, so
+    that interval holds no plan; its LP is infeasible and it must close (it once spun until
+    the deadline, leaving the bound at w·lo = 0.83 where the optimum is 2)."""
+    return Problem.from_columns(
+        name="two-on-one-bin",
+        item_ids=["i0", "i1"],
+        bin_ids=["b0"],
+        option_ids=["o0"],
+        resource_ids=["cap:b0"],
+        col_item=np.array([0, 1]),
+        col_bin=np.array([0, 0]),
+        col_option=np.array([0, 0]),
+        col_cost=np.zeros(2),
+        capacity=np.array([10 / 3]),
+        use_rows=np.array([0, 0]),
+        use_cols=np.array([0, 1]),
+        use_vals=np.array([1.0, 1.0]),
+        balanced=np.array([True]),
+        balance_weight=1.0,
+    )
+
+
 @SMALL
 @given(core_problems(max_items=6, max_bins=1, max_options=3, balanced=True, tightness=1.5))
+@example(_two_on_one_bin())
 def test_pattern_bound_is_the_optimum_with_one_bin(p):
     """One bin and no other place to go: a convex combination of whole patterns is a plan
     mix, so the converged master is the optimum (U intervals closing at the incumbent)."""

@@ -593,13 +593,14 @@ def interval_lp(
     p: Problem, st: Structure, iv: Interval, allowed: np.ndarray, deadline: Deadline
 ) -> tuple[float, np.ndarray, np.ndarray] | None:
     """The LP relaxation restricted to the interval (columns that fit it, balanced capacities
-    capped at hi, U ∈ [lo, hi]): its value, item duals π and prices on shared and balance rows.
+    capped at hi, U ∈ [lo, hi]): its value, item duals π and prices on shared and balance rows;
+    value inf when the LP is infeasible (no plan has its U there), None when HiGHS stopped.
     Its duals start the pattern generation: the Lagrangian there is already ≥ this LP value."""
     import highspy
 
     cols = np.flatnonzero(allowed)
-    if np.unique(p.col_item[cols]).size < p.n_items:
-        return None
+    if np.unique(p.col_item[cols]).size < p.n_items:  # an item has no column that fits
+        return math.inf, np.zeros(0), np.zeros(0)
     n_items, n_sh, n_bal = p.n_items, st.shared.size, st.balanced.size
     w = float(p.balance_weight) if n_bal else 0.0
     use = sp.csr_array(p.use[:, cols])
@@ -652,6 +653,8 @@ def interval_lp(
         h.setOptionValue("time_limit", max(left, 1e-3))
     h.passModel(lp)
     h.run()
+    if h.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
+        return math.inf, np.zeros(0), np.zeros(0)  # no plan has its U in this interval
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     dual = np.asarray(h.getSolution().row_dual)
@@ -772,6 +775,9 @@ def interval_bound(
         got = interval_lp(p, st, iv, allowed, deadline)
         if got is None:
             return iv
+        if got[0] == math.inf:
+            iv.bound, iv.converged = math.inf, True
+            return iv
         _, lp_pi, lp_price = got
         value, first = _lagrangian(p, st, iv, lp_pi, lp_price, allowed, deadline)
         if value > iv.bound:
@@ -832,9 +838,11 @@ def interval_bound(
         # equals the master's value, the Dantzig–Wolfe bound of the interval
         if added == 0:
             bought = np.asarray(h.getSolution().col_value)[art]
-            if stab_pi is not None and bought.sum() > 1e-9 and delta < float(big.max()):
+            if stab_pi is not None and bought.sum() > 1e-9:
+                # the master still buys an item: raise its price (no cap, so an interval
+                # that holds no plan sees its Lagrangian grow until it closes)
                 delta *= 4.0
-                h.changeColsCost(n_items, art, np.minimum(big, np.maximum(stab_pi, 0.0) + delta))
+                h.changeColsCost(n_items, art, np.maximum(stab_pi, 0.0) + delta)
                 continue
             iv.converged = True
             break
