@@ -211,3 +211,11 @@ def test_best_refuses_an_unknown_bound():
     p = load_instance(DEMO / "default-c4-r12-s1.json").problem
     with pytest.raises(InputError, match="bound_by"):
         get_solver("best")(p, seed=0, time_limit_s=1, bound_by="nope")
+
+
+def test_dw_falls_back_on_the_lp_bound_above_its_column_limit_and_says_so():
+    p = load_instance(DEMO / "default-c4-r12-s1.json").problem
+    r = get_solver("dw")(p, seed=0, time_limit_s=5, dw_max_columns=10)
+    assert r.stats["dw"].startswith("skipped: 473 columns")
+    lp = column_generation(p, start=None, deadline=Deadline.after(None)).bound
+    assert r.bound is not None and r.bound >= lp - 1e-9

@@ -92,6 +92,7 @@ def best(
     budget_s: float = 60.0,
     max_mip_columns: int = 60_000,
     bound_by: str = "cg",
+    dw_max_columns: int = 400_000,
 ) -> Outcome:
     """Run the portfolio within ``time_limit_s`` (else ``budget_s``).
 
@@ -102,9 +103,13 @@ def best(
     :param bound_by: ``cg`` (LP bound by column generation, scales to millions of columns) or
         ``dw`` (pattern bound by bin with U by intervals, :mod:`edgeopt.solvers.dw`: far
         stronger on edgeopt's scenarios, for up to a few hundred thousand columns).
+    :param dw_max_columns: above this many columns ``dw`` falls back to ``cg`` (and says so
+        in the stats).
     """
     if bound_by not in ("cg", "dw"):
         raise InputError(f"best: bound_by must be 'cg' or 'dw', got {bound_by!r}", field="bound_by")
+    if dw_max_columns < 1:
+        raise InputError("best: dw_max_columns must be ≥ 1", field="dw_max_columns")
     if budget_s <= 0 or max_mip_columns < 1:
         raise InputError("best: budget_s must be > 0 and max_mip_columns ≥ 1", field="budget_s")
     if threads is not None and threads < 1:
@@ -156,6 +161,11 @@ def best(
         duals = None
         cg_columns = None
         dw_keep: np.ndarray | None = None
+        if bound_by == "dw" and problem.n_columns > dw_max_columns:
+            # pattern pricing does not converge at this size (c100-r1000: 3 master iterations
+            # in 300 s, docs/bounds.md): the LP bound by column generation instead
+            stats["dw"] = f"skipped: {problem.n_columns:,} columns > dw_max_columns"
+            bound_by = "cg"
         if bound_by == "dw" and not deadline.passed():
             # the LP bound first: it floors every interval's (and scales to any size)
             cgr = column_generation(
@@ -284,6 +294,7 @@ def dw(
     threads: int | None = None,
     budget_s: float = 60.0,
     max_mip_columns: int = 60_000,
+    dw_max_columns: int = 400_000,
 ) -> Outcome:
     """:func:`best` with ``bound_by="dw"`` (see :mod:`edgeopt.solvers.dw`)."""
     return best(
@@ -294,4 +305,5 @@ def dw(
         budget_s=budget_s,
         max_mip_columns=max_mip_columns,
         bound_by="dw",
+        dw_max_columns=dw_max_columns,
     )

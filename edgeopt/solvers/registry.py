@@ -344,6 +344,7 @@ def _option_ranges() -> dict[str, Any]:
         "attempts": count(1, 10**6),
         "samples": count(0, 10**6),
         "max_mip_columns": count(1, 10**12),
+        "dw_max_columns": count(1, 10**12),
         "one_pass_above": count(0, 10**12),
         "sub_time_s": TIME_LIMIT_S,
         "budget_s": TIME_LIMIT_S,
