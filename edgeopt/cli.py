@@ -21,6 +21,7 @@ from edgeopt.argcheck import (
     SEED,
     THREADS,
     TIME_LIMIT_S,
+    Parser,
     Range,
     check_options,
 )
@@ -531,7 +532,7 @@ COMMANDS = (
 def build_parser() -> argparse.ArgumentParser:
     from edgeopt import __version__
 
-    ap = argparse.ArgumentParser(
+    ap = Parser(
         prog="edgeopt",
         description="Plan DNN-model maintenance on 5G edge resources, and measure how far planners "
         "are from the proven optimum.",
@@ -568,7 +569,10 @@ def main(argv: list[str] | None = None) -> int:
             func=_cmd_pass_through, module=module, prog=f"edgeopt {argv[0]}", args=argv[1:]
         )
     else:
-        a = build_parser().parse_args(argv)
+        try:
+            a = build_parser().parse_args(argv)
+        except SystemExit as exc:  # --help, --version, or a refused option (one line, exit 2)
+            return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
     try:
         code = int(a.func(a) or 0)
         sys.stdout.flush()  # a full disk or a closed pipe shows here, not at interpreter exit
@@ -582,6 +586,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _fail_line("interrupted")
         return 130
+    except SystemExit as exc:  # a command's own parser: --help, or a refused option
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
     except BrokenPipeError:  # pragma: no cover - e.g. piped into head
         _silence_stdout()
         return 0

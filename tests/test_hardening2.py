@@ -10,6 +10,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from edgeopt.cli import main
 from edgeopt.data import data_path
@@ -795,3 +797,70 @@ def test_ctrl_c_stops_cg_and_dw_within_two_seconds_keeping_their_plan(capsys, tm
     data = json.loads(sol.read_text())
     assert data["status"] == "time_limit" and data["stats"]["interrupted"] is True
     assert run(capsys, "validate", sc, "--solution", sol, "-q")[0] == 0
+
+
+_BENCH_OPTIONS = {
+    "orlib": [
+        "--files",
+        "--orlib-dir",
+        "--problems",
+        "--time-limit",
+        "--threads",
+        "--warm-start",
+        "--optima",
+    ],
+    "drl": [
+        "--checkpoint",
+        "--held-out",
+        "--large",
+        "--milp-time-limit",
+        "--gap-files",
+        "--orlib-dir",
+        "--seed",
+        "--time-sizes",
+    ],
+    "scale": ["--sizes", "--seed", "--time-limit", "--milp-max-columns", "--max-columns"],
+    "symmetry": ["--seeds", "--sizes", "--time-limit"],
+    "heuristics": ["--solvers", "--time-limit", "--groups", "--orlib-dir"],
+    "gap-large": ["--dir", "--instances", "--solvers", "--time-limit", "--threads", "--seed"],
+}
+_BAD_VALUES = ["abc", "nan", "1e999", "-7", "\x1b[31mred", "", "0x10"]
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    st.sampled_from([(b, o) for b, opts in _BENCH_OPTIONS.items() for o in opts]),
+    st.sampled_from(_BAD_VALUES),
+)
+def test_fuzz_every_bench_option_with_bad_values_is_one_line(capsys, bench, value):
+    """Every bench refuses a nonsense value of any option in one line, exit 2, before any work
+    (an alarm fails the test if a bench starts running instead)."""
+    import signal
+
+    name, option = bench
+    if value == "" and option in ("--warm-start", "--time-sizes"):
+        return  # documented: an empty value means none (a valid run)
+    capsys.readouterr()  # the fixture lives across examples: start from empty buffers
+
+    def too_long(*_: object) -> None:
+        raise AssertionError(f"bench {name} {option}={value!r} started running")
+
+    old = signal.signal(signal.SIGALRM, too_long)
+    signal.alarm(20)
+    try:
+        try:
+            code, _, err = run(capsys, "bench", name, option, value, "--out", "/nonexistent/out")
+        except SystemExit as exc:  # argparse's own refusals end the process
+            code, err = int(exc.code or 0), capsys.readouterr().err
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    lines = err.strip().splitlines()
+    assert code == 2, (name, option, value, err)
+    assert len(lines) == 1 and lines[0].startswith("edgeopt: error: "), err
+    assert "internal error" not in err and "\x1b" not in err, err

@@ -7,7 +7,7 @@ import signal
 import sys
 import threading
 
-from edgeopt.argcheck import MAX_COLUMNS, SEED, TIME_LIMIT_S, WORKERS, check_options
+from edgeopt.argcheck import MAX_COLUMNS, SEED, TIME_LIMIT_S, WORKERS, Parser, check_options
 from edgeopt.jsonio import shown
 from edgeopt.paths import check_output
 from edgeopt.solvers.registry import parse_options
@@ -16,7 +16,7 @@ __all__ = ["main", "parse_options", "build_parser"]
 
 
 def build_parser(prog: str = "edgeopt batch") -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog=prog,
         description="Solve every instance file with every solver and store one row per (instance, solver, "
         "settings) in a SQLite file, each committed as soon as it finishes. Re-running the same command "

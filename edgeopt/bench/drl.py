@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from edgeopt.argcheck import Parser
 from edgeopt.data import display_path
 from edgeopt.errors import InputError
 from edgeopt.jsonio import write_text_atomic
@@ -77,7 +78,7 @@ def _sizes(text: str) -> list[tuple[int, int]]:
 
 
 def parser(prog: str = "edgeopt bench drl") -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
+    ap = Parser(prog=prog, description=__doc__.splitlines()[0])
     ap.add_argument(
         "--checkpoint",
         default=None,
@@ -323,6 +324,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "edgeopt bench drl") -> 
         seed=SEED,
     )
     check_output(args.out, option="--out", folder=True)
+    if args.checkpoint is not None and not str(args.checkpoint).strip():
+        raise InputError("--checkpoint: an empty path", field="--checkpoint")
     started = time.perf_counter()
     gap_dir = None if args.gap_files == "none" else orlib_dir(args.orlib_dir)
     if gap_dir is not None:

@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from edgeopt.argcheck import Parser
+
 __all__ = ["FORMAT", "DEFAULT_SOLVERS", "TYPES", "main", "deviation"]
 
 #: ``format`` of results.json.
@@ -47,9 +49,7 @@ def deviation(z: float | None, ref: float | None) -> float | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    ap = argparse.ArgumentParser(
-        prog="edgeopt bench gap-large", description=(__doc__ or "").splitlines()[0]
-    )
+    ap = Parser(prog="edgeopt bench gap-large", description=(__doc__ or "").splitlines()[0])
     ap.add_argument(
         "--dir",
         default=None,

@@ -7,19 +7,18 @@ of mean and worst deviation, plans found and mean time per group.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from edgeopt.argcheck import Parser
+
 __all__ = ["main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
-        prog="edgeopt bench heuristics", description=__doc__.splitlines()[0]
-    )
+    ap = Parser(prog="edgeopt bench heuristics", description=__doc__.splitlines()[0])
     ap.add_argument(
         "--solvers", default="greedy,greedy+ls,greedy+lns", help="comma-separated solvers"
     )
@@ -48,6 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     check_options(a, time_limit=TIME_LIMIT_S)
     out = check_output(a.out, option="--out", folder=True)
     solvers = [s.strip() for s in a.solvers.split(",") if s.strip()]
+    if not solvers:  # a benchmark that would run nothing fails
+        raise InputError(f"--solvers: no solver named ({a.solvers!r})", field="--solvers")
     runs = {s: get_solver(s) for s in solvers}  # unknown names fail here, before any work
     data = orlib_dir(a.orlib_dir)
     files = sorted(data.glob("gap*.txt"))

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from edgeopt.argcheck import Parser
 from edgeopt.core.orlib import ORLIB_ENV, orlib_dir, published_optima, read_gap_file
 from edgeopt.core.problem import Problem
 from edgeopt.errors import InputError
@@ -312,7 +313,7 @@ def _warm_up() -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
+    ap = Parser(
         prog="edgeopt bench orlib",
         description="Solve the OR-Library GAP problems with milp and with direct HiGHS; write a table.",
     )
@@ -361,6 +362,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         time_limit = time_limit if time_limit is not None else QUICK["time_limit_s"]
     time_limit = 60.0 if time_limit is None else time_limit
     warm = None if args.warm_start in ("none", "", None) else args.warm_start
+    if warm is not None:  # an unknown solver is refused before any problem runs
+        from edgeopt.solvers.registry import get_solver
+
+        get_solver(warm)
+    for f in args.files or []:
+        if not str(f).strip():
+            raise InputError("--files: an empty file name", field="--files")
     optima_path = args.optima or (
         args.files
         and Path(args.files[0]).with_name("OPTIMA.md")

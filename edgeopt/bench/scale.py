@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from edgeopt.argcheck import Parser
+
 __all__ = ["main", "SIZES", "QUICK", "run_size"]
 
 #: (controllers, requests) of the full run.
@@ -242,7 +244,7 @@ def report(rows: list[dict[str, Any]], out: Path, command: str, run_s: float) ->
 
 
 def parser(prog: str = "edgeopt bench scale") -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
+    ap = Parser(prog=prog, description=__doc__.splitlines()[0])
     ap.add_argument(
         "--sizes", default=None, help="comma-separated CxR sizes (default: c6-r24 … c200-r3000)"
     )

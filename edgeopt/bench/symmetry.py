@@ -11,11 +11,12 @@ HiGHS thread); the report gives the time to proven optimality or the gap left.
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from edgeopt.argcheck import Parser
 
 __all__ = ["main", "symmetric_scenario"]
 
@@ -48,7 +49,7 @@ def symmetric_scenario(seed: int, controllers: int, requests: int) -> Any:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="edgeopt bench symmetry", description=__doc__.splitlines()[0])
+    ap = Parser(prog="edgeopt bench symmetry", description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=3, help="instances per size (default 3)")
     ap.add_argument("--sizes", default="8x45,10x60", help="CxR sizes (default 8x45,10x60)")
     ap.add_argument("--time-limit", type=float, default=60.0, help="seconds per solve (default 60)")

@@ -70,6 +70,8 @@ def gap_large_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
 def _shared_dir(
     explicit: str | os.PathLike[str] | None, env: str, beside: Path, what: str, holding: str
 ) -> Path:
+    if explicit is not None and not str(explicit).strip():
+        raise InputError(f"{what}: an empty folder name was given", field="folder")
     if explicit:
         return Path(explicit)
     if os.environ.get(env):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from edgeopt.argcheck import Parser
 from edgeopt.errors import InputError
 
 __all__ = ["main", "EXPERIMENTS"]
@@ -14,7 +15,7 @@ EXPERIMENTS = {"capacity-sweep": "edgeopt.experiments.capacity_sweep"}
 def main(argv: list[str] | None = None, prog: str = "edgeopt experiment") -> int:
     import importlib
 
-    ap = argparse.ArgumentParser(prog=prog, description="Run a named experiment.", add_help=True)
+    ap = Parser(prog=prog, description="Run a named experiment.", add_help=True)
     ap.add_argument("name", choices=sorted(EXPERIMENTS), help="experiment name")
     ap.add_argument("args", nargs=argparse.REMAINDER, help="arguments of the experiment")
     argv = list(argv or [])

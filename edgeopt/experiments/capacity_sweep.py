@@ -12,7 +12,6 @@ interrupted sweep resumes where it stopped.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -23,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from edgeopt.argcheck import Parser
 from edgeopt.core.compile import compile_scenario
 from edgeopt.core.problem import CLOUD, Problem
 from edgeopt.core.result import SolveResult
@@ -386,7 +386,7 @@ def write_report(
 
 
 def main(argv: list[str] | None = None, prog: str = "edgeopt experiment capacity-sweep") -> int:
-    ap = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
+    ap = Parser(prog=prog, description=__doc__.split("\n\n")[0])
     ap.add_argument(
         "--preset", choices=sorted(PRESETS), default="full", help="sweep size (quick: for tests)"
     )

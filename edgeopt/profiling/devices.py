@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from edgeopt.argcheck import Parser
 from edgeopt.fields import Fields
 from edgeopt.jsonio import read_json, write_json_atomic
 from edgeopt.scenario.schema import DEFAULT_DEVICES, DEVICES_FORMAT, validate_devices
@@ -158,12 +159,11 @@ def load_measured_devices(
 
 def main(argv: list[str] | None = None) -> None:
     """``python -m edgeopt.profiling.devices [--catalog CATALOG] [--out DEVICES]``."""
-    import argparse
 
     from edgeopt.profiling.catalog import load_measured_catalog
     from edgeopt.scenario.schema import DEFAULT_CATALOG
 
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = Parser(description=__doc__)
     ap.add_argument(
         "--catalog",
         default=str(DEFAULT_CATALOG),

@@ -9,13 +9,14 @@ activations and (for training) gradients and Adam state. Falls back to ``ru_maxr
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
 import re
 import resource
 
 import numpy as np
+
+from edgeopt.argcheck import Parser
 
 MIB = 2**20
 
@@ -47,7 +48,7 @@ def _peak_kib(use_hwm: bool) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = Parser(description=__doc__)
     ap.add_argument("--family", required=True)
     ap.add_argument("--width", type=float, required=True)
     ap.add_argument("--batch", type=int, required=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from edgeopt.argcheck import Parser
 from edgeopt.jsonio import write_text_atomic
 
 __all__ = ["catalog_markdown", "plot_accuracy_vs_cost", "write_catalog_report"]
@@ -112,12 +113,11 @@ def write_catalog_report(catalog: dict, out_dir: str | os.PathLike[str]) -> list
 
 def main(argv: list[str] | None = None) -> None:
     """``python -m edgeopt.profiling.report [--catalog CATALOG] [--out reports/catalog]``."""
-    import argparse
 
     from edgeopt.profiling.catalog import load_measured_catalog
     from edgeopt.scenario.schema import DEFAULT_CATALOG
 
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = Parser(description=__doc__)
     ap.add_argument(
         "--catalog",
         default=str(DEFAULT_CATALOG),

@@ -6,7 +6,6 @@ complete new file atomically; ``python -m edgeopt.profiling.run --out edgeopt/da
 
 from __future__ import annotations
 
-import argparse
 import datetime as _dt
 import os
 import platform
@@ -18,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from edgeopt.argcheck import Parser
 from edgeopt.errors import InputError
 from edgeopt.jsonio import write_json_atomic
 from edgeopt.profiling.catalog import config_id, validate_measured_catalog
@@ -366,7 +366,7 @@ def profile_catalog(
 
 def main(argv: list[str] | None = None) -> None:
     """``python -m edgeopt.profiling.run``: the same options as ``edgeopt profile``."""
-    ap = argparse.ArgumentParser(description=__doc__)
+    ap = Parser(description=__doc__)
     ap.add_argument("--out", required=True)
     ap.add_argument("--families", nargs="+", default=None, choices=list(FAMILIES))
     ap.add_argument("--quick", action="store_true")

@@ -7,7 +7,6 @@ a plot that is not there.
 
 from __future__ import annotations
 
-import argparse
 import os
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeopt import __version__
+from edgeopt.argcheck import Parser
 from edgeopt.batch.store import read_rows
 from edgeopt.errors import EdgeoptError, InputError
 from edgeopt.jsonio import write_files_atomic
@@ -209,7 +209,7 @@ def build_report(
 
 
 def main(argv: list[str] | None = None, prog: str = "edgeopt report") -> int:
-    ap = argparse.ArgumentParser(
+    ap = Parser(
         prog=prog,
         description="Write report.md (comparison table, per-instance gaps) and PNG plots (gap per solver, time "
         "against size, per-controller utilisation and topology of one instance) from a results database.",

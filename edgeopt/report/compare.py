@@ -7,7 +7,6 @@ best proven lower bound (milp or lp), else the best objective found.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import math
@@ -17,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from edgeopt.argcheck import Parser
 from edgeopt.batch.store import read_rows
 from edgeopt.core.evaluate import objectives_agree
 from edgeopt.core.result import PLAN_STATUSES
@@ -327,7 +327,7 @@ def to_csv(c: Comparison) -> str:
 
 
 def main(argv: list[str] | None = None, prog: str = "edgeopt compare") -> int:
-    ap = argparse.ArgumentParser(
+    ap = Parser(
         prog=prog,
         description="Compare solvers stored in a results database: instances solved, feasible and optimal; "
         "gap to the best reference per instance (optimum, else best bound, else best found); times.",

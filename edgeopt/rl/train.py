@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from edgeopt.argcheck import Parser
 from edgeopt.data import display_path
 from edgeopt.errors import InputError
 from edgeopt.jsonio import printable, write_json_atomic
@@ -116,7 +117,7 @@ class Args:
 
 def parse_args(argv: Sequence[str] | None, prog: str) -> Args:
     """Flags from the fields of :class:`Args` (``--num-envs 32``, ``--no-anneal-lr``)."""
-    ap = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
+    ap = Parser(prog=prog, description=__doc__.splitlines()[0])
     docs = _field_docs()
     for f in dataclasses.fields(Args):
         flag = "--" + f.name.replace("_", "-")
