@@ -134,3 +134,25 @@ def make_instances(folder: Path, n: int, *, requests: int = 8, bad: bool = False
         p.write_text(BAD_TEXT)
         out.append(p)
     return out
+
+
+def run_cli(capsys, *argv: object) -> tuple[int, str, str]:
+    """Run ``edgeopt argv`` in this process: (exit code, stdout, stderr)."""
+    from edgeopt.cli import main
+
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def refused(capsys, *argv: object, says: str = "") -> str:
+    """Run ``edgeopt argv``; it must exit 2 with exactly one ``edgeopt: error:`` line containing
+    ``says`` (and no internal error). Returns that line."""
+    code, _, err = run_cli(capsys, *argv)
+    lines = err.strip().splitlines()
+    assert code == 2, err
+    assert (
+        len(lines) == 1 and lines[0].startswith("edgeopt: error: ") and "internal error" not in err
+    ), err
+    assert says in lines[0], lines[0]
+    return lines[0]

@@ -23,28 +23,11 @@ import pytest
 from edgeopt.batch.store import read_rows
 from edgeopt.cli import main
 from edgeopt.core.size import DEFAULT_MAX_COLUMNS
-from tests.helpers import FIXTURE_CATALOG, TINY_DEVICES, make_instances, toy
+from tests.helpers import FIXTURE_CATALOG, TINY_DEVICES, make_instances, refused, toy
+from tests.helpers import run_cli as run
 
 ROOT = Path(__file__).resolve().parents[1]
 CAT = str(FIXTURE_CATALOG)
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def refused(capsys, *argv: str, says: str = "") -> str:
-    """Run ``edgeopt argv``; it must exit 2 with exactly one ``edgeopt: error:`` line containing ``says``."""
-    code, _, err = run(capsys, *argv)
-    lines = err.strip().splitlines()
-    assert code == 2, err
-    assert (
-        len(lines) == 1 and lines[0].startswith("edgeopt: error: ") and "internal error" not in err
-    ), err
-    assert says in lines[0], lines[0]
-    return lines[0]
 
 
 @pytest.fixture

@@ -13,29 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edgeopt.cli import main
 from edgeopt.data import data_path
-from tests.helpers import toy
+from tests.helpers import refused, toy
+from tests.helpers import run_cli as run
 
 DEFAULT_CHECKPOINT = data_path("drl", "default")
-
-
-def run(capsys, *argv: object) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def refused(capsys, *argv: object, says: str = "") -> str:
-    """Run ``edgeopt argv``; it must exit 2 with exactly one ``edgeopt: error:`` line containing ``says``."""
-    code, _, err = run(capsys, *argv)
-    lines = err.strip().splitlines()
-    assert code == 2, err
-    assert (
-        len(lines) == 1 and lines[0].startswith("edgeopt: error: ") and "internal error" not in err
-    ), err
-    assert says in lines[0], lines[0]
-    return lines[0]
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

@@ -164,6 +164,21 @@ def _fractional(order, v, wmin, cap, fixed, start):  # pragma: no cover - numba
     return total
 
 
+def _undo(depth, choice, rc, weight, left):  # pragma: no cover - numba
+    """Take back the column chosen at ``depth`` (if any): its capacity returns to ``left``,
+    the choice is cleared; returns its rc (to subtract from the running value)."""
+    if depth < 0 or choice[depth] < 0:
+        return 0.0
+    j = choice[depth]
+    for k in range(left.size):
+        left[k] += weight[j, k]
+    choice[depth] = -1
+    return rc[j]
+
+
+_undo_nb = nb.njit(cache=True)(_undo)
+
+
 def _bb(rc, weight, ptr, cap, orders, v, wmin, lam, tail, max_nodes):  # pragma: no cover
     """Depth-first branch and bound for the multiple-choice knapsack; items are in DFS order,
     each item's columns in ptr ranges sorted by rc. Returns (best value, choice per item,
@@ -188,12 +203,7 @@ def _bb(rc, weight, ptr, cap, orders, v, wmin, lam, tail, max_nodes):  # pragma:
                 best = value
                 best_choice[:] = choice
             depth -= 1
-            if depth >= 0 and choice[depth] >= 0:
-                j = choice[depth]
-                value -= rc[j]
-                for k in range(r):
-                    left[k] += weight[j, k]
-                choice[depth] = -1
+            value -= _undo_nb(depth, choice, rc, weight, left)
             continue
         nodes += 1
         # bound on the rest from this depth on
@@ -211,12 +221,7 @@ def _bb(rc, weight, ptr, cap, orders, v, wmin, lam, tail, max_nodes):  # pragma:
         if value + lb >= best - 1e-12:
             # prune: back up
             depth -= 1
-            if depth >= 0 and choice[depth] >= 0:
-                j = choice[depth]
-                value -= rc[j]
-                for k in range(r):
-                    left[k] += weight[j, k]
-                choice[depth] = -1
+            value -= _undo_nb(depth, choice, rc, weight, left)
             continue
         # next option at this depth: a column that fits, else "none" (pos = ptr[depth+1]),
         # else exhausted
@@ -249,12 +254,7 @@ def _bb(rc, weight, ptr, cap, orders, v, wmin, lam, tail, max_nodes):  # pragma:
             continue
         # exhausted: back up
         depth -= 1
-        if depth >= 0 and choice[depth] >= 0:
-            j = choice[depth]
-            value -= rc[j]
-            for k in range(r):
-                left[k] += weight[j, k]
-            choice[depth] = -1
+        value -= _undo_nb(depth, choice, rc, weight, left)
     return best, best_choice, nodes, True
 
 
