@@ -32,8 +32,6 @@ from edgeopt.solvers.dw import (
 from edgeopt.solvers.registry import Deadline, get_solver
 from edgeopt.testing import compiled, core_problems
 
-ROOT = Path(__file__).resolve().parents[1]
-DEMO = ROOT / "instances" / "default"
 SMALL = settings(
     max_examples=max(10, settings.default.max_examples // 4),
     deadline=None,
@@ -44,6 +42,17 @@ SMALL = settings(
 
 def _rel(a: float, b: float) -> float:
     return abs(a - b) / max(1.0, abs(b))
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    """The demo suite (``edgeopt generate --suite default``: same seeds, same bytes as
+    ``make demo`` writes), generated here so a fresh clone needs nothing else."""
+    from edgeopt.scenario.suites import write_suite
+
+    out = tmp_path_factory.mktemp("default")
+    write_suite("default", out)
+    return out
 
 
 # --------------------------------------------------------------------------- pricing
@@ -153,10 +162,10 @@ def test_reduced_cost_fixing_keeps_the_optimal_plan(p, above):
     assert survivors(p, res, incumbent)[r.assignment].all()
 
 
-def test_reduced_cost_fixing_removes_only_columns_in_no_better_plan():
+def test_reduced_cost_fixing_removes_only_columns_in_no_better_plan(demo):
     """For every removed column, the MILP with that column forced in costs at least the
     incumbent (a rule four times too eager fails this on the same instance)."""
-    p = load_instance(DEMO / "default-c4-r12-s1.json").problem
+    p = load_instance(demo / "default-c4-r12-s1.json").problem
     opt = get_solver("milp")(p, seed=0).objective
     incumbent = opt * 1.05
     res = pattern_bound(p, deadline=Deadline.after(4), incumbent=incumbent)
@@ -173,8 +182,8 @@ def test_reduced_cost_fixing_removes_only_columns_in_no_better_plan():
             assert forced.status == "infeasible"
 
 
-def test_a_stopped_run_still_reports_a_valid_bound():
-    p = load_instance(DEMO / "default-c6-r24-s3.json").problem
+def test_a_stopped_run_still_reports_a_valid_bound(demo):
+    p = load_instance(demo / "default-c6-r24-s3.json").problem
     opt = 0.916608  # milp, optimal (reports/demo); checked again below
     assert _rel(_milp(p), opt) < 1e-5
     for seconds in (0.05, 0.5, 2.0):
@@ -182,8 +191,8 @@ def test_a_stopped_run_still_reports_a_valid_bound():
         assert res.bound <= opt * (1 + 1e-6)
 
 
-def test_pricing_only_makes_patterns_that_fit_their_interval():
-    p = load_instance(DEMO / "default-c6-r24-s4.json").problem
+def test_pricing_only_makes_patterns_that_fit_their_interval(demo):
+    p = load_instance(demo / "default-c6-r24-s4.json").problem
     st_ = Structure.of(p)
     pool = _Pool()
     iv = Interval(0.3, 0.6)
@@ -198,8 +207,8 @@ def test_pricing_only_makes_patterns_that_fit_their_interval():
     assert iv.bound <= get_solver("milp")(p, seed=0).objective * (1 + 1e-6) or iv.lo > 0
 
 
-def test_dw_solver_proves_a_demo_optimum_and_is_refereed():
-    p = load_instance(DEMO / "default-c4-r12-s1.json").problem
+def test_dw_solver_proves_a_demo_optimum_and_is_refereed(demo):
+    p = load_instance(demo / "default-c4-r12-s1.json").problem
     r = get_solver("dw")(p, seed=0, time_limit_s=30)
     assert r.status == "optimal"
     assert _rel(r.objective, 0.714501) < 1e-5  # milp's proven optimum (reports/demo)
@@ -207,14 +216,14 @@ def test_dw_solver_proves_a_demo_optimum_and_is_refereed():
     assert _rel(evaluate(p, r.assignment).objective, r.objective) < 1e-9
 
 
-def test_best_refuses_an_unknown_bound():
-    p = load_instance(DEMO / "default-c4-r12-s1.json").problem
+def test_best_refuses_an_unknown_bound(demo):
+    p = load_instance(demo / "default-c4-r12-s1.json").problem
     with pytest.raises(InputError, match="bound_by"):
         get_solver("best")(p, seed=0, time_limit_s=1, bound_by="nope")
 
 
-def test_dw_falls_back_on_the_lp_bound_above_its_column_limit_and_says_so():
-    p = load_instance(DEMO / "default-c4-r12-s1.json").problem
+def test_dw_falls_back_on_the_lp_bound_above_its_column_limit_and_says_so(demo):
+    p = load_instance(demo / "default-c4-r12-s1.json").problem
     r = get_solver("dw")(p, seed=0, time_limit_s=5, dw_max_columns=10)
     assert r.stats["dw"].startswith("skipped: 473 columns")
     lp = column_generation(p, start=None, deadline=Deadline.after(None)).bound
