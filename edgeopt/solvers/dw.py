@@ -865,6 +865,8 @@ class PatternBound:
     seconds: float
     proven_at: float | None = None
     history: list[tuple[float, float]] = field(default_factory=list)
+    #: a bound proven for the whole problem beforehand (the LP's): every interval's too
+    floor: float = -math.inf
     structure: Structure | None = field(default=None, repr=False)
     pool: _Pool | None = field(default=None, repr=False)
 
@@ -924,11 +926,29 @@ def pattern_bound(
         # valid before any work: each item's cheapest column that fits the interval, and w·lo
         allowed = st.col_bal_load <= iv.hi * (1.0 + FEAS_TOL) + 1e-12
         least = np.minimum.reduceat(np.where(allowed, p.col_cost, np.inf), p.item_ptr[:-1])
-        iv.bound = max(float(least.sum()) + w * iv.lo, floor)
+        # (not floored: the heap must still see which intervals are cheap to rule out; a
+        # floored tie sent the search through the hopeless low intervals first)
+        iv.bound = float(least.sum()) + w * iv.lo
         if iv.bound >= incumbent:
             done.append(iv)
         else:
             heapq.heappush(heap, iv)
+
+    # the LP of each interval first (the parametric-U LP bound): a proven bound for every
+    # interval at once, closing those that hold no plan, and duals to start its patterns from
+    for iv in sorted(heap, key=lambda x: x.bound):
+        if deadline.passed():
+            break
+        allowed = st.col_bal_load <= iv.hi * (1.0 + FEAS_TOL) + 1e-12
+        got = interval_lp(p, st, iv, allowed, deadline)
+        if got is None:
+            continue
+        value, pi, price = got
+        if value == math.inf:
+            iv.bound, iv.converged = math.inf, True
+        elif value > iv.bound:
+            iv.bound, iv.pi, iv.price = value, pi, price
+    heapq.heapify(heap)
 
     def current() -> float:
         return min([iv.bound for iv in heap] + [iv.bound for iv in done] + [math.inf])
@@ -954,6 +974,7 @@ def pattern_bound(
             heapq.heappush(heap, child)
     intervals = heap + done
     bound = min(iv.bound for iv in intervals) if intervals else -math.inf
+    bound = max(bound, floor)
     return PatternBound(
         bound=bound,
         intervals=sorted(intervals, key=lambda iv: iv.lo),
@@ -962,6 +983,7 @@ def pattern_bound(
         history=history,
         structure=st,
         pool=pool,
+        floor=floor,
     )
 
 
@@ -1068,7 +1090,7 @@ def survivors(p: Problem, res: PatternBound, incumbent: float) -> np.ndarray:
     st = Structure.of(p)
     keep = np.zeros(p.n_columns, dtype=bool)
     for iv in res.intervals:
-        gap = incumbent - iv.bound
+        gap = incumbent - max(iv.bound, res.floor)
         if gap <= _TOL * max(1.0, abs(incumbent)):
             continue
         allowed = st.col_bal_load <= iv.hi * (1.0 + FEAS_TOL) + 1e-12
