@@ -344,3 +344,26 @@ def test_settings_and_stats_are_recorded():
     assert res.settings["mip_gap"] == 1e-6 and res.settings["warm_start"] == "greedy+ls"
     for key in ("build_s", "solve_s", "n_vars", "n_cons", "columns_removed", "mip_gap", "nodes"):
         assert key in res.stats
+
+
+def test_milp_after_a_mip_start_on_a_known_case():
+    """Found by hypothesis (test_removing_the_cloud_never_improves_the_optimum): after the
+    greedy+ls MIP start, HiGHS stops "Optimal" reporting 0.004 for a plan the referee values
+    at 0.00403 (the network term, 3e-5, is missing from HiGHS's figure). The referee catches
+    it and the status drops to feasible; without the start the MILP proves 0.00403. The test
+    helpers ask again without the start (edgeopt.testing.invariants). Open: why HiGHS's figure
+    misses the term after the start."""
+    from pathlib import Path
+
+    from edgeopt.core.instance import load_instance
+    from edgeopt.solvers.registry import get_solver
+    from edgeopt.testing.invariants import proven_optimum
+
+    p = load_instance(Path(__file__).parent / "data" / "milp-start-disagrees.json").problem
+    started = get_solver("milp")(p, seed=0)
+    assert started.status in ("optimal", "feasible")
+    if started.status == "optimal":  # fixed upstream or here: then the proof must be right
+        assert abs(started.bound - started.objective) <= 1e-6 * max(1.0, abs(started.objective))
+    cold = get_solver("milp")(p, seed=0, warm_start="none")
+    assert cold.status == "optimal" and abs(cold.objective - 0.00403) < 1e-5
+    assert abs(proven_optimum(p) - cold.objective) <= 1e-9
