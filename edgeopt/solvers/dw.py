@@ -146,7 +146,7 @@ class Structure:
 
 
 # --------------------------------------------------------------------------- pricing
-def _fractional(order, v, wmin, cap, fixed, start):  # pragma: no cover - numba
+def _fractional(order, v, wmin, cap, start):  # pragma: no cover - numba
     """Σ over the items from ``start`` of the fractional knapsack on (v_i, lightest weight)."""
     left = cap
     total = 0.0
@@ -194,7 +194,6 @@ def _bb(rc, weight, ptr, cap, orders, v, wmin, lam, tail, max_nodes):  # pragma:
     pos[0] = ptr[0]
     value = 0.0
     nodes = 0
-    fixed = 0
     while depth >= 0:
         if nodes >= max_nodes:
             return best, best_choice, nodes, False
@@ -213,7 +212,7 @@ def _bb(rc, weight, ptr, cap, orders, v, wmin, lam, tail, max_nodes):  # pragma:
             lb -= lam[k] * left[k]
         # fractional knapsack on resource k of the costs with the other resources priced by λ
         for k in range(r):
-            b = _fractional_nb(orders[k], v[k], wmin[:, k], left[k], fixed, depth)
+            b = _fractional_nb(orders[k], v[k], wmin[:, k], left[k], depth)
             for k2 in range(r):
                 if k2 != k:
                     b -= lam[k2] * left[k2]
@@ -950,9 +949,6 @@ def pattern_bound(
             iv.bound, iv.pi, iv.price = value, pi, price
     heapq.heapify(heap)
 
-    def current() -> float:
-        return min([iv.bound for iv in heap] + [iv.bound for iv in done] + [math.inf])
-
     while heap and not deadline.passed():
         iv = heapq.heappop(heap)
         if iv.bound >= incumbent - _TOL * max(1.0, abs(incumbent)):
@@ -960,7 +956,7 @@ def pattern_bound(
             continue
         if not iv.converged:
             interval_bound(p, st, iv, pool, deadline=deadline, max_iterations=iv.iterations + visit)
-            history.append((time.perf_counter() - t0, current_with(iv, heap, done)))
+            history.append((time.perf_counter() - t0, min(x.bound for x in [iv, *heap, *done])))
             heapq.heappush(heap, iv)
             if not iv.converged and deadline.passed():
                 break
@@ -1080,14 +1076,10 @@ def pool_plan(
     return plan
 
 
-def current_with(iv: Interval, heap: list[Interval], done: list[Interval]) -> float:
-    return min([iv.bound] + [x.bound for x in heap] + [x.bound for x in done])
-
-
 def survivors(p: Problem, res: PatternBound, incumbent: float) -> np.ndarray:
     """Columns that can be in a plan better than ``incumbent``: in some interval whose bound
     is below it, with reduced cost ≤ incumbent − that interval's bound."""
-    st = Structure.of(p)
+    st = res.structure if res.structure is not None else Structure.of(p)
     keep = np.zeros(p.n_columns, dtype=bool)
     for iv in res.intervals:
         gap = incumbent - max(iv.bound, res.floor)
