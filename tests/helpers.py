@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 DATA = Path(__file__).resolve().parent / "data"
-#: Hand-made catalog (round numbers; not measurements), MODEL.md §2.
+#: Hand-made catalog (round numbers; not measurements), docs/model.md §2.
 FIXTURE_CATALOG = DATA / "fixture_catalog.json"
 #: Two made-up device profiles for generated test scenarios.
 TINY_DEVICES: dict[str, Any] = {

@@ -1,4 +1,4 @@
-"""Compilation (MODEL.md §3–§5) checked against numbers worked out by hand."""
+"""Compilation (docs/model.md §3–§5) checked against numbers worked out by hand."""
 
 from __future__ import annotations
 

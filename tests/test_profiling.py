@@ -234,7 +234,7 @@ def test_config_id_format():
 )
 def test_load_catalog_rejects_bad_fields_naming_file_and_field(tmp_path, mutate, field):
     cat = _tiny_catalog()
-    validate_measured_catalog(cat)  # the untouched example (MODEL.md §8) is valid
+    validate_measured_catalog(cat)  # the untouched example (docs/model.md §8) is valid
     mutate(cat)
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(cat))

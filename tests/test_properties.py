@@ -1,6 +1,6 @@
 """Properties on tiny generated scenarios, against an independent brute force.
 
-The brute force below re-derives MODEL.md §2–§4 from the scenario JSON with
+The brute force below re-derives docs/model.md §2–§4 from the scenario JSON with
 plain Python: paths by enumerating every simple path, coefficients by the
 formulas, feasibility and Z by summing loads itself. It shares no code with
 edgeopt's compiler or evaluator.
@@ -139,7 +139,7 @@ def brute_evaluate(d: dict, choice: list[dict]) -> tuple[bool, float]:
 
 
 def brute_dominated(d: dict) -> set[tuple[str, str]]:
-    """(family, config id) that some other config of the family beats everywhere (MODEL.md §3 is
+    """(family, config id) that some other config of the family beats everywhere (docs/model.md §3 is
     monotone in accuracy, per-sample inference ms, training ms × epochs and memory); the full
     model stays."""
     out = set()

@@ -1,4 +1,4 @@
-"""Compile a scenario into its core problem (MODEL.md §3–§5) with numpy arrays.
+"""Compile a scenario into its core problem (docs/model.md §3–§5) with numpy arrays.
 
 For each family the coefficients of every (request, configuration, controller)
 triple are computed at once as (R, K, C) arrays; the admissibility filters of
@@ -137,7 +137,7 @@ def undominated_configs(
     ``k`` is dominated by ``k'`` when ``k'`` is at least as accurate and no dearer
     per sample in inference time, training time (per sample × epochs) and memory
     (inference + training), strictly better in one of them or identical with a
-    lower index. Every coefficient of MODEL.md §3 is monotone in these, so
+    lower index. Every coefficient of docs/model.md §3 is monotone in these, so
     ``k'`` is admissible wherever ``k`` is and no worse in cost and every
     resource: dropping ``k`` never changes the optimum.
 
@@ -220,7 +220,7 @@ def compile_scenario(s: Scenario) -> Problem:
         org = np.array([ctrl_ix[r.origin] for r in reqs], dtype=np.int64)
         data_mb = (n_tr + lam * T) * s_kb / 1000.0
 
-        # (R, K, C) coefficients, MODEL.md §3.
+        # (R, K, C) coefficients, docs/model.md §3.
         train_host_ms = (n_tr[:, None] * epochs[None, :] * tr_ms[None, :])[:, :, None]
         u = (lam[:, None] * inf_ms[None, :])[:, :, None] * sigma[None, None, :] / 1000.0 + (
             train_host_ms * sigma[None, None, :] / (1000.0 * T)

@@ -1,5 +1,5 @@
 """The evaluator: the referee that recomputes every load, names every violated
-constraint and computes Z with its weighted terms (MODEL.md §4–§5).
+constraint and computes Z with its weighted terms (docs/model.md §4–§5).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Core-problem files (``edgeopt-problem/1``): strict load, atomic save.
 
 A core-problem file states costs in the source's own sense; a ``"max"`` file is
-negated on load so every solver minimises (MODEL.md §5).
+negated on load so every solver minimises (docs/model.md §5).
 
 Format::
 

@@ -2,7 +2,7 @@
 gapa–gapd) and single-problem files of Yagiura, Ibaraki and Glover (c10400, e05100, ...).
 
 Each problem becomes one option per (job, agent), one capacity resource per
-agent, no balanced resource and w_U = 0 (MODEL.md §5).
+agent, no balanced resource and w_U = 0 (docs/model.md §5).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The core problem: a multiple-choice generalised assignment problem with a
-bottleneck term (MODEL.md §5), held in numpy arrays.
+bottleneck term (docs/model.md §5), held in numpy arrays.
 
 Columns are stored grouped by item: the columns of item ``i`` are
 ``range(item_ptr[i], item_ptr[i + 1])``. Resource use is a sparse matrix

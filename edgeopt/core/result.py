@@ -1,4 +1,4 @@
-"""What a solve returns: the statuses of MODEL.md §7, a solver's raw outcome, and
+"""What a solve returns: the statuses of docs/model.md §7, a solver's raw outcome, and
 the refereed result every caller (CLI, batch, tests) sees.
 
 A solver module returns an :class:`Outcome` (its plan, a status hint, a bound,
@@ -24,7 +24,7 @@ __all__ = [
     "relative_gap",
 ]
 
-#: What a status may be (MODEL.md §7); ``bound`` is for relaxations that report only a bound.
+#: What a status may be (docs/model.md §7); ``bound`` is for relaxations that report only a bound.
 STATUSES = ("optimal", "feasible", "time_limit", "infeasible", "error", "bound")
 #: Statuses that carry a feasible plan.
 PLAN_STATUSES = ("optimal", "feasible", "time_limit")

@@ -1,4 +1,4 @@
-"""Solution files (``edgeopt-solution/1``, MODEL.md §7–§8): write, read back, re-check.
+"""Solution files (``edgeopt-solution/1``, docs/model.md §7–§8): write, read back, re-check.
 
 For scenario instances an assignment entry is ``{"config": id, "host": id}``;
 for core problems it is ``{"option": id, "bin": id}``. Objective, bound and

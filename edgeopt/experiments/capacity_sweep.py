@@ -355,7 +355,7 @@ def write_report(
         "`—`: no feasible plan at any seed.",
         "",
         "Metrics: " + "; ".join(f"`{k}` = {v}" for k, v in METRICS.items()) + ". "
-        "u_c is controller c's compute share of the round (MODEL.md §3); Jain's index is "
+        "u_c is controller c's compute share of the round (docs/model.md §3); Jain's index is "
         "(Σu)²/(n·Σu²) over controllers (1 = perfectly even; undefined when all are idle); "
         "gap is (Z − Z*)/|Z*| against the proven MILP optimum of the same instance.",
         "",

@@ -124,7 +124,7 @@ def build_devices(catalog: dict) -> dict:
                 ),
                 "max_util": "operating policy, not a hardware figure: 10 % headroom for the OS, "
                 "the 5G modem stack and bursts",
-                "sigma": "speed factor G_host / gflops (MODEL.md section 3)",
+                "sigma": "speed factor G_host / gflops (docs/model.md section 3)",
                 "sigma_peak": "raw peak-ratio scaling G_host / peak_gflops, for comparison: it "
                 "overstates small devices",
             },

@@ -1,4 +1,4 @@
-"""Planning as a Markov decision process over core problems (MODEL.md §5).
+"""Planning as a Markov decision process over core problems (docs/model.md §5).
 
 ``PlanBatch`` steps many problems at once with numpy (training and decoding);
 ``PlanningEnv`` is the same dynamics behind the Gymnasium API, one problem at a time.

@@ -2,7 +2,7 @@
 
 A constructive policy decides one request at a time; what it cannot see from
 the current loads is how scarce each resource will be once every request is
-placed. Lagrangian relaxation of the capacity and balance rows (MODEL.md §5)
+placed. Lagrangian relaxation of the capacity and balance rows (docs/model.md §5)
 prices exactly that:
 
     L(y, ν) = Σ_i min_{j∈i} (c_j + Σ_ℓ (y_ℓ + ν_ℓ)·a_jℓ) − Σ_ℓ y_ℓ·cap_ℓ,

@@ -1,4 +1,4 @@
-"""Scenario files (``edgeopt-scenario/1``, MODEL.md §2 and §8): strict load,
+"""Scenario files (``edgeopt-scenario/1``, docs/model.md §2 and §8): strict load,
 validation with errors naming file and field, and a lossless save.
 """
 
@@ -129,7 +129,7 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
 
 
 def scenario_from_dict(data: Any, *, source: str = "<scenario>") -> Scenario:
-    """Validate parsed JSON (MODEL.md §8) and build a :class:`Scenario`."""
+    """Validate parsed JSON (docs/model.md §8) and build a :class:`Scenario`."""
     f = Fields(source)
     d = f.obj(data, "")
     fmt = f.get(d, "format", "")

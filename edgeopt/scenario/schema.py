@@ -1,5 +1,5 @@
 """The catalog (``edgeopt-catalog/1``) and device-profile (``edgeopt-devices/1``) formats:
-the one validator and loader of each, errors naming file and field (MODEL.md §2, §6, §8).
+the one validator and loader of each, errors naming file and field (docs/model.md §2, §6, §8).
 
 A catalog is valid here when a scenario can embed it and the generator can read it; the
 profiler adds what a *measured* catalog must also record (``edgeopt.profiling.catalog``).

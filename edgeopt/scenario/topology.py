@@ -1,4 +1,4 @@
-"""Topology helpers: node kinds, undirected edge keys, and the fixed routing of MODEL.md §2.
+"""Topology helpers: node kinds, undirected edge keys, and the fixed routing of docs/model.md §2.
 
 The path between two nodes is the shortest by ``latency_ms``; ties go to the
 fewest hops, then to the lexicographically smallest sequence of node ids, so
@@ -25,7 +25,7 @@ def edge_key(u: str, v: str) -> tuple[str, str]:
 
 
 def route_from(graph: nx.Graph, source: str) -> dict[str, tuple[str, ...]]:
-    """Paths from ``source`` to every reachable node under MODEL.md's tie-breaks.
+    """Paths from ``source`` to every reachable node under docs/model.md's tie-breaks.
 
     Dijkstra over the key (latency, hops, node-id sequence): the key only grows
     when a path is extended and extending two paths by the same node keeps their

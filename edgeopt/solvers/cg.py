@@ -1,4 +1,4 @@
-"""Column generation for the LP relaxation of MODEL.md §5, then price-and-branch.
+"""Column generation for the LP relaxation of docs/model.md §5, then price-and-branch.
 
 The restricted master (RMP) holds a few columns per item (the start plan's, the
 cheapest ones, an artificial one so it is always feasible) and is solved by

@@ -1,6 +1,6 @@
 """Pattern bounds: Dantzig–Wolfe by bin, with the bottleneck U treated parametrically.
 
-The LP of MODEL.md §5 splits each controller's capacity and load fractionally, and
+The LP of docs/model.md §5 splits each controller's capacity and load fractionally, and
 its min-max term is weak (one heavy column sits fractionally everywhere). This module
 bounds Z from below by two classical strengthenings, combined:
 

@@ -175,7 +175,7 @@ def _start(
     return a, source
 
 
-@register("milp", "exact MILP: Pyomo model of MODEL.md §5 solved by HiGHS branch and bound")
+@register("milp", "exact MILP: Pyomo model of docs/model.md §5 solved by HiGHS branch and bound")
 def solve(
     problem: Problem,
     *,

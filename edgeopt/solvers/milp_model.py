@@ -1,4 +1,4 @@
-"""The MILP of MODEL.md §5 as a Pyomo model, and its compilation to sparse arrays.
+"""The MILP of docs/model.md §5 as a Pyomo model, and its compilation to sparse arrays.
 
 ``build_model`` is pure and reads like §5, one named rule per constraint family
 (``assign_once``, ``capacity``, ``balance``); ``compile_model`` turns it into the
@@ -28,7 +28,7 @@ def build_model(
     fixed_load: np.ndarray | None = None,
     load_order: list[tuple[int, int]] | None = None,
 ) -> Any:
-    """The Pyomo model of MODEL.md §5 for ``problem`` (pure: no solver is touched).
+    """The Pyomo model of docs/model.md §5 for ``problem`` (pure: no solver is touched).
 
     ``fixed_load`` (per resource) is load already placed by items outside the
     model: capacity rows get ``cap·(1 + FEAS_TOL) − fixed`` (at least 0), balance rows ``Σ a·x + fixed ≤ U``,

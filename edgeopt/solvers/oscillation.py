@@ -5,7 +5,7 @@ penalised objective
 
     Z(x) + Σ_ℓ w_ℓ · max(0, load_ℓ / cap_ℓ − 1)
 
-where Z is MODEL.md §5's objective (column costs plus w_U · U, U the largest
+where Z is docs/model.md §5's objective (column costs plus w_U · U, U the largest
 balanced load) and the weights w_ℓ adapt: a resource that stays over capacity
 gets dearer every step, and while the plan is feasible every weight relaxes. So
 the search oscillates across the feasibility boundary, where the good plans of

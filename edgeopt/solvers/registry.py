@@ -12,7 +12,7 @@ settings with their defaults, returns ``infeasible`` at once when an item has no
 admissible column, times the call, re-evaluates the plan with the referee (a
 solver whose own objective disagrees raises :class:`SolverError`), and keeps
 ``optimal`` only when the proven bound meets the objective within 1e-6
-(MODEL.md §7) — otherwise ``feasible``.
+(docs/model.md §7) — otherwise ``feasible``.
 """
 
 from __future__ import annotations

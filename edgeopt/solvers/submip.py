@@ -1,7 +1,7 @@
 """MILPs over a subset of columns, built straight from the problem's arrays (no Pyomo).
 
 LNS re-solves, the reduced-cost restricted MILP of ``best`` and any other
-"solve this part exactly" step build the model of MODEL.md §5 here: one binary
+"solve this part exactly" step build the model of docs/model.md §5 here: one binary
 per kept column, U when some resource is balanced, assignment rows (= 1),
 capacity rows (≤ cap − fixed load) and balance rows (a·x − U ≤ −fixed load),
 and hand it to the one HiGHS driver (:func:`edgeopt.solvers.highs.solve_arrays`).

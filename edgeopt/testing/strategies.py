@@ -55,7 +55,7 @@ def catalogs(
     max_configs: int = 3,
     families: list[str] | None = None,
 ) -> dict[str, Any]:
-    """A small catalog (MODEL.md §2): families of 1..``max_configs`` configurations.
+    """A small catalog (docs/model.md §2): families of 1..``max_configs`` configurations.
 
     Parameters
     ----------
@@ -143,7 +143,7 @@ def scenario_dicts(
     max_families: int = 2,
     max_configs: int = 3,
 ) -> dict[str, Any]:
-    """A scenario file's JSON (MODEL.md §8) with a small random tree topology.
+    """A scenario file's JSON (docs/model.md §8) with a small random tree topology.
 
     The topology is ``cloud — upf — g0[, g1] — c0..cN`` (the cloud only when
     drawn or asked for), so every path is unique and relabelling controllers
@@ -295,7 +295,7 @@ def core_problems(
     sense: str = "min",
     tightness: float = 1.0,
 ) -> Problem:
-    """A small core problem (MODEL.md §5).
+    """A small core problem (docs/model.md §5).
 
     Every item has at least one column ``(option, bin)`` with an integer cost in
     [-5, 20] and an integer use in [1, 10] of its bin's one capacity resource
