@@ -321,7 +321,7 @@ def test_deeply_nested_json_is_one_clean_line(tmp_path, capsys, depth):
 
 # ------------------------------------------------------------------ checkpoints (issue 22)
 def _shipped_checkpoint() -> Path:
-    from edgeopt.solvers.drl import DEFAULT_CHECKPOINT
+    from edgeopt.policy.checkpoint import DEFAULT_CHECKPOINT
 
     return Path(DEFAULT_CHECKPOINT)
 
@@ -331,7 +331,7 @@ def _shipped_checkpoint() -> Path:
 def test_malformed_checkpoint_configs_fail_cleanly(data):
     import shutil
 
-    from edgeopt.rl.agent import read_checkpoint
+    from edgeopt.policy.checkpoint import read_checkpoint
 
     src = _shipped_checkpoint()
     raw = data.draw(malformed_json(json.loads((src / "config.json").read_text())), label="config")
@@ -351,7 +351,7 @@ def test_malformed_checkpoint_configs_fail_cleanly(data):
 def test_policy_arrays_of_any_dtype_and_shape_fail_cleanly_or_give_finite_logits(data):
     import hypothesis.extra.numpy as hnp
 
-    from edgeopt.rl.agent import read_checkpoint
+    from edgeopt.policy.checkpoint import read_checkpoint
 
     src = _shipped_checkpoint()
     with np.load(src / "policy.npz") as z:

@@ -635,7 +635,7 @@ def test_generate_never_writes_a_file_its_reader_rejects(capsys, tmp_path, devic
 
 
 def _checkpoint(tmp_path: Path, **agent) -> Path:
-    from edgeopt.solvers.drl import DEFAULT_CHECKPOINT
+    from edgeopt.policy.checkpoint import DEFAULT_CHECKPOINT
 
     d = tmp_path / "ck"
     d.mkdir()

@@ -426,7 +426,7 @@ def test_a_full_disk_on_stdout_is_one_line_not_an_internal_error(scenario):
 
 # ================================================================ drl sampling: time and memory
 def test_drl_sampling_honours_the_time_limit_in_bounded_chunks(monkeypatch, scenario):
-    import edgeopt.rl.policy as policy
+    import edgeopt.solvers.drl as policy
     from edgeopt.core.instance import load_instance
     from edgeopt.solvers.drl import SAMPLE_CHUNK
     from edgeopt.solvers.registry import get_solver

@@ -11,11 +11,13 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from edgeopt.core.batch import ITEM_RULES, item_order
 from edgeopt.core.compile import compile_scenario
 from edgeopt.core.evaluate import FEAS_TOL, evaluate
 from edgeopt.core.problem import Problem
 from edgeopt.errors import InputError
-from edgeopt.rl.env import FEATURES, ITEM_RULES, PlanBatch, PlanningEnv, item_order
+from edgeopt.policy.features import FEATURES, PolicyBatch
+from edgeopt.rl.env import PlanningEnv
 from edgeopt.scenario.generate import GeneratorConfig, generate
 from tests.helpers import FIXTURE_CATALOG, TINY_DEVICES
 
@@ -59,7 +61,7 @@ def gap_problem(seed: int, n_jobs: int = 12, n_agents: int = 3, tight: float = 0
     )
 
 
-def random_rollout(batch: PlanBatch, rng: np.random.Generator) -> np.ndarray:
+def random_rollout(batch: PolicyBatch, rng: np.random.Generator) -> np.ndarray:
     ret = np.zeros(batch.B)
     while not batch.done.all():
         m = batch.observe()["mask"]
@@ -78,7 +80,7 @@ def test_action_mask_is_exactly_the_set_of_columns_the_evaluator_accepts(make, o
     checked = 0
     for s in range(4):
         p = make(s)
-        batch = PlanBatch([p], order=order)
+        batch = PolicyBatch([p], order=order)
         while not batch.done.all():
             obs = batch.observe()
             partial = batch.assignment(0)
@@ -105,7 +107,7 @@ def test_merged_choices_are_exactly_the_candidates_the_network_cannot_tell_apart
     (features, edges); two chosen candidates never have the same observation."""
     rng = np.random.default_rng(3)
     probs = scenario_problems(3, seed0=20) + [gap_problem(2)]
-    batch = PlanBatch(probs)
+    batch = PolicyBatch(probs)
     seen = 0
     while not batch.done.all():
         o = batch.observe()
@@ -127,7 +129,7 @@ def test_merged_choices_are_exactly_the_candidates_the_network_cannot_tell_apart
 
 
 def test_lagrangian_prices_give_a_valid_bound_and_equal_prices_to_twin_resources():
-    from edgeopt.rl.prices import lagrangian_prices
+    from edgeopt.core.lagrange import lagrangian_prices
     from edgeopt.solvers.cg import lagrangian_bound
     from edgeopt.solvers.registry import get_solver
 
@@ -158,7 +160,7 @@ def test_decoding_on_fixed_loads_completes_a_partial_plan_exactly():
         free = np.arange(0, p.n_items, 2)
         fixed = np.asarray(p.use @ np.bincount(np.delete(plan, free), minlength=p.n_columns))
         sub, cols = restrict(p, free, np.ones(p.n_columns, dtype=bool))
-        batch = PlanBatch([sub], loads=[fixed])
+        batch = PolicyBatch([sub], loads=[fixed])
         ret = random_rollout(batch, np.random.default_rng(0))
         assert not batch.stuck[0]
         combined = plan.copy()
@@ -175,7 +177,7 @@ def test_decoding_on_fixed_loads_completes_a_partial_plan_exactly():
 
 def test_a_complete_episode_returns_minus_the_evaluators_objective():
     probs = scenario_problems(3) + [gap_problem(5, tight=1.5)]
-    batch = PlanBatch(probs)
+    batch = PolicyBatch(probs)
     ret = random_rollout(batch, np.random.default_rng(1))
     for b, p in enumerate(probs):
         if not batch.stuck[b]:
@@ -228,7 +230,7 @@ def test_the_env_asks_first_about_the_item_with_one_fitting_column_then_by_large
         use_vals=[1.0] * 5,
         capacity=[10.0, 10.0],
     )
-    batch = PlanBatch([p])
+    batch = PolicyBatch([p])
     asked = []
     while not batch.done.all():
         asked.append(int(batch.current_item()[0]))
@@ -237,7 +239,7 @@ def test_the_env_asks_first_about_the_item_with_one_fitting_column_then_by_large
     assert (
         batch.observe()["state"][0, -2] == 0.0 and not batch.stuck[0]
     )  # regret global of a finished episode
-    fixed = PlanBatch([p], order="fixed")
+    fixed = PolicyBatch([p], order="fixed")
     assert int(fixed.current_item()[0]) == int(item_order(p)[0])
 
 
@@ -249,7 +251,7 @@ def test_always_taking_the_least_dz_column_is_the_regret_greedy_pass(make):
 
     for seed in range(3):
         p = make(seed)
-        batch = PlanBatch([p])
+        batch = PolicyBatch([p])
         while not batch.done[0]:
             o = batch.observe()
             dz = np.where(o["mask"][0], o["dz"][0], np.inf)
@@ -281,7 +283,7 @@ def test_env_passes_gymnasium_check_env():
 
 def test_features_come_from_core_arrays_only():
     p = gap_problem(2)
-    obs = PlanBatch([p]).observe()
+    obs = PolicyBatch([p]).observe()
     assert obs["candidates"].shape == (1, 8, len(FEATURES)) and np.isfinite(obs["candidates"]).all()
 
 
@@ -306,14 +308,14 @@ def test_interchangeable_columns_are_one_choice_and_ties_do_not_split_probabilit
         use_vals=np.full(jj.size, 4.0),
         capacity=np.array([10.0, 10.0, 10.0]),
     )
-    batch = PlanBatch([p])
+    batch = PolicyBatch([p])
     obs = batch.observe()
     assert obs["choice"][0, :3].tolist() == [True, False, True]
     assert obs["rep"][0, :3].tolist() == [0, 0, 2]
     batch.step(np.array([0]))  # now bin 0 has load: the twins differ
     obs = batch.observe()
     assert obs["choice"][0, :3].tolist() == [True, True, True]
-    unmerged = PlanBatch([p], merge=False).observe()
+    unmerged = PolicyBatch([p], merge=False).observe()
     assert np.array_equal(unmerged["choice"], unmerged["mask"])
 
 
@@ -376,7 +378,7 @@ def trained(tmp_path_factory):
 
 
 def _mean_z(policy, probs):
-    from edgeopt.rl.policy import rollout
+    from edgeopt.policy.decode import rollout
 
     batch = rollout(policy, probs)
     assert not batch.stuck.any()
@@ -387,7 +389,8 @@ def test_short_seeded_training_beats_the_untrained_network_and_the_heuristic_fir
     """On fresh instances of its own (tiny) distribution, greedy decoding of the trained
     network has a lower mean Z than the same network untrained and than the regret
     greedy's first pass (the least-ΔZ column in the same item order)."""
-    from edgeopt.rl.agent import Agent, AgentConfig
+    from edgeopt.policy.checkpoint import AgentConfig
+    from edgeopt.rl.agent import Agent
 
     probs = tiny_problems(trained[2], range(700, 730))
     z_trained = _mean_z(trained[1].numpy_policy(), probs)
@@ -401,7 +404,7 @@ def test_short_seeded_training_beats_the_untrained_network_and_the_heuristic_fir
 def test_numpy_forward_equals_the_keras_forward(trained):
     agent = trained[1]
     probs = tiny_problems(trained[2], range(740, 746)) + [gap_problem(4)]
-    batch = PlanBatch(probs)
+    batch = PolicyBatch(probs)
     policy = agent.numpy_policy()
     for _ in range(5):
         obs = batch.observe()
@@ -413,8 +416,9 @@ def test_numpy_forward_equals_the_keras_forward(trained):
 
 
 def test_saved_and_loaded_checkpoint_reproduces_decisions_exactly(trained, tmp_path):
-    from edgeopt.rl.agent import load_checkpoint, read_checkpoint, save_checkpoint
-    from edgeopt.rl.policy import rollout
+    from edgeopt.policy.checkpoint import read_checkpoint
+    from edgeopt.policy.decode import rollout
+    from edgeopt.rl.agent import load_checkpoint, save_checkpoint
 
     agent = trained[1]
     save_checkpoint(agent, tmp_path / "copy")
@@ -429,8 +433,8 @@ def test_saved_and_loaded_checkpoint_reproduces_decisions_exactly(trained, tmp_p
 
 
 def test_same_seed_twice_gives_identical_actions(trained):
+    from edgeopt.policy.decode import rollout
     from edgeopt.rl.agent import Agent
-    from edgeopt.rl.policy import rollout
 
     probs = scenario_problems(4, seed0=60)
     pol = trained[1].numpy_policy()
@@ -483,7 +487,8 @@ BREAKS = ["weights", "json", "features", "hidden", "shape", "nan", "format", "mi
 def test_a_corrupt_or_mismatched_checkpoint_is_one_clear_input_error(trained, tmp_path, how):
     import shutil
 
-    from edgeopt.rl.agent import load_checkpoint, read_checkpoint
+    from edgeopt.policy.checkpoint import read_checkpoint
+    from edgeopt.rl.agent import load_checkpoint
 
     d = tmp_path / "ck"
     shutil.copytree(trained[0], d)
@@ -555,7 +560,8 @@ def test_a_batch_reruns_drl_when_the_checkpoint_at_the_same_path_changes(trained
 
     from edgeopt.batch.runner import run_batch
     from edgeopt.core.io import save_problem
-    from edgeopt.rl.agent import Agent, AgentConfig, save_checkpoint
+    from edgeopt.policy.checkpoint import AgentConfig
+    from edgeopt.rl.agent import Agent, save_checkpoint
 
     ck = tmp_path / "ck"
     shutil.copytree(trained[0], ck)
@@ -595,3 +601,21 @@ def test_milp_optima_reads_a_shipped_cache_and_writes_only_its_own(tmp_path):
     got = milp_optima([a, b], mine, time_limit_s=20, shipped=shipped)
     assert set(got) == {a.name, b.name} and shipped.read_bytes() == before
     assert set(json.loads(mine.read_text())["optima"]) >= {b.name}
+
+
+@pytest.mark.parametrize("bad", [True, 3, "features", None])
+def test_a_checkpoint_whose_feature_list_is_not_a_list_is_one_line(tmp_path, bad):
+    """Found by hypothesis: ``"edge_features": true`` once crashed the error message itself."""
+    import json
+    import shutil
+
+    from edgeopt.policy.checkpoint import CONFIG_FILE, DEFAULT_CHECKPOINT, read_checkpoint
+
+    ck = tmp_path / "ck"
+    shutil.copytree(DEFAULT_CHECKPOINT, ck)
+    meta = json.loads((ck / CONFIG_FILE).read_text())
+    meta["agent"]["edge_features"] = bad
+    (ck / CONFIG_FILE).write_text(json.dumps(meta))
+    with pytest.raises(InputError, match="edge features") as err:
+        read_checkpoint(ck)
+    assert "\n" not in str(err.value)

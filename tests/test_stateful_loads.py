@@ -96,7 +96,7 @@ class PlanStateMachine(RuleBasedStateMachine):
     @invariant()
     def fit_counts_agree_with_the_evaluator(self):
         fits, _ = self._fresh()
-        np.testing.assert_array_equal(self.st.n_over == 0, fits)
+        np.testing.assert_array_equal(self.st.overflow_count == 0, fits)
         np.testing.assert_array_equal(self.st.fits(np.arange(self.p.n_columns)), fits)
 
     @invariant()

@@ -33,7 +33,7 @@ from edgeopt.core.solution import solution_to_dict
 from edgeopt.errors import EdgeoptError, InputError
 from edgeopt.jsonio import printable
 from edgeopt.paths import same_file
-from edgeopt.solvers.registry import check_solver_options, get_solver
+from edgeopt.solvers.registry import check_solver_options, fingerprint, get_solver
 
 __all__ = ["BatchSummary", "expand_paths", "solver_settings", "run_batch", "result_row"]
 
@@ -302,11 +302,8 @@ def run_batch(
     for s in solvers:  # an option a solver does not take, or out of range: refused, not error rows
         opts = options or {}
         check_solver_options(s, {**opts.get("*", {}), **opts.get(s, {})})
-    for s, v in per_solver.items():
-        if s.split("+")[0] == "drl":  # results depend on the weights, not only the path
-            from edgeopt.solvers.drl import checkpoint_sha256
-
-            v["checkpoint_sha256"] = checkpoint_sha256(v.get("checkpoint"))
+    for s, v in per_solver.items():  # e.g. drl's results depend on the weights, not only the path
+        v.update(fingerprint(s, v))
     hashes = {s: settings_hash(v) for s, v in per_solver.items()}
 
     store = Store(db)

@@ -59,7 +59,7 @@ class _Plan:
 
 
 def _decode(policy: Any, p: Any) -> _Plan:
-    from edgeopt.rl.policy import rollout
+    from edgeopt.policy.decode import rollout
 
     t0 = time.perf_counter()
     batch = rollout(policy, [p])
@@ -117,7 +117,7 @@ def _run(
     from edgeopt.solvers.registry import get_solver
 
     if name == "first-pass":
-        from edgeopt.rl.policy import FirstPass
+        from edgeopt.policy.decode import FirstPass
 
         return [_decode(FirstPass(), p) for p in problems]
     if name == "drl-untrained":
@@ -308,8 +308,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "edgeopt bench drl") -> 
     from tqdm import tqdm
 
     from edgeopt.core.orlib import orlib_dir
+    from edgeopt.policy.checkpoint import DEFAULT_CHECKPOINT, load_policy
     from edgeopt.rl.data import HELD_OUT_SEED, LARGE_SEED, Distribution, Sources, milp_optima
-    from edgeopt.solvers.drl import DEFAULT_CHECKPOINT, load_policy
 
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser(prog).parse_args(argv)
@@ -333,12 +333,13 @@ def main(argv: Sequence[str] | None = None, prog: str = "edgeopt bench drl") -> 
     load_start = os.getloadavg()[0]
     ckpt = Path(args.checkpoint) if args.checkpoint else DEFAULT_CHECKPOINT
     policy, _ = load_policy(args.checkpoint)  # read the weights before any timing
-    from edgeopt.rl.agent import read_checkpoint
+    from edgeopt.policy.checkpoint import read_checkpoint
 
     training = read_checkpoint(ckpt)[2].get("training")
     train_cfg = training if isinstance(training, dict) else {}
     # the ablation: the same network, untrained (Keras' initialisation, seed 0)
-    from edgeopt.rl.agent import Agent, AgentConfig, save_checkpoint
+    from edgeopt.policy.checkpoint import AgentConfig
+    from edgeopt.rl.agent import Agent, save_checkpoint
 
     tmp = tempfile.TemporaryDirectory(prefix="edgeopt-untrained-")
     _UNTRAINED[0] = str(

@@ -10,10 +10,20 @@ import numpy as np
 
 from edgeopt.core.problem import Problem
 
-__all__ = ["Evaluation", "evaluate", "FEAS_TOL", "OBJ_RTOL", "objectives_agree"]
+__all__ = [
+    "Evaluation",
+    "evaluate",
+    "FEAS_TOL",
+    "CAPACITY_LIMIT",
+    "over_capacity",
+    "OBJ_RTOL",
+    "objectives_agree",
+]
 
 #: Absolute tolerance on normalised loads (load / capacity) when judging feasibility.
 FEAS_TOL = 1e-9
+#: The largest utilisation (load / capacity) that still fits: the one fit test of edgeopt.
+CAPACITY_LIMIT = 1.0 + FEAS_TOL
 #: Relative tolerance within which a solver's objective must equal the evaluator's.
 OBJ_RTOL = 1e-6
 
@@ -41,6 +51,16 @@ class Evaluation:
 def objectives_agree(a: float, b: float, rtol: float = OBJ_RTOL) -> bool:
     """True when two objective values agree to ``rtol`` relative (absolute near zero)."""
     return abs(a - b) <= rtol * max(1.0, abs(a), abs(b))
+
+
+def over_capacity(load: np.ndarray, capacity: np.ndarray) -> np.ndarray:
+    """Where ``load`` exceeds ``capacity`` (elementwise): the test the referee and every plan
+    state share, ``load / capacity > 1 + FEAS_TOL``.
+
+    >>> over_capacity(np.array([5.0, 5.000000001, 5.1]), np.array([5.0, 5.0, 5.0])).tolist()
+    [False, False, True]
+    """
+    return load / capacity > CAPACITY_LIMIT
 
 
 def evaluate(problem: Problem, assignment: np.ndarray) -> Evaluation:
@@ -77,7 +97,7 @@ def evaluate(problem: Problem, assignment: np.ndarray) -> Evaluation:
     counts = np.bincount(cols, minlength=problem.n_columns).astype(np.float64)
     loads = np.asarray(problem.use @ counts, dtype=np.float64)
     util = loads / problem.capacity
-    over = np.flatnonzero(util > 1.0 + FEAS_TOL)
+    over = np.flatnonzero(over_capacity(loads, problem.capacity))
     for r in over:
         violations.append(
             f"{problem.resource_ids[r]}: load {loads[r]:.6g} > capacity {problem.capacity[r]:.6g}"

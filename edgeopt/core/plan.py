@@ -3,7 +3,7 @@ assignment, what still fits, and what each column would cost (ΔZ) if added.
 
 One engine under greedy, random construction, local search, LNS, the baselines,
 the MILP warm start and the RL environment, so "fits" means the evaluator's
-test everywhere: ``(load + a) / capacity <= 1 + FEAS_TOL``.
+test everywhere (:func:`~edgeopt.core.evaluate.over_capacity`).
 
 :class:`PlanState` holds one problem's loads and assignment; ``add``/``remove``
 update only the resources the column uses. With ``track=True`` it also keeps,
@@ -18,12 +18,10 @@ import numba as nb
 import numpy as np
 import scipy.sparse as sp
 
-from edgeopt.core.evaluate import FEAS_TOL
+from edgeopt.core.evaluate import CAPACITY_LIMIT, over_capacity
 from edgeopt.core.problem import Problem
 
 __all__ = ["PlanState", "segment_min", "ranges"]
-
-_LIMIT = 1.0 + FEAS_TOL
 
 
 def segment_min(values: np.ndarray, ptr: np.ndarray) -> np.ndarray:
@@ -155,9 +153,16 @@ class PlanState:
 
     Attributes
     ----------
-    load : float array (n_resources,)
+    problem : the problem planned
+    load : float array (n_resources,), fixed loads included
     assignment : int array (n_items,), -1 for an open item
     cost : float, Σ c_j over assigned columns
+    capacity, column_cost : the problem's capacities and column costs (float64)
+    balance_weight : w_U (0 when no resource is balanced)
+    balanced_rows : the balanced resources
+    open, best, best_col, second, second_col, overflow_count : with ``track=True`` only, per
+        item whether it is open and its least and second-least fitting ΔZ with their columns,
+        and per column how many resources it would overflow at the current loads
 
     Examples
     --------
@@ -187,17 +192,24 @@ class PlanState:
         track: bool = False,
         bias: np.ndarray | None = None,
         load: np.ndarray | None = None,
+        buffer: np.ndarray | None = None,
     ):
         """``load``: loads already there before any column (e.g. the fixed part of an LNS
-        sub-problem); U and Z count them."""
-        self.p = problem
+        sub-problem); U and Z count them. ``buffer``: an array of ``n_resources`` floats the
+        state keeps its loads in, in place (e.g. its rows of a :class:`~edgeopt.core.batch.PlanBatch`'s
+        loads); it is overwritten with the starting loads."""
+        self.problem = problem
         static = _static(problem)
         self._static = static
-        self.indptr, self.rows, self.vals = static["indptr"], static["rows"], static["vals"]
-        self.cap = problem.capacity.astype(np.float64)
-        self.cost_c = problem.col_cost
-        self.w_u = float(problem.balance_weight) if problem.balanced.any() else 0.0
-        self.bal_rows = np.flatnonzero(problem.balanced)
+        self._col_ptr, self._col_rows, self._col_vals = (
+            static["indptr"],
+            static["rows"],
+            static["vals"],
+        )
+        self.capacity = problem.capacity.astype(np.float64)
+        self.column_cost = problem.col_cost
+        self.balance_weight = float(problem.balance_weight) if problem.balanced.any() else 0.0
+        self.balanced_rows = np.flatnonzero(problem.balanced)
         base = np.zeros(problem.n_resources) if load is None else np.asarray(load, np.float64)
         self.load = base.copy()
         self.assignment = np.full(problem.n_items, -1, dtype=np.int64)
@@ -214,18 +226,24 @@ class PlanState:
             self.load = base + np.asarray(
                 problem.use @ np.bincount(a[on], minlength=problem.n_columns), dtype=np.float64
             )
-            self.cost = float(self.cost_c[a[on]].sum())
+            self.cost = float(self.column_cost[a[on]].sum())
+        if buffer is not None:
+            buffer[:] = self.load
+            self.load = buffer
         if track:
             self._start_tracking()
 
     # ------------------------------------------------------------ balanced use
     def _balanced_use(self, p: Problem) -> None:
         """Per column its balanced resource and amount, when each column uses at most one
-        (every compiled scenario); otherwise :meth:`bal_after` walks the columns."""
+        (every compiled scenario); otherwise :meth:`balanced_load_after` walks the columns."""
         st = self._static
         if "single_bal" not in st:
             single, col_bal_row, col_bal_amt = _balanced_use_kernel(
-                self.indptr, self.rows, self.vals, np.asarray(p.balanced, dtype=np.bool_)
+                self._col_ptr,
+                self._col_rows,
+                self._col_vals,
+                np.asarray(p.balanced, dtype=np.bool_),
             )
             single = bool(single)
             if not single:
@@ -236,51 +254,78 @@ class PlanState:
                 col_bal_row,
                 col_bal_amt,
             )
-            # one gather and one add per column in bal_after: no balanced use reads row 0 + -inf
+            # one gather and one add per column in balanced_load_after: no balanced use reads row 0 + -inf
             st["bal_row_safe"] = np.maximum(col_bal_row, 0)
             st["bal_amt_ext"] = np.where(col_bal_row >= 0, col_bal_amt, -np.inf)
-        self.single_bal = st["single_bal"]
-        self.col_bal_row, self.col_bal_amt = st["col_bal_row"], st["col_bal_amt"]
-        self._bal_row_safe, self._bal_amt_ext = st["bal_row_safe"], st["bal_amt_ext"]
+        self._single_balanced = st["single_bal"]
+        self._balanced_row, self._balanced_amount = st["col_bal_row"], st["col_bal_amt"]
+        self._balanced_row_safe, self._balanced_amount_ext = st["bal_row_safe"], st["bal_amt_ext"]
+
+    @property
+    def single_balanced(self) -> bool:
+        """Whether every column uses at most one balanced resource (every compiled scenario)."""
+        return bool(self._single_balanced)
+
+    def balanced_row(self, cols: np.ndarray) -> np.ndarray:
+        """Per column its balanced resource, -1 when it uses none — or -1 everywhere when some
+        column uses several (then no column has a single one to name)."""
+        return self._balanced_row[cols]
+
+    def balance_spread(self, load: np.ndarray | None = None) -> float:
+        """Σ of squared balanced loads: among plans of equal Z, the smaller the more even."""
+        load = self.load if load is None else load
+        return float((load[self.balanced_rows] ** 2).sum()) if self.balanced_rows.size else 0.0
+
+    def balance_spread_after(self, cols: np.ndarray, load: np.ndarray | None = None) -> np.ndarray:
+        """Per column: :meth:`balance_spread` if it were added to ``load`` (default: the state's)."""
+        load = self.load if load is None else load
+        if self.balanced_rows.size == 0:
+            return np.zeros(cols.size)
+        base = self.balance_spread(load)
+        r = self._balanced_row[cols]
+        has = r >= 0
+        cur = load[np.maximum(r, 0)]
+        new = cur + self._balanced_amount[cols]
+        return base + np.where(has, new * new - cur * cur, 0.0)
 
     def u(self) -> float:
         """U: the largest balanced load (0 with none)."""
-        if self.bal_rows.size == 0:
+        if self.balanced_rows.size == 0:
             return 0.0
-        return max(float(self.load[self.bal_rows].max()), 0.0)
+        return max(float(self.load[self.balanced_rows].max()), 0.0)
 
     def z(self) -> float:
         """Z of the current (partial) plan."""
-        return self.cost + self.w_u * self.u()
+        return self.cost + self.balance_weight * self.u()
 
-    def bal_after(self, cols: np.ndarray, load: np.ndarray | None = None) -> np.ndarray:
+    def balanced_load_after(self, cols: np.ndarray, load: np.ndarray | None = None) -> np.ndarray:
         """Per column: its balanced resource's load if it were added (-inf when it uses none)."""
         load = self.load if load is None else load
-        if self.single_bal:
+        if self._single_balanced:
             if load.size == 0:
                 return np.full(cols.size, -np.inf)
-            return load[self._bal_row_safe[cols]] + self._bal_amt_ext[cols]
+            return load[self._balanced_row_safe[cols]] + self._balanced_amount_ext[cols]
         out = np.full(cols.size, -np.inf)
         for k, j in enumerate(cols.tolist()):  # general form: rare (no compiled scenario has it)
-            lo, hi = self.indptr[j], self.indptr[j + 1]
-            r = self.rows[lo:hi]
-            m = self.p.balanced[r]
+            lo, hi = self._col_ptr[j], self._col_ptr[j + 1]
+            r = self._col_rows[lo:hi]
+            m = self.problem.balanced[r]
             if m.any():
-                out[k] = float((load[r[m]] + self.vals[lo:hi][m]).max())
+                out[k] = float((load[r[m]] + self._col_vals[lo:hi][m]).max())
         return out
 
     def delta_z(
         self, cols: np.ndarray, *, u: float | None = None, load: np.ndarray | None = None
     ) -> np.ndarray:
         """ΔZ of adding each column to the current loads: c_j + w_U·(max(U, u_after) − U)."""
-        if self.w_u == 0.0:
-            return self.cost_c[cols].copy()
+        if self.balance_weight == 0.0:
+            return self.column_cost[cols].copy()
         u = self.u() if u is None else u
-        dz = self.bal_after(cols, load)
+        dz = self.balanced_load_after(cols, load)
         dz -= u
         np.maximum(dz, 0.0, out=dz)
-        dz *= self.w_u
-        dz += self.cost_c[cols]
+        dz *= self.balance_weight
+        dz += self.column_cost[cols]
         return dz
 
     # ------------------------------------------------------------------ fits
@@ -288,25 +333,51 @@ class PlanState:
         """Whether adding each column keeps every resource it uses within capacity."""
         load = self.load if load is None else load
         cols = np.asarray(cols, dtype=np.int64)
-        lo, hi = self.indptr[cols], self.indptr[cols + 1]
+        lo, hi = self._col_ptr[cols], self._col_ptr[cols + 1]
         e = ranges(lo, hi)
-        r = self.rows[e]
-        over = (load[r] + self.vals[e]) / self.cap[r] > _LIMIT
+        r = self._col_rows[e]
+        over = over_capacity(load[r] + self._col_vals[e], self.capacity[r])
         owner = np.repeat(np.arange(cols.size), hi - lo)
         return np.bincount(owner[over], minlength=cols.size) == 0
 
     def fits_range(self, lo: int, hi: int, load: np.ndarray | None = None) -> np.ndarray:
         """:meth:`fits` for the contiguous columns ``lo..hi-1`` (one item's columns)."""
         load = self.load if load is None else load
-        a, b = self.indptr[lo], self.indptr[hi]
-        r = self.rows[a:b]
-        over = (load[r] + self.vals[a:b]) / self.cap[r] > _LIMIT
-        owner = np.repeat(np.arange(hi - lo), np.diff(self.indptr[lo : hi + 1]))
+        a, b = self._col_ptr[lo], self._col_ptr[hi]
+        r = self._col_rows[a:b]
+        over = over_capacity(load[r] + self._col_vals[a:b], self.capacity[r])
+        owner = np.repeat(np.arange(hi - lo), np.diff(self._col_ptr[lo : hi + 1]))
         return np.bincount(owner[over], minlength=hi - lo) == 0
 
+    def exchanges(
+        self, add_a: np.ndarray, add_b: np.ndarray, drop_a: np.ndarray, drop_b: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per k, the plan with columns ``add_a[k]`` and ``add_b[k]`` in place of ``drop_a[k]``
+        and ``drop_b[k]`` (two items exchanging bins): whether it fits, its Z and its
+        :meth:`balance_spread`. Work grows with the columns' nonzeros and the balanced rows,
+        not with every resource."""
+        use = self.problem.use
+        n = add_a.size
+        delta = sp.csc_array(use[:, add_a] + use[:, add_b] - use[:, drop_a] - use[:, drop_b])
+        rows = np.asarray(delta.indices, dtype=np.int64)
+        owner = np.repeat(np.arange(n), np.diff(delta.indptr))
+        base_over = over_capacity(self.load, self.capacity)
+        new_over = over_capacity(self.load[rows] + delta.data, self.capacity[rows])
+        still_over = int(base_over.sum()) - np.bincount(owner[base_over[rows]], minlength=n)
+        fits = (still_over == 0) & (np.bincount(owner[new_over], minlength=n) == 0)
+        cc = self.column_cost
+        z = self.cost + cc[add_a] + cc[add_b] - cc[drop_a] - cc[drop_b]
+        if self.balanced_rows.size:
+            bal = self.load[self.balanced_rows][:, None] + delta[self.balanced_rows, :].toarray()
+            z = z + self.balance_weight * np.maximum(bal.max(axis=0), 0.0)
+            spread = (bal * bal).sum(axis=0)
+        else:
+            spread = np.zeros(n)
+        return fits, z, spread
+
     def column_use(self, j: int) -> tuple[np.ndarray, np.ndarray]:
-        lo, hi = self.indptr[j], self.indptr[j + 1]
-        return self.rows[lo:hi], self.vals[lo:hi]
+        lo, hi = self._col_ptr[j], self._col_ptr[j + 1]
+        return self._col_rows[lo:hi], self._col_vals[lo:hi]
 
     def load_without(self, i: int) -> np.ndarray:
         """A copy of the loads with item ``i``'s current column taken out."""
@@ -319,15 +390,15 @@ class PlanState:
 
     def moves(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Item ``i``'s columns, whether each fits, and Z if ``i`` moved to it (exact)."""
-        lo, hi = int(self.p.item_ptr[i]), int(self.p.item_ptr[i + 1])
+        lo, hi = int(self.problem.item_ptr[i]), int(self.problem.item_ptr[i + 1])
         cols = np.arange(lo, hi, dtype=np.int64)
         cur = int(self.assignment[i])
         load = self.load_without(i)
         ok = self.fits_range(lo, hi, load)
-        cost = self.cost - (self.cost_c[cur] if cur >= 0 else 0.0) + self.cost_c[cols]
-        if self.w_u:
-            u0 = max(float(load[self.bal_rows].max()), 0.0)
-            z = cost + self.w_u * np.maximum(self.bal_after(cols, load), u0)
+        cost = self.cost - (self.column_cost[cur] if cur >= 0 else 0.0) + self.column_cost[cols]
+        if self.balance_weight:
+            u0 = max(float(load[self.balanced_rows].max()), 0.0)
+            z = cost + self.balance_weight * np.maximum(self.balanced_load_after(cols, load), u0)
         else:
             z = cost
         return cols, ok, z
@@ -335,16 +406,16 @@ class PlanState:
     # ----------------------------------------------------------- add / remove
     def add(self, j: int) -> None:
         """Assign column ``j`` to its item (which must be open)."""
-        i = int(self.p.col_item[j])
+        i = int(self.problem.col_item[j])
         if self.assignment[i] >= 0:
-            raise ValueError(f"item {self.p.item_ids[i]} is already assigned")
+            raise ValueError(f"item {self.problem.item_ids[i]} is already assigned")
         r, v = self.column_use(j)
         if self.track:
             moved = self._update(r, +v, j)
         else:
             self.load[r] += v
         self.assignment[i] = j
-        self.cost += float(self.cost_c[j])
+        self.cost += float(self.column_cost[j])
         if self.track:
             self.open[i] = False
             self._refresh_after(moved)
@@ -353,14 +424,14 @@ class PlanState:
         """Unassign item ``i``; returns the column it had."""
         j = int(self.assignment[i])
         if j < 0:
-            raise ValueError(f"item {self.p.item_ids[i]} is not assigned")
+            raise ValueError(f"item {self.problem.item_ids[i]} is not assigned")
         r, v = self.column_use(j)
         if self.track:
             moved = self._update(r, -v, j)
         else:
             self.load[r] -= v
         self.assignment[i] = -1
-        self.cost -= float(self.cost_c[j])
+        self.cost -= float(self.column_cost[j])
         if self.track:
             self.open[i] = True
             self._refresh_after(moved, extra_items=np.array([i]))
@@ -374,11 +445,13 @@ class PlanState:
 
     # -------------------------------------------------- tracking for greedy
     def _start_tracking(self) -> None:
-        p = self.p
+        p = self.problem
         self.track = True
         st = self._static
         if "r_ptr" not in st:
-            csr = sp.csr_array(sp.csc_array((self.vals, self.rows, self.indptr), shape=p.use.shape))
+            csr = sp.csr_array(
+                sp.csc_array((self._col_vals, self._col_rows, self._col_ptr), shape=p.use.shape)
+            )
             csr.sort_indices()
             st["r_ptr"], st["r_col"], st["r_val"] = (
                 csr.indptr.astype(np.int64),
@@ -390,13 +463,15 @@ class PlanState:
             if has.any():
                 r_max[has] = np.maximum.reduceat(st["r_val"], st["r_ptr"][:-1][has])
             st["r_max"] = r_max
-        self.r_ptr, self.r_col, self.r_val, self.r_max = (
+        self._row_ptr, self._row_cols, self._row_vals, self._row_max = (
             st["r_ptr"],
             st["r_col"],
             st["r_val"],
             st["r_max"],
         )
-        self.n_over = _count_over(self.indptr, self.rows, self.vals, self.load, self.cap, _LIMIT)
+        self.overflow_count = _count_over(
+            self._col_ptr, self._col_rows, self._col_vals, self.load, self.capacity, CAPACITY_LIMIT
+        )
         self.open = self.assignment < 0
         self.best = np.full(p.n_items, np.inf)
         self.best_col = np.full(p.n_items, -1, dtype=np.int64)
@@ -415,21 +490,21 @@ class PlanState:
         and every column of a balanced row (its ΔZ follows the row's load)."""
         moved = []
         for row, d in zip(r.tolist(), dv.tolist()):
-            a, b = self.r_ptr[row], self.r_ptr[row + 1]
-            cols = self.r_col[a:b]
+            a, b = self._row_ptr[row], self._row_ptr[row + 1]
+            cols = self._row_cols[a:b]
             high = max(self.load[row], self.load[row] + d)
-            if (high + self.r_max[row]) / self.cap[row] <= _LIMIT:
+            if not over_capacity(high + self._row_max[row], self.capacity[row]):
                 self.load[row] += d  # even the largest use fits at the higher load: no fit flips
             else:
-                amt = self.r_val[a:b]
-                before = (self.load[row] + amt) / self.cap[row] > _LIMIT
+                amt = self._row_vals[a:b]
+                before = over_capacity(self.load[row] + amt, self.capacity[row])
                 self.load[row] += d
-                after = (self.load[row] + amt) / self.cap[row] > _LIMIT
+                after = over_capacity(self.load[row] + amt, self.capacity[row])
                 changed = before != after
                 if changed.any():
-                    self.n_over[cols[changed]] += np.where(after[changed], 1, -1)
+                    self.overflow_count[cols[changed]] += np.where(after[changed], 1, -1)
                     moved.append(cols[changed])
-            if self.w_u and self.p.balanced[row]:
+            if self.balance_weight and self.problem.balanced[row]:
                 moved.append(cols)
         return np.concatenate(moved) if moved else np.zeros(0, dtype=np.int64)
 
@@ -442,7 +517,7 @@ class PlanState:
         for every column above the old level, and after a remove loads fell: those items
         are re-scored in full.
         """
-        p = self.p
+        p = self.problem
         if extra_items is None:  # an add: values only rose on ``cols``
             mark = self._mark  # all False between calls (index -1 is a spare entry)
             mark[cols] = True
@@ -451,7 +526,7 @@ class PlanState:
         else:
             items = np.union1d(np.unique(p.col_item[cols]), extra_items)
         u = self.u()
-        if self.w_u and u != self._u_seen:
+        if self.balance_weight and u != self._u_seen:
             items = np.union1d(items, self._after_u_change(u))
             self._u_seen = u
         self._score(items[self.open[items]])
@@ -469,10 +544,10 @@ class PlanState:
         if u < self._u_seen:
             return open_items
         bc, sc = self.best_col[open_items], self.second_col[open_items]
-        above_b = (bc < 0) | (self.bal_after(np.maximum(bc, 0)) > u)
-        above_s = (sc < 0) | (self.bal_after(np.maximum(sc, 0)) > u)
+        above_b = (bc < 0) | (self.balanced_load_after(np.maximum(bc, 0)) > u)
+        above_s = (sc < 0) | (self.balanced_load_after(np.maximum(sc, 0)) > u)
         keep = above_b & above_s
-        shift = self.w_u * (u - self._u_seen)
+        shift = self.balance_weight * (u - self._u_seen)
         kept = open_items[keep]
         self.best[kept] -= np.where(self.best_col[kept] >= 0, shift, 0.0)
         self.second[kept] -= np.where(self.second_col[kept] >= 0, shift, 0.0)
@@ -482,25 +557,25 @@ class PlanState:
         """Best column, best and second-best ΔZ over the fitting columns of ``items``."""
         if items.size == 0:
             return
-        if self.single_bal:  # every compiled scenario: one compiled loop over the columns
+        if self._single_balanced:  # every compiled scenario: one compiled loop over the columns
             _score_kernel(
                 np.asarray(items, dtype=np.int64),
-                self.p.item_ptr,
-                self.cost_c,
+                self.problem.item_ptr,
+                self.column_cost,
                 self._bias_arr,
-                self.n_over,
-                self.col_bal_row,
-                self.col_bal_amt,
+                self.overflow_count,
+                self._balanced_row,
+                self._balanced_amount,
                 self.load,
-                self.u() if self.w_u else 0.0,
-                self.w_u,
+                self.u() if self.balance_weight else 0.0,
+                self.balance_weight,
                 self.best,
                 self.best_col,
                 self.second,
                 self.second_col,
             )
             return
-        ptr = self.p.item_ptr
+        ptr = self.problem.item_ptr
         lo, hi = ptr[items], ptr[items + 1]
         cols = ranges(lo, hi)
         if cols.size == 0:  # items without columns: nothing fits
@@ -511,7 +586,7 @@ class PlanState:
         dz = self.delta_z(cols)
         if self.bias is not None:
             dz += self.bias[cols]
-        dz[self.n_over[cols] != 0] = np.inf
+        dz[self.overflow_count[cols] != 0] = np.inf
         owner = np.repeat(np.arange(items.size), hi - lo)
         best, pos = _first_min(dz, seg, owner)
         self.best[items], self.best_col[items] = (

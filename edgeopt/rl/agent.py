@@ -9,50 +9,27 @@ loads it back into Keras to continue training.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from edgeopt.errors import InputError
-from edgeopt.jsonio import loads, read_bytes, write_json_atomic
-from edgeopt.rl.env import (
-    EDGE_FEATURES,
-    FEATURES,
-    GLOBALS,
-    ITEM_RULES,
-    N_EDGE_FEATURES,
-    N_FEATURES,
-    N_GLOBALS,
-    N_RES_FEATURES,
-    RESOURCE_FEATURES,
+from edgeopt.jsonio import write_json_atomic
+from edgeopt.policy.checkpoint import (
+    CHECKPOINT_FORMAT,
+    CONFIG_FILE,
+    SIZES,
+    WEIGHTS_FILE,
+    AgentConfig,
+    read_checkpoint,
 )
-from edgeopt.rl.policy import INPUTS, LAYERS, NEG, NumpyPolicy, layer_shapes
+from edgeopt.policy.network import INPUTS, LAYERS, NEG, NumpyPolicy, layer_shapes
 
-__all__ = [
-    "AgentConfig",
-    "Agent",
-    "CHECKPOINT_FORMAT",
-    "save_checkpoint",
-    "load_checkpoint",
-    "read_checkpoint",
-    "quiet_tensorflow",
-    "MAX_HIDDEN",
-    "SIZES",
-]
-
-CHECKPOINT_FORMAT = "edgeopt-drl-checkpoint/2"
-WEIGHTS_FILE = "policy.npz"
-CONFIG_FILE = "config.json"
-#: Widest hidden layer a checkpoint may ask for (the shipped one uses 64; 200 000 would exhaust memory).
-MAX_HIDDEN = 4096
-#: Feature counts (candidate, global, resource, edge) the network's input layers are sized by.
-SIZES = (N_FEATURES, N_GLOBALS, N_RES_FEATURES, N_EDGE_FEATURES)
+__all__ = ["Agent", "save_checkpoint", "load_checkpoint", "quiet_tensorflow"]
 
 
 def quiet_tensorflow() -> None:
@@ -89,18 +66,6 @@ def quiet_tensorflow() -> None:
         absl.logging.set_verbosity(absl.logging.ERROR)
     except ImportError:  # pragma: no cover - absl comes with TensorFlow
         pass
-
-
-@dataclass
-class AgentConfig:
-    """Shape of the network; the feature lists and item rule pin the checkpoint to this env version."""
-
-    hidden: int = 64
-    order: str = "regret"
-    features: list[str] = field(default_factory=lambda: list(FEATURES))
-    globals: list[str] = field(default_factory=lambda: list(GLOBALS))
-    resource_features: list[str] = field(default_factory=lambda: list(RESOURCE_FEATURES))
-    edge_features: list[str] = field(default_factory=lambda: list(EDGE_FEATURES))
 
 
 class Agent:
@@ -212,61 +177,6 @@ def save_checkpoint(
         d / CONFIG_FILE, {"format": CHECKPOINT_FORMAT, "agent": asdict(config), **(extra or {})}
     )
     return d
-
-
-def read_checkpoint(
-    directory: str | os.PathLike[str],
-) -> tuple[NumpyPolicy, AgentConfig, dict[str, Any]]:
-    """The NumPy policy, its config and the whole ``config.json`` of a checkpoint, without
-    TensorFlow; any missing, corrupt or mismatched part raises one-line :class:`InputError`."""
-    d = Path(directory)
-    src = str(d)
-    cfg_path, w_path = d / CONFIG_FILE, d / WEIGHTS_FILE
-    if not d.is_dir():
-        raise InputError("checkpoint folder not found", source=src)
-    if not cfg_path.is_file() or not w_path.is_file():
-        raise InputError(f"checkpoint needs {CONFIG_FILE} and {WEIGHTS_FILE}", source=src)
-    try:
-        meta = loads(read_bytes(cfg_path), source=str(cfg_path))
-    except InputError as exc:
-        raise InputError(f"{CONFIG_FILE}: {exc.bare_message}", source=src) from None
-    if not isinstance(meta, dict) or meta.get("format") != CHECKPOINT_FORMAT:
-        got = meta.get("format") if isinstance(meta, dict) else None
-        raise InputError(
-            f"{CONFIG_FILE}: unknown format {got!r}, expected {CHECKPOINT_FORMAT!r}", source=src
-        )
-    a = meta.get("agent")
-    if not isinstance(a, dict):
-        raise InputError(f"{CONFIG_FILE}: field 'agent' must be an object", source=src)
-    hidden = a.get("hidden")
-    # type(...) is int: JSON true is a Python bool, which isinstance(..., int) accepts
-    if type(hidden) is not int or not 1 <= hidden <= MAX_HIDDEN:
-        raise InputError(
-            f"{CONFIG_FILE}: field 'agent.hidden' must be an integer from 1 to {MAX_HIDDEN}, "
-            f"got {json.dumps(hidden)[:40]}",
-            source=src,
-        )
-    cfg = AgentConfig(hidden=hidden)
-    for key in ("features", "globals", "resource_features", "edge_features"):
-        if a.get(key) != getattr(cfg, key):
-            raise InputError(
-                f"{CONFIG_FILE}: checkpoint was trained on other {key.replace('_', ' ')} than this "
-                f"edgeopt's env ({len(a.get(key) or [])} vs {len(getattr(cfg, key))}); retrain it",
-                source=src,
-            )
-    if not isinstance(a.get("order"), str) or a["order"] not in ITEM_RULES:
-        raise InputError(
-            f"{CONFIG_FILE}: field 'agent.order' must be one of {list(ITEM_RULES)} (got {a.get('order')!r}); retrain it",
-            source=src,
-        )
-    cfg.order = a["order"]
-    policy = NumpyPolicy.from_file(w_path, sizes=SIZES, source=src)
-    if policy.hidden != hidden:
-        raise InputError(
-            f"{WEIGHTS_FILE} has {policy.hidden} hidden units, {CONFIG_FILE} says {hidden}",
-            source=src,
-        )
-    return policy, cfg, meta
 
 
 def load_checkpoint(directory: str | os.PathLike[str]) -> tuple[Agent, dict[str, Any]]:

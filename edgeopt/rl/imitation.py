@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from edgeopt.core.problem import Problem
-from edgeopt.rl.policy import CANDIDATE_INPUTS, INPUTS, RESOURCE_INPUTS
+from edgeopt.policy.network import CANDIDATE_INPUTS, INPUTS, RESOURCE_INPUTS
 
 __all__ = ["crop", "collect", "pad", "batches", "exact_completions"]
 
@@ -39,9 +39,9 @@ def collect(
     """Teacher-forced steps of every problem along its plan: observation and target position
     (the first candidate of the teacher column's class). Steps with a single choice are kept
     out (nothing to learn); so are the steps of problem ``b`` before ``record_from[b]``."""
-    from edgeopt.rl.env import PlanBatch
+    from edgeopt.policy.features import PolicyBatch
 
-    batch = PlanBatch(list(problems), order=order)
+    batch = PolicyBatch(list(problems), order=order)
     out: list[dict[str, Any]] = []
     n_res = [p.n_resources for p in problems]
     while not batch.done.all():
@@ -126,7 +126,7 @@ def exact_completions(
     the policy's first t columns then the exact completion, so :func:`collect` with
     ``record_from=t`` labels states the policy itself reaches."""
     from edgeopt.core.plan import PlanState
-    from edgeopt.rl.policy import rollout
+    from edgeopt.policy.decode import rollout
     from edgeopt.solvers.highs import HighsOptions
     from edgeopt.solvers.lns import restrict
     from edgeopt.solvers.milp import solve_model

@@ -152,7 +152,7 @@ def validate(
 ) -> dict[str, float]:
     """Greedy decoding on ``problems``: mean / max gap to proven optima, stuck share."""
     from edgeopt.core.evaluate import evaluate
-    from edgeopt.rl.policy import rollout
+    from edgeopt.policy.decode import rollout
 
     batch = rollout(policy, problems, order=order)
     gaps = []
@@ -225,9 +225,9 @@ def check_args(args: Args) -> None:
     """Every number finite and in range, the checkpoint name a plain name inside ``out_dir``, and no
     output on an input: one-line ``InputError`` naming the flag, before TensorFlow is even imported."""
     from edgeopt.argcheck import SEED, TIME_LIMIT_S, Range, check_options
+    from edgeopt.core.batch import ITEM_RULES
     from edgeopt.paths import check_output, plain_name
-    from edgeopt.rl.agent import MAX_HIDDEN
-    from edgeopt.rl.env import ITEM_RULES
+    from edgeopt.policy.checkpoint import MAX_HIDDEN
 
     def count(hi: float, lo: int = 1) -> Range:
         return Range(lo, hi, integer=True)
@@ -284,7 +284,7 @@ def check_args(args: Args) -> None:
                 "overwrite it"
             )
     if args.init:  # a bad starting checkpoint fails here, before any MILP or TensorFlow
-        from edgeopt.rl.agent import read_checkpoint
+        from edgeopt.policy.checkpoint import read_checkpoint
 
         read_checkpoint(args.init)
     from edgeopt.rl.data import OPTIMA_FORMAT
@@ -371,7 +371,11 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
     import tensorflow as tf
     from tqdm import tqdm
 
-    from edgeopt.rl.agent import Agent, AgentConfig
+    from edgeopt.policy.checkpoint import AgentConfig
+    from edgeopt.policy.decode import choose
+    from edgeopt.policy.features import PolicyBatch
+    from edgeopt.policy.network import INPUTS
+    from edgeopt.rl.agent import Agent
     from edgeopt.rl.data import (
         VALIDATION_SEED,
         Distribution,
@@ -380,9 +384,7 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
         mixed_problems,
         teacher_problems,
     )
-    from edgeopt.rl.env import PlanBatch
     from edgeopt.rl.imitation import batches, collect, exact_completions, pad
-    from edgeopt.rl.policy import INPUTS, choose
 
     started = time.perf_counter()
     out = Path(args.out_dir) / args.name
@@ -430,7 +432,7 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
     n_teacher_steps = len(samples)
 
     if args.init:
-        from edgeopt.rl.agent import read_checkpoint
+        from edgeopt.policy.checkpoint import read_checkpoint
 
         init_policy, _, _ = read_checkpoint(args.init)
         agent = Agent(AgentConfig(hidden=init_policy.hidden, order=args.order), seed=args.seed)
@@ -561,7 +563,7 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
         )
         group = [p for p in probs for _ in range(args.rollouts)]
         policy = agent.numpy_policy()
-        batch = PlanBatch(group, order=args.order)
+        batch = PolicyBatch(group, order=args.order)
         rec_steps = []
         ret = np.zeros(batch.B)
         while not batch.done.all():
@@ -622,7 +624,7 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
 def _input_spec() -> list[Any]:
     import tensorflow as tf
 
-    from edgeopt.rl.agent import SIZES
+    from edgeopt.policy.checkpoint import SIZES
 
     F, G, Fr, Fe = SIZES
     return [
@@ -643,7 +645,7 @@ def _reference_gaps(
 ) -> dict[str, float | None]:
     """Mean gaps of the heuristics on the validation instances: the regret greedy's first pass
     (the env's own item rule, least ΔZ column), ``greedy`` and ``greedy+ls``."""
-    from edgeopt.rl.policy import FirstPass
+    from edgeopt.policy.decode import FirstPass
     from edgeopt.solvers.registry import get_solver
 
     proven = [p for p in problems if optima.get(p.name, {}).get("status") == "optimal"]
@@ -677,7 +679,8 @@ def _save(
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Weights (when ``agent`` is given) and the JSON config with provenance and results."""
-    from edgeopt.rl.agent import CHECKPOINT_FORMAT, CONFIG_FILE, save_checkpoint
+    from edgeopt.policy.checkpoint import CHECKPOINT_FORMAT, CONFIG_FILE
+    from edgeopt.rl.agent import save_checkpoint
 
     summary = {
         "command": command,

@@ -27,12 +27,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from edgeopt.core.evaluate import evaluate
+from edgeopt.core.lagrange import lagrangian_bound
 from edgeopt.core.problem import Problem
 from edgeopt.core.result import Interrupted, Outcome
 from edgeopt.solvers.highs import HighsOptions, configure, new_highs, run_interruptible
 from edgeopt.solvers.registry import Deadline, get_solver, register
 
-__all__ = ["cg", "column_generation", "CGResult", "cheapest_columns", "lagrangian_bound"]
+__all__ = ["cg", "column_generation", "CGResult", "cheapest_columns"]
 
 
 class CGResult:
@@ -70,15 +71,6 @@ def cheapest_columns(problem: Problem) -> np.ndarray:
     least = np.minimum.reduceat(problem.col_cost, problem.item_ptr[:-1])
     hit = np.flatnonzero(problem.col_cost == least[problem.col_item])
     return hit[np.r_[True, np.diff(problem.col_item[hit]) > 0]]
-
-
-def lagrangian_bound(problem: Problem, y: np.ndarray, nu: np.ndarray) -> tuple[float, np.ndarray]:
-    """LB for capacity duals ``y`` ≥ 0 and balance duals ``nu`` ≥ 0 (Σ nu ≤ w_U), per resource;
-    also returns every column's priced cost c_j + (y + nu)·a_j."""
-    priced = problem.col_cost + problem.use.T @ (y + nu)
-    ptr = problem.item_ptr
-    best = np.minimum.reduceat(priced, ptr[:-1])
-    return float(best.sum() - y @ problem.capacity), priced
 
 
 def column_generation(

@@ -1,12 +1,11 @@
 """The learned planner as a solver: greedy or best-of-N sampled decoding, in NumPy.
 
-The checkpoint's exported weights (``policy.npz``) run in :mod:`edgeopt.rl.policy`;
+The checkpoint's exported weights (``policy.npz``) run in :mod:`edgeopt.policy.network`;
 TensorFlow is never imported here (it is the training framework only).
 """
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -15,56 +14,12 @@ import numpy as np
 
 from edgeopt.core.problem import Problem
 from edgeopt.core.result import Outcome
-from edgeopt.data import data_path
 from edgeopt.errors import InputError
+from edgeopt.policy.checkpoint import checkpoint_sha256, load_policy
+from edgeopt.policy.decode import best_plan, rollout
 from edgeopt.solvers.registry import get_solver, register
 
-__all__ = ["drl", "DEFAULT_CHECKPOINT", "load_policy", "learned_repair", "checkpoint_sha256"]
-
-#: The committed checkpoint ``--solver drl`` uses unless ``checkpoint=PATH`` is given.
-DEFAULT_CHECKPOINT = data_path("drl", "default")
-_POLICIES: dict[tuple[Any, ...], Any] = {}
-
-
-def load_policy(checkpoint: str | Path | None = None) -> tuple[Any, str]:
-    """The NumPy policy of ``checkpoint`` (default :data:`DEFAULT_CHECKPOINT`) and its item rule,
-    loaded once per process."""
-    from edgeopt.rl.agent import CONFIG_FILE, WEIGHTS_FILE
-
-    path = str(Path(checkpoint) if checkpoint else DEFAULT_CHECKPOINT)
-    # keyed by the files' modification times too: a checkpoint retrained in place is re-read
-    stamp = []
-    for name in (WEIGHTS_FILE, CONFIG_FILE):
-        try:
-            stamp.append(os.stat(os.path.join(path, name)).st_mtime_ns)
-        except OSError:
-            stamp.append(-1)
-    key = (path, *stamp)
-    if key not in _POLICIES:
-        from edgeopt.rl.agent import read_checkpoint
-
-        policy, cfg, _ = read_checkpoint(path)
-        _POLICIES[key] = (policy, cfg.order)
-    return _POLICIES[key]
-
-
-def checkpoint_sha256(checkpoint: str | Path | None = None) -> str:
-    """Hash of a checkpoint's weights and network config: stored results of ``drl`` solvers are
-    keyed by it, so a retrained checkpoint at the same path is not mistaken for the old one.
-    A checkpoint that cannot be read hashes to "" (loading it then reports the problem)."""
-    import hashlib
-    import json
-
-    from edgeopt.rl.agent import CONFIG_FILE, WEIGHTS_FILE
-
-    d = Path(checkpoint) if checkpoint else DEFAULT_CHECKPOINT
-    try:
-        h = hashlib.sha256((d / WEIGHTS_FILE).read_bytes())
-        agent = json.loads((d / CONFIG_FILE).read_text(encoding="utf-8")).get("agent")
-        h.update(json.dumps(agent, sort_keys=True).encode())
-    except (OSError, ValueError, AttributeError):
-        return ""
-    return h.hexdigest()[:16]
+__all__ = ["drl", "learned_repair"]
 
 
 def learned_repair(
@@ -75,7 +30,6 @@ def learned_repair(
     and returns the columns of the best complete plan, or None when all got stuck or
     ``deadline`` (a ``time.perf_counter()`` value) passed first."""
     policy, order = load_policy(checkpoint)
-    from edgeopt.rl.policy import best_plan, rollout
 
     def repair(sub: Problem, fixed: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
         runs = [rollout(policy, [sub], order=order, loads=[fixed], deadline=deadline)]
@@ -96,8 +50,15 @@ SAMPLE_CHUNK, SAMPLE_CELLS = 256, 2_000_000
 MIN_REPAIR_S = 0.5
 
 
+def _weights(settings: dict[str, Any]) -> dict[str, Any]:
+    """Results of drl depend on the weights, not only on the checkpoint's path."""
+    return {"checkpoint_sha256": checkpoint_sha256(settings.get("checkpoint"))}
+
+
 @register(
-    "drl", "learned planner, NumPy inference (greedy decoding; samples=N: best of N sampled plans)"
+    "drl",
+    "learned planner, NumPy inference (greedy decoding; samples=N: best of N sampled plans)",
+    fingerprint=_weights,
 )
 def drl(
     problem: Problem,
@@ -125,7 +86,6 @@ def drl(
     if samples < 0:
         raise InputError("must be >= 0", field="samples")
     policy, order = load_policy(checkpoint)
-    from edgeopt.rl.policy import best_plan, rollout
 
     t_load = time.perf_counter() - t0
     deadline = None if time_limit_s is None else t0 + time_limit_s

@@ -74,13 +74,13 @@ def restrict(problem: Problem, items: np.ndarray, keep: np.ndarray) -> tuple[Pro
 
 
 def _neighbourhood(st: PlanState, kind: str, size: int, rng: np.random.Generator) -> np.ndarray:
-    p, a = st.p, st.assignment
+    p, a = st.problem, st.assignment
     bins = p.col_bin[a]
     if kind == "costly":
         order = np.argsort(-p.col_cost[a], kind="stable")
         return order[:size]
-    if kind == "bottleneck" and st.bal_rows.size and st.single_bal:
-        row_of_item = st.col_bal_row[a]
+    if kind == "bottleneck" and st.balanced_rows.size and st.single_balanced:
+        row_of_item = st.balanced_row(a)
         load_of_item = np.where(row_of_item >= 0, st.load[np.maximum(row_of_item, 0)], -np.inf)
         top = int(np.argmax(load_of_item))
         chosen = list(np.flatnonzero(bins == bins[top]))
@@ -112,7 +112,7 @@ def _accept(st: PlanState, items: np.ndarray, new_cols: np.ndarray, z: float) ->
     resulting plan feasible and better than ``z``; returns its Z, or None (``st`` unchanged)."""
     new = st.assignment.copy()
     new[items] = new_cols
-    ev = evaluate(st.p, new)
+    ev = evaluate(st.problem, new)
     if not (ev.feasible and ev.objective < z - 1e-9 * max(1.0, abs(z))):
         return None
     for i in items:

@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 
-from edgeopt.core.evaluate import FEAS_TOL
 from edgeopt.core.plan import PlanState
 from edgeopt.core.problem import Problem
 from edgeopt.core.result import Outcome, SolveResult
@@ -41,18 +40,6 @@ from edgeopt.solvers.registry import (
 __all__ = ["polish", "descent", "local_search", "polish_outcome", "ColumnIndex"]
 
 
-def _spread_after(st: PlanState, cols: np.ndarray, load: np.ndarray) -> np.ndarray:
-    """Σ of squared balanced loads if each column were added to ``load``."""
-    if st.bal_rows.size == 0:
-        return np.zeros(cols.size)
-    base = float((load[st.bal_rows] ** 2).sum())
-    r = st.col_bal_row[cols] if st.single_bal else np.full(cols.size, -1)
-    has = r >= 0
-    cur = load[np.maximum(r, 0)]
-    new = cur + st.col_bal_amt[cols]
-    return base + np.where(has, new * new - cur * cur, 0.0)
-
-
 def _pick(z: np.ndarray, spread: np.ndarray) -> int:
     """Index of the least Z; among (near-)ties, the least spread of balanced loads."""
     zmin = z.min()
@@ -66,17 +53,13 @@ def _better(z_new: float, s_new: float, z: float, s: float) -> bool:
     return z_new < z - tol or (z_new <= z + tol * 1e-3 and s_new < s - 1e-12 * max(1.0, s))
 
 
-def _spread(st: PlanState) -> float:
-    return float((st.load[st.bal_rows] ** 2).sum()) if st.bal_rows.size else 0.0
-
-
 def _best_shift(st: PlanState, i: int) -> tuple[float, float, int]:
     cols, ok, z = st.moves(i)
     ok[cols == st.assignment[i]] = False
     if not ok.any():
         return np.inf, np.inf, -1
     z = np.where(ok, z, np.inf)
-    spread = _spread_after(st, cols, st.load_without(i))
+    spread = st.balance_spread_after(cols, st.load_without(i))
     k = _pick(z, spread)
     return float(z[k]), float(spread[k]), int(cols[k])
 
@@ -98,7 +81,7 @@ class ColumnIndex:
 
 def _best_swap(st: PlanState, index: ColumnIndex, i1: int) -> tuple[float, float, int, int, int]:
     """Best bin exchange of item i1 with any item on another bin (options kept)."""
-    p, a = st.p, st.assignment
+    p, a = st.problem, st.assignment
     c1 = int(a[i1])
     b1, o1 = p.col_bin[c1], p.col_option[c1]
     bins, opts = p.col_bin[a], p.col_option[a]
@@ -111,25 +94,9 @@ def _best_swap(st: PlanState, index: ColumnIndex, i1: int) -> tuple[float, float
     if not keep.any():
         return np.inf, np.inf, -1, -1, -1
     others, j1, j2 = others[keep], j1[keep], j2[keep]
-    cur2 = a[others]
-    use = p.use
-    delta = (
-        use[:, j1].toarray()
-        + use[:, j2].toarray()
-        - use[:, cur2].toarray()
-        - use[:, [c1]].toarray()
-    )
-    new = st.load[:, None] + delta
-    ok = ((new / st.cap[:, None]) <= 1.0 + FEAS_TOL).all(axis=0)
+    ok, z, spread = st.exchanges(j1, j2, a[others], np.full(others.size, c1))
     if not ok.any():
         return np.inf, np.inf, -1, -1, -1
-    cost = st.cost + p.col_cost[j1] + p.col_cost[j2] - p.col_cost[cur2] - p.col_cost[c1]
-    if st.bal_rows.size:
-        bal = new[st.bal_rows]
-        z = cost + st.w_u * np.maximum(bal.max(axis=0), 0.0)
-        spread = (bal * bal).sum(axis=0)
-    else:
-        z, spread = cost, np.zeros(cost.size)
     z = np.where(ok, z, np.inf)
     k = _pick(z, spread)
     return float(z[k]), float(spread[k]), int(others[k]), int(j1[k]), int(j2[k])
@@ -171,7 +138,7 @@ def descent(
     deadline = Deadline.after(time_limit_s)
     rng = np.random.default_rng(seed)
     st = PlanState(problem, np.asarray(assignment, dtype=np.int64))
-    z, spread = st.z(), _spread(st)
+    z, spread = st.z(), st.balance_spread()
     moves: dict[str, Any] = {"shift": 0, "swap": 0, "rounds": 0}
     index = ColumnIndex(problem) if swaps and problem.n_bins > 1 else None
     for _ in range(max_rounds):
@@ -181,7 +148,7 @@ def descent(
             zi, si, j = _best_shift(st, int(i))
             if j >= 0 and _better(zi, si, z, spread):
                 st.move(int(i), j)
-                z, spread = st.z(), _spread(st)
+                z, spread = st.z(), st.balance_spread()
                 moves["shift"] += 1
                 improved = True
             if deadline.passed():
@@ -194,7 +161,7 @@ def descent(
                     st.remove(i2)
                     st.add(j1)
                     st.add(j2)
-                    z, spread = st.z(), _spread(st)
+                    z, spread = st.z(), st.balance_spread()
                     moves["swap"] += 1
                     improved = True
                 if deadline.passed():

@@ -24,10 +24,11 @@ from typing import Any
 import numpy as np
 
 from edgeopt.core.evaluate import evaluate
+from edgeopt.core.lagrange import lagrangian_bound
 from edgeopt.core.problem import Problem
 from edgeopt.core.result import Interrupted, Outcome
 from edgeopt.errors import InputError
-from edgeopt.solvers.cg import cheapest_columns, column_generation, lagrangian_bound
+from edgeopt.solvers.cg import cheapest_columns, column_generation
 from edgeopt.solvers.dw import pattern_bound, pool_plan, survivors
 from edgeopt.solvers.highs import HighsOptions
 from edgeopt.solvers.oscillation import OscillationArrays, oscillate

@@ -87,13 +87,21 @@ class _Entry:
     description: str
     params: dict[str, inspect.Parameter]
     hints: dict[str, Any]
+    #: Extra settings that identify this solver's results beyond its options (e.g. the hash of
+    #: the weights a path names), from its resolved settings; None: the options suffice.
+    fingerprint: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
 
 _REGISTRY: dict[str, _Entry] = {}
 _COMPOSITES: dict[str, Callable[[str], tuple[Algorithm, str]]] = {}
 
 
-def _entry(name: str, fn: Algorithm, description: str) -> _Entry:
+def _entry(
+    name: str,
+    fn: Algorithm,
+    description: str,
+    fingerprint: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> _Entry:
     sig = inspect.signature(fn)
     params = {
         k: p
@@ -105,14 +113,20 @@ def _entry(name: str, fn: Algorithm, description: str) -> _Entry:
     except Exception:  # pragma: no cover - unresolvable annotations: fall back to defaults
         hints = {}
     doc = description or (fn.__doc__ or "").strip().splitlines()[0]
-    return _Entry(name, fn, doc, params, hints)
+    return _Entry(name, fn, doc, params, hints, fingerprint)
 
 
-def register(name: str, description: str = "") -> Callable[[Algorithm], Algorithm]:
-    """Decorator: make algorithm ``fn`` available as solver ``name``."""
+def register(
+    name: str,
+    description: str = "",
+    *,
+    fingerprint: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> Callable[[Algorithm], Algorithm]:
+    """Decorator: make algorithm ``fn`` available as solver ``name``. ``fingerprint(settings)``
+    gives extra keys that identify its results beyond its settings (see :func:`fingerprint`)."""
 
     def deco(fn: Algorithm) -> Algorithm:
-        _REGISTRY[name] = _entry(name, fn, description)
+        _REGISTRY[name] = _entry(name, fn, description, fingerprint)
         return fn
 
     return deco
@@ -159,42 +173,34 @@ def passed_on(base: SolveResult, what: str) -> Outcome:
     )
 
 
-def _load_builtin() -> None:
-    # Importing the modules registers their solvers; heavy ones import lazily inside.
-    import edgeopt.solvers.baselines  # noqa: F401
-    import edgeopt.solvers.cg  # noqa: F401
-    import edgeopt.solvers.drl  # noqa: F401
-    import edgeopt.solvers.heuristics  # noqa: F401
-    import edgeopt.solvers.lns  # noqa: F401
-    import edgeopt.solvers.local_search  # noqa: F401
-    import edgeopt.solvers.milp  # noqa: F401
-    import edgeopt.solvers.portfolio  # noqa: F401
-
-
 def solver_names() -> list[str]:
     """Names of every registered solver."""
-    _load_builtin()
     return sorted(_REGISTRY)
 
 
 def solver_descriptions() -> dict[str, str]:
-    _load_builtin()
     return {k: _REGISTRY[k].description for k in sorted(_REGISTRY)}
 
 
 def _lookup(name: str) -> _Entry:
-    _load_builtin()
     if name in _REGISTRY:
         return _REGISTRY[name]
     for suffix, factory in _COMPOSITES.items():
         base = name[: -len(suffix)]
         if name.endswith(suffix) and base in _REGISTRY:
             fn, description = factory(base)
-            return _entry(name, fn, description)
+            return _entry(name, fn, description, _REGISTRY[base].fingerprint)
     raise InputError(
         f"unknown solver {name!r} (known: {', '.join(sorted(_REGISTRY))}; any of them + '+ls' or '+lns')",
         field="solver",
     )
+
+
+def fingerprint(name: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """What identifies solver ``name``'s results beyond its resolved ``settings`` (a composite:
+    its base's), e.g. ``{"checkpoint_sha256": ...}`` for the learned planner; ``{}`` for most."""
+    entry = _lookup(name)
+    return dict(entry.fingerprint(settings)) if entry.fingerprint else {}
 
 
 def solver_options(name: str) -> dict[str, Any]:

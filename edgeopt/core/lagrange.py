@@ -1,4 +1,5 @@
-"""Resource prices from the Lagrangian dual: what capacity is worth across the whole instance.
+"""Lagrangian prices of the capacity and balance rows: the priced cost of a column, and prices
+that say what capacity is worth across the whole instance.
 
 A constructive policy decides one request at a time; what it cannot see from
 the current loads is how scarce each resource will be once every request is
@@ -18,13 +19,45 @@ from __future__ import annotations
 
 import numpy as np
 
+from edgeopt.core.batch import cost_scale
 from edgeopt.core.plan import ranges
 from edgeopt.core.problem import Problem
 
-__all__ = ["lagrangian_prices", "ITERATIONS"]
+__all__ = ["priced_cost", "lagrangian_bound", "lagrangian_prices", "ITERATIONS"]
 
 #: Subgradient iterations per instance.
 ITERATIONS = 40
+
+
+def _use_by_column(problem: Problem):
+    """The problem's use matrix transposed to one row per column (built once per problem)."""
+    use_t = problem.__dict__.get("_use_by_column")
+    if use_t is None:
+        use_t = problem.use.T.tocsr()
+        problem.__dict__["_use_by_column"] = use_t
+    return use_t
+
+
+def priced_cost(problem: Problem, price: np.ndarray) -> np.ndarray:
+    """Every column's priced cost ``c_j + Σ_ℓ price_ℓ · a_jℓ`` (``price`` = y + ν per resource).
+
+    >>> p = Problem.from_columns(name="t", item_ids=["a"], bin_ids=["x", "y"], option_ids=["o"],
+    ...     resource_ids=["x", "y"], col_item=[0, 0], col_bin=[0, 1], col_option=[0, 0],
+    ...     col_cost=[1.0, 2.0], use_rows=[0, 1], use_cols=[0, 1], use_vals=[3.0, 1.0],
+    ...     capacity=[5.0, 5.0], balanced=[False, False], balance_weight=0.0)
+    >>> priced_cost(p, np.array([0.5, 0.5])).tolist()
+    [2.5, 2.5]
+    """
+    return problem.col_cost + _use_by_column(problem) @ price
+
+
+def lagrangian_bound(problem: Problem, y: np.ndarray, nu: np.ndarray) -> tuple[float, np.ndarray]:
+    """LB for capacity duals ``y`` ≥ 0 and balance duals ``nu`` ≥ 0 (Σ nu ≤ w_U), per resource;
+    also returns every column's priced cost c_j + (y + nu)·a_j."""
+    priced = priced_cost(problem, y + nu)
+    ptr = problem.item_ptr
+    best = np.minimum.reduceat(priced, ptr[:-1])
+    return float(best.sum() - y @ problem.capacity), priced
 
 
 def lagrangian_prices(
@@ -40,8 +73,6 @@ def lagrangian_prices(
     the per-item cost spread times the items per balanced resource, tuned on generated
     scenarios: 40 steps then reach within a few % of the LP bound)."""
     if scale is None:
-        from edgeopt.rl.env import cost_scale
-
         per_bin = problem.n_items / max(int(problem.balanced.sum()), 1)
         scale = 0.01 * cost_scale(problem) * per_bin
     cap = problem.capacity if capacity is None else np.maximum(capacity, 1e-12)
@@ -61,11 +92,10 @@ def lagrangian_prices(
     best = (-np.inf, np.zeros(n_res), nu.copy())
     if n_col == 0 or starts.size == 0:
         return best[1], best[2], 0.0
-    use_t = use.T.tocsr()  # one row per column: the priced costs are one sparse product
     for k in range(iterations):
         y = z / cap
         price = y + nu
-        priced = problem.col_cost + use_t @ price
+        priced = priced_cost(problem, price)
         mins = np.minimum.reduceat(priced, starts)
         # every tied column of an item takes an equal share of it: equal resources stay
         # equally priced (no index tie-break), so interchangeable columns stay identical

@@ -1,8 +1,9 @@
 """The planner's policy network in NumPy: inference without TensorFlow.
 
-TensorFlow (:mod:`edgeopt.rl.agent`) trains the network; its weights are
-exported to ``policy.npz`` and this module runs the same forward pass with
-NumPy, batched over problems or over N sampled starts of one problem.
+TensorFlow (:mod:`edgeopt.rl.agent`, above the solvers) trains the network; its
+weights are exported to ``policy.npz`` and this module runs the same forward
+pass with NumPy, batched over problems or over N sampled starts of one problem.
+It sits below :mod:`edgeopt.solvers`, which plan with it without TensorFlow.
 
 The network (per decision; B problems, K candidate columns of the current item,
 L resources, R resources per column, H hidden units):
@@ -42,12 +43,8 @@ __all__ = [
     "CANDIDATE_INPUTS",
     "RESOURCE_INPUTS",
     "NumpyPolicy",
-    "FirstPass",
     "layer_shapes",
     "masked_log_softmax",
-    "choose",
-    "rollout",
-    "best_plan",
     "NEG",
 ]
 
@@ -263,62 +260,3 @@ class NumpyPolicy:
                 )
             weights[name] = (k.astype(np.float32), None if b is None else b.astype(np.float32))
         return cls(weights, H)
-
-
-class FirstPass:
-    """The regret greedy's first pass as a policy: the least-ΔZ fitting column of the env's item
-    (the ablation the learned policy is measured against)."""
-
-    def logits(self, obs: dict[str, np.ndarray]) -> np.ndarray:
-        return np.where(obs["choice"], -obs["dz"], -np.inf)
-
-
-def choose(
-    logits: np.ndarray, choice: np.ndarray, rng: np.random.Generator | None = None
-) -> np.ndarray:
-    """One action per row: the best choice (``rng`` None) or a sample (Gumbel-max) from the
-    softmax over ``choice``; 0 for a row without any (the env then marks it stuck)."""
-    z = logits if rng is None else logits.astype(np.float64) + rng.gumbel(size=logits.shape)
-    action = np.argmax(np.where(choice, z, -np.inf), axis=1)
-    return np.where(choice[np.arange(choice.shape[0]), action], action, 0)
-
-
-def rollout(
-    policy: Any,
-    problems: list[Any],
-    rng: np.random.Generator | None = None,
-    *,
-    order: str = "regret",
-    loads: list[np.ndarray | None] | None = None,
-    deadline: float | None = None,
-) -> Any:
-    """Decode ``problems`` with ``policy`` (anything with ``logits(obs)``): greedy when ``rng`` is
-    None, else one sample per problem; ``loads`` as in :class:`~edgeopt.rl.env.PlanBatch`.
-    Returns the :class:`~edgeopt.rl.env.PlanBatch`, finished unless ``deadline`` (a
-    ``time.perf_counter()`` value) passed first: rows not done then have no plan."""
-    import time
-
-    from edgeopt.rl.env import PlanBatch
-
-    batch = PlanBatch(problems, order=order, merge=rng is not None, loads=loads)
-    while not batch.done.all():
-        if deadline is not None and time.perf_counter() >= deadline:
-            break
-        obs = batch.observe()
-        batch.step(choose(policy.logits(obs), obs["choice"], rng))
-    return batch
-
-
-def best_plan(batches: list[Any]) -> tuple[np.ndarray | None, float, int]:
-    """Over every row of the ``batches``: the plan of least Z (the env's exact Z, fixed loads
-    included), that Z, and how many rows got stuck (or were stopped unfinished)."""
-    best, best_z, stuck = None, np.inf, 0
-    for batch in batches:
-        for b in range(batch.B):
-            if batch.stuck[b] or not batch.done[b]:
-                stuck += 1
-                continue
-            z = batch.states[b].z()
-            if z < best_z - 1e-12:
-                best, best_z = batch.assignment(b), z
-    return best, best_z, stuck

@@ -1,0 +1,356 @@
+"""Many plan states stepped together: planning as a Markov decision process (docs/model.md §5).
+
+:class:`PlanBatch` is the plan-state engine the learned planner walks, batched
+over problems (or over N sampled plans of one problem). It adds nothing to
+:class:`~edgeopt.core.plan.PlanState` but the batch: every problem's loads live
+in one concatenated array that its :class:`PlanState` updates in place, so
+"fits", ΔZ, U and the regret rule are the engine's own, exactly as for greedy,
+local search and LNS. What the policy *sees* of a batch (features, merged
+choices) is :mod:`edgeopt.policy.features`; the Gymnasium adapter is
+:mod:`edgeopt.rl.env`.
+
+The process, for one problem
+----------------------------
+Step ``t`` assigns one open item; *which* item is chosen by the engine from
+the current loads (:data:`ITEM_RULES`). The default, ``"regret"``, is the rule
+of the ``greedy`` heuristic: among the open items, the one whose best and
+second-best fitting columns differ most in ΔZ (cost plus bottleneck rise), an
+item with a single fitting column first, an item with none before that (the
+episode then gets stuck at once); ties by item index. ``"fixed"`` is the
+static order of :func:`item_order` (decreasing mean normalised size, as in
+first-fit decreasing). ``current_item()`` names the item being asked about.
+
+Action
+    The index of one of the current item's columns (``candidates()``), allowed
+    when :meth:`PlanBatch.fit_mask` is true: adding it keeps every resource
+    within capacity (the evaluator's test).
+Finish
+    After the last item, or as soon as the current item has no fitting column
+    or an action outside the mask is taken (stuck, with the penalty below).
+Reward
+    ``-(c_j + w_U * (U_after - U_before))`` for the chosen column ``j``, so a
+    complete episode returns exactly ``-Z`` of the plan. Getting stuck adds
+    ``-penalty``: the sum of the most expensive column of every item not yet
+    assigned, plus ``w_U`` times the largest balanced capacity, plus
+    ``STUCK_PENALTY * scale`` per such item — more than any completion could
+    cost, so a stuck episode always returns less than any complete one.
+    ``scale`` (:func:`cost_scale`) is the problem's mean per-item cost spread;
+    trainers divide rewards by it so problems of any unit look alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from edgeopt.core.plan import PlanState
+from edgeopt.core.problem import Problem
+
+__all__ = ["PlanBatch", "ITEM_RULES", "STUCK_PENALTY", "cost_scale", "item_order"]
+
+#: How the engine picks the next item (see the module docstring).
+ITEM_RULES = ("regret", "fixed")
+#: Stuck penalty per unassigned item, in units of the problem's cost scale.
+STUCK_PENALTY = 2.0
+
+
+def cost_scale(problem: Problem) -> float:
+    """Mean over items of (max − min column cost); mean |c| or 1 when that is zero."""
+    ptr = problem.item_ptr
+    nonempty = ptr[1:] > ptr[:-1]
+    if not nonempty.any():
+        return 1.0
+    starts = ptr[:-1][nonempty]
+    c = problem.col_cost
+    spread = float(np.mean(np.maximum.reduceat(c, starts) - np.minimum.reduceat(c, starts)))
+    if spread > 1e-12:
+        return spread
+    m = float(np.mean(np.abs(c))) if c.size else 0.0
+    return m if m > 1e-12 else 1.0
+
+
+def _max_share(problem: Problem) -> np.ndarray:
+    """Per column: max_l a_jl / cap_l (0 for a column that uses nothing)."""
+    use = problem.use
+    share = use.data / problem.capacity[use.indices]
+    out = np.zeros(problem.n_columns)
+    counts = np.diff(use.indptr)
+    has = counts > 0
+    if share.size:
+        out[has] = np.maximum.reduceat(share, use.indptr[:-1][has])
+    return out
+
+
+def item_order(problem: Problem) -> np.ndarray:
+    """Items by decreasing mean over their columns of max_l a_jl / cap_l (ties: lower index first)."""
+    share = _max_share(problem)
+    counts = np.diff(problem.item_ptr)
+    size = np.bincount(problem.col_item, weights=share, minlength=problem.n_items) / np.maximum(
+        counts, 1
+    )
+    return np.lexsort((np.arange(problem.n_items), -size)).astype(np.int64)
+
+
+class PlanBatch:
+    """Many problems stepped together; all share the step counter ``t``.
+
+    Problems are concatenated (items, resources and columns offset per
+    problem); each column's sparse use is also held as R padded entries
+    (``ell_idx``, ``ell_amt``) pointing at a dummy resource of infinite
+    capacity where unused, for vectorised reads. Problem ``b``'s loads are
+    ``load[res_off[b]:res_off[b+1]]``, the very array its plan state
+    ``states[b]`` updates. Problem ``b`` is done after its last item or when
+    stuck; later steps give it an empty mask and zero reward.
+
+    :param problems: the problems (the same object may appear many times, e.g.
+        for sampling several plans of one problem).
+    :param pad_to: a step's candidates are padded to a multiple of this: (B, k) with k the
+        widest current item's column count rounded up (at most :attr:`K`, the widest item).
+    :param order: how the next item is chosen, a key of :data:`ITEM_RULES`.
+    :param loads: per problem, loads present before any item is placed (None: empty), e.g.
+        the fixed part of a large-neighbourhood search; rewards stay exact ΔZ.
+    """
+
+    def __init__(
+        self,
+        problems: Sequence[Problem],
+        *,
+        pad_to: int = 8,
+        order: str = "regret",
+        loads: Sequence[np.ndarray | None] | None = None,
+    ):
+        self.problems = list(problems)
+        B = len(self.problems)
+        if B == 0:
+            raise ValueError("PlanBatch needs at least one problem")
+        if order not in ITEM_RULES:
+            raise ValueError(f"unknown item order {order!r}; expected one of {sorted(ITEM_RULES)}")
+        self.order_rule = order
+        self.B = B
+        self.base_loads = list(loads) if loads is not None else [None] * B
+        if len(self.base_loads) != B:
+            raise ValueError("give one load array (or None) per problem")
+        self.n_items = np.array([p.n_items for p in self.problems], dtype=np.int64)
+        self.T = int(self.n_items.max())
+        res_n = np.array([p.n_resources for p in self.problems], dtype=np.int64)
+        col_n = np.array([p.n_columns for p in self.problems], dtype=np.int64)
+        self.res_off = np.concatenate([[0], np.cumsum(res_n)]).astype(np.int64)
+        self.col_off = np.concatenate([[0], np.cumsum(col_n)]).astype(np.int64)
+        self.item_off = np.concatenate([[0], np.cumsum(self.n_items)]).astype(np.int64)
+        n_res, n_col = int(self.res_off[-1]), int(self.col_off[-1])
+        self.dummy = n_res
+        R = max(1, max(int(np.diff(p.use.indptr).max(initial=0)) for p in self.problems))
+        self.ell_idx = np.full((n_col, R), self.dummy, dtype=np.int64)
+        self.ell_amt = np.zeros((n_col, R))
+        self.cap = np.concatenate([p.capacity for p in self.problems] + [[np.inf]])
+        self.balanced = np.concatenate([p.balanced for p in self.problems] + [[False]])
+        self.res_env = np.repeat(np.arange(B), res_n)
+        self.col_env = np.repeat(np.arange(B), col_n)
+        self.item_env = np.repeat(np.arange(B), self.n_items)
+        self.cost = np.concatenate([p.col_cost for p in self.problems])
+        self.w_u = np.array([p.balance_weight for p in self.problems])
+        self.scale = np.array([cost_scale(p) for p in self.problems])
+        self.bal_cap_max = np.array(
+            [
+                float(p.capacity[p.balanced].max()) if p.balanced.any() else 0.0
+                for p in self.problems
+            ]
+        )
+        k_max = max(int(np.diff(p.item_ptr).max(initial=1)) for p in self.problems)
+        self.K = int(-(-k_max // pad_to) * pad_to)
+        self.pad_to = pad_to
+        # Global item → column range, column → global item, (problem, local item) → global item.
+        self.item_ptr = np.concatenate(
+            [p.item_ptr[:-1] + self.col_off[b] for b, p in enumerate(self.problems)] + [[n_col]]
+        ).astype(np.int64)
+        self.col_item = np.concatenate(
+            [p.col_item + self.item_off[b] for b, p in enumerate(self.problems)]
+        ).astype(np.int64)
+        self.item_mat = np.full((B, self.T), -1, dtype=np.int64)
+        self.fixed_rank = np.zeros(int(self.item_off[-1]))
+        self.item_max_cost = np.zeros(int(self.item_off[-1]))
+        dem_item, dem_res, dem_val = [], [], []
+        for b, p in enumerate(self.problems):
+            use = p.use
+            counts = np.diff(use.indptr)
+            pos = np.arange(use.nnz) - np.repeat(use.indptr[:-1], counts)
+            cols = np.repeat(np.arange(p.n_columns), counts)
+            self.ell_idx[self.col_off[b] + cols, pos] = self.res_off[b] + use.indices
+            self.ell_amt[self.col_off[b] + cols, pos] = use.data
+            g = self.item_off[b] + np.arange(p.n_items)
+            self.item_mat[b, : p.n_items] = g
+            self.fixed_rank[g[item_order(p)]] = np.arange(p.n_items)
+            n_cols_item = np.diff(p.item_ptr)
+            ne = n_cols_item > 0
+            if ne.any():
+                self.item_max_cost[g[ne]] = np.maximum.reduceat(p.col_cost, p.item_ptr[:-1][ne])
+            # Expected demand of item i on resource l: its mean use over its columns.
+            ent_item = p.col_item[cols]
+            dem_item.append(self.item_off[b] + ent_item)
+            dem_res.append(self.res_off[b] + use.indices)
+            dem_val.append(use.data / np.maximum(n_cols_item[ent_item], 1))
+        items_a = np.concatenate(dem_item).astype(np.int64)
+        self.dem_res = np.concatenate(dem_res).astype(np.int64)
+        self.dem_val = np.concatenate(dem_val)
+        if not bool((items_a[1:] >= items_a[:-1]).all()):  # columns grouped by item: sorted already
+            srt = np.argsort(items_a, kind="stable")
+            items_a, self.dem_res, self.dem_val = items_a[srt], self.dem_res[srt], self.dem_val[srt]
+        self.dem_ptr = np.searchsorted(items_a, np.arange(int(self.item_off[-1]) + 1))
+        # (problem, local resource) -> global resource (the dummy where padded)
+        self.L = int(res_n.max(initial=1)) or 1
+        loc = np.arange(self.L)
+        self.res_mask = loc[None, :] < res_n[:, None]
+        self.res_map = np.where(self.res_mask, self.res_off[:-1, None] + loc[None, :], self.dummy)
+        self.reset()
+
+    # ----------------------------------------------------------------- state
+    def reset(self) -> None:
+        """Back to the empty plan (the fixed loads only)."""
+        self.t = 0
+        self.load = np.zeros(self.cap.shape[0])
+        self.states = [
+            PlanState(p, track=True, load=base, buffer=self.load[lo:hi])
+            for p, base, lo, hi in zip(
+                self.problems, self.base_loads, self.res_off[:-1], self.res_off[1:]
+            )
+        ]
+        self.u = np.array([st.u() for st in self.states])
+        self.done = self.n_items == 0
+        self.stuck = np.zeros(self.B, dtype=bool)
+        self.actions = np.full((self.B, self.T), -1, dtype=np.int64)
+        self.chosen = np.full((self.B, self.T), -1, dtype=np.int64)
+        self.items = np.full((self.B, self.T), -1, dtype=np.int64)  # local item asked at each step
+        self.open = np.ones(int(self.item_off[-1]), dtype=bool)  # not yet asked about
+        self.rest_cost: np.ndarray = np.bincount(
+            self.item_env, weights=self.item_max_cost, minlength=self.B
+        ).astype(np.float64)
+        self.demand = np.zeros(self.cap.shape[0])
+        np.add.at(self.demand, self.dem_res, self.dem_val)
+        self._select()
+
+    def _select(self) -> None:
+        """Choose each active problem's next item (``ITEM_RULES``) from its plan state and take it
+        out of the later demand."""
+        B, K = self.B, self.K
+        cur = np.full(B, -1, dtype=np.int64)
+        for b in np.flatnonzero(~self.done):
+            st = self.states[b]
+            if self.order_rule == "fixed":
+                score = -self.fixed_rank[self.item_off[b] : self.item_off[b + 1]]
+            else:
+                score = self.item_regret(int(b))
+            i = int(np.argmax(np.where(st.open, score, -np.inf)))
+            cur[b] = self.item_off[b] + i
+        self.cur = cur
+        rows = np.flatnonzero(cur >= 0)
+        g = cur[rows]
+        self.open[g] = False
+        if self.t < self.T:
+            self.items[rows, self.t] = g - self.item_off[rows]
+        for i in g:  # few entries per item: remove its expected demand
+            a, b = self.dem_ptr[i], self.dem_ptr[i + 1]
+            np.add.at(self.demand, self.dem_res[a:b], -self.dem_val[a:b])
+        lo = np.where(cur >= 0, self.item_ptr[np.maximum(cur, 0)], 0)
+        hi = np.where(cur >= 0, self.item_ptr[np.maximum(cur, 0) + 1], 0)
+        # this step's width: the widest current item, rounded up to ``pad_to`` (at most K)
+        n = int((hi - lo).max(initial=0))
+        self.k_step = min(K, max(self.pad_to, -(-n // self.pad_to) * self.pad_to))
+        k = np.arange(self.k_step)
+        self.cur_cand = np.where(k[None, :] < (hi - lo)[:, None], lo[:, None] + k[None, :], -1)
+        self._mask: np.ndarray | None = None
+
+    def item_regret(self, b: int) -> np.ndarray:
+        """Problem ``b``'s items as the regret rule ranks them: second-best − best fitting ΔZ, an
+        item with no fitting column +inf, one with a single fitting column 1e300."""
+        st = self.states[b]
+        with np.errstate(invalid="ignore"):
+            return np.where(
+                ~np.isfinite(st.best),
+                np.inf,
+                np.where(np.isfinite(st.second), st.second - st.best, 1e300),
+            )
+
+    def expected_bottleneck(self) -> np.ndarray:
+        """Per problem: mean over balanced resources of (load + expected later demand)."""
+        bal = self.balanced[:-1]
+        n_bal = np.maximum(np.bincount(self.res_env[bal], minlength=self.B), 1)
+        tot = np.bincount(
+            self.res_env[bal], weights=(self.load[:-1] + self.demand[:-1])[bal], minlength=self.B
+        )
+        return tot / n_bal
+
+    def current_item(self) -> np.ndarray:
+        """Per problem: the (local) item the current step asks about, -1 when done."""
+        return np.where(self.cur >= 0, self.cur - self.item_off[:-1], -1)
+
+    def fit_mask(self) -> np.ndarray:
+        """(B, k): true exactly for the current item's columns that fit now (the plan states'
+        overflow counts, kept exact by :class:`PlanState`); false for padding and done rows."""
+        if self._mask is None:
+            mask = np.zeros(self.cur_cand.shape, dtype=bool)
+            for b in np.flatnonzero(~self.done):
+                cand = self.cur_cand[b]
+                n = int((cand >= 0).sum())
+                local = cand[:n] - self.col_off[b]
+                mask[b, :n] = self.states[b].overflow_count[local] == 0
+            self._mask = mask
+        return self._mask
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Apply one action per problem; returns (reward, done) in Z units.
+
+        Problems already done ignore their action. A problem whose current item
+        has no fitting column, or whose action is outside the mask, gets stuck:
+        it is done and pays the stuck penalty.
+        """
+        mask = self.fit_mask()
+        actions = np.asarray(actions, dtype=np.int64).reshape(self.B)
+        active = ~self.done
+        reward = np.zeros(self.B)
+        t = self.t
+        a = np.clip(actions, 0, self.k_step - 1)
+        ok = active & (actions == a) & mask[np.arange(self.B), a]
+        stuck = active & ~ok
+        if ok.any():
+            rows = np.flatnonzero(ok)
+            j = self.cur_cand[rows, a[rows]]
+            self.rest_cost[rows] -= self.item_max_cost[self.cur[rows]]
+            self.actions[rows, t] = a[rows]
+            self.chosen[rows, t] = j
+            for b, jb in zip(rows.tolist(), j.tolist()):
+                st, local = self.states[b], int(jb - self.col_off[b])
+                reward[b] = -float(st.delta_z(np.array([local]))[0])
+                st.add(local)
+                self.u[b] = st.u()
+        if stuck.any():
+            rows = np.flatnonzero(stuck)
+            reward[rows] = -self.stuck_penalty(rows)
+            self.stuck[rows] = True
+        self.t += 1
+        self.done = self.done | stuck | (self.t >= self.n_items)
+        self._select()
+        return reward, self.done.copy()
+
+    def stuck_penalty(self, rows: np.ndarray) -> np.ndarray:
+        """Penalty (Z units) for getting stuck now at the current step."""
+        rest = self.n_items[rows] - self.t
+        return (
+            self.rest_cost[rows]
+            + self.w_u[rows] * self.bal_cap_max[rows]
+            + STUCK_PENALTY * self.scale[rows] * rest
+        )
+
+    def assignment(self, b: int) -> np.ndarray:
+        """Column index per item of problem ``b`` (-1 where unassigned)."""
+        p = self.problems[b]
+        out = np.full(p.n_items, -1, dtype=np.int64)
+        n = p.n_items
+        ch, it = self.chosen[b, :n], self.items[b, :n]
+        done = (ch >= 0) & (it >= 0)
+        out[it[done]] = ch[done] - self.col_off[b]
+        return out
+
+    def z(self, b: int) -> float:
+        """Z of problem ``b``'s (partial) plan, fixed loads included."""
+        return self.states[b].z()
