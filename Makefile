@@ -26,8 +26,8 @@ test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check edgeopt tests benchmarks
-	$(BIN)/ruff format --check edgeopt tests benchmarks
+	$(BIN)/ruff check edgeopt tests
+	$(BIN)/ruff format --check edgeopt tests
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from edgeopt.batch.cli import parse_options
 from edgeopt.batch.runner import _Task, expand_paths, result_row, run_batch
 from edgeopt.batch.store import read_rows, settings_hash
 from edgeopt.batch.worker import solve_task
 from edgeopt.core.instance import load_instance
 from edgeopt.errors import InputError
+from edgeopt.solvers.registry import parse_options
 from tests.helpers import make_instances
 
 ROOT = Path(__file__).resolve().parents[1]

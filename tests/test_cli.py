@@ -212,13 +212,60 @@ def test_missing_file_and_unknown_solver(tmp_path, capsys):
 
 
 def test_every_subcommand_has_help(capsys):
-    import importlib.util
+    from edgeopt.cli import COMMANDS, Group
 
-    from edgeopt.cli import PASS_THROUGH, build_parser
+    def every(table, prefix):
+        for name, entry in table.items():
+            yield [*prefix, name]
+            if isinstance(entry, Group):
+                yield from every(entry.commands, [*prefix, name])
 
-    sub = next(a for a in build_parser()._actions if a.dest == "command")
-    for name in sub.choices:
-        if name in PASS_THROUGH and importlib.util.find_spec(PASS_THROUGH[name][0]) is None:
-            continue  # that part of edgeopt is not built yet
-        assert main([name, "--help"]) == 0  # main returns the code (argparse's exit caught)
-        assert "usage: edgeopt " + name in capsys.readouterr().out
+    for argv in every(COMMANDS, []):
+        assert main([*argv, "--help"]) == 0  # main returns the code (argparse's exit caught)
+        assert "usage: edgeopt " + " ".join(argv) in capsys.readouterr().out
+
+
+def test_help_imports_no_command_and_no_solver():
+    """``edgeopt --help`` reads the table of commands only: no command module, no solver."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from edgeopt.cli import main; assert main(['--help']) == 0; "
+        "loaded = [m for m in sys.modules if m.startswith('edgeopt.') and m not in "
+        "('edgeopt.cli', 'edgeopt.cli.parser', 'edgeopt.argcheck', 'edgeopt.errors', "
+        "'edgeopt.jsonio')]; assert not loaded, loaded"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+
+
+def test_python_dash_m_edgeopt_is_the_command():
+    import subprocess
+    import sys
+
+    from edgeopt import __version__
+
+    for module in ("edgeopt", "edgeopt.cli"):
+        p = subprocess.run(
+            [sys.executable, "-m", module, "--version"], capture_output=True, text=True
+        )
+        assert (p.returncode, p.stdout.strip()) == (0, f"edgeopt {__version__}")
+
+
+def test_an_unknown_benchmark_or_experiment_is_named_in_one_line(capsys):
+    for group, noun in (("bench", "benchmark"), ("experiment", "experiment")):
+        code, _, err = run(capsys, group, "edgeopt.core")  # a module name is not a command
+        assert code == 2 and err.count("\n") == 1 and f"unknown {noun} 'edgeopt.core'" in err
+
+
+def test_only_the_command_package_parses_arguments():
+    """argparse lives in edgeopt/cli/; library modules take typed keyword arguments."""
+    root = Path(__file__).resolve().parents[1] / "edgeopt"
+    offenders = [
+        str(f.relative_to(root))
+        for f in root.rglob("*.py")
+        if "cli" not in f.relative_to(root).parts[:1]
+        and ("import argparse" in f.read_text() or "Parser(" in f.read_text())
+    ]
+    assert offenders == []

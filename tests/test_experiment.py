@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pytest
 
+from edgeopt.cli import main
 from edgeopt.core.compile import compile_scenario
-from edgeopt.experiments import main
 from edgeopt.experiments.capacity_sweep import _mean_ci, plan_metrics
 from edgeopt.scenario.model import scenario_from_dict
 from edgeopt.solvers.registry import get_solver
@@ -28,6 +28,7 @@ def test_quick_sweep_runs_and_resumes(tmp_path, capsys):
     dev.write_text(json.dumps(DEVICES))
     out = tmp_path / "sweep"
     argv = [
+        "experiment",
         "capacity-sweep",
         "--preset",
         "quick",

@@ -402,7 +402,8 @@ def test_policy_arrays_of_any_dtype_and_shape_fail_cleanly_or_give_finite_logits
     ),
 )
 def test_train_options_are_refused_in_one_line_or_accepted(capsys, flag, value):
-    from edgeopt.rl.train import check_args, parse_args
+    from edgeopt.cli.train import parse_args
+    from edgeopt.rl.train import check_args
 
     with tempfile.TemporaryDirectory() as tmp:
         argv = ["--out-dir", tmp, "--curve", "", "--no-progress", flag, value]

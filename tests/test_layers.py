@@ -29,7 +29,7 @@ LAYERS: list[set[str]] = [
     {"edgeopt.testing", "edgeopt.batch", "edgeopt.experiments", "edgeopt.rl", "edgeopt.rounds"},
     {"edgeopt.report", "edgeopt.bench"},
     {"edgeopt.demo"},
-    {"edgeopt.cli", "edgeopt.commands", "edgeopt.__main__"},
+    {"edgeopt.cli", "edgeopt.__main__"},
 ]
 RANK = {name: k for k, names in enumerate(LAYERS) for name in names}
 

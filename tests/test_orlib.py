@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgeopt.bench import orlib as bench
+from edgeopt.cli import main
 from edgeopt.core.evaluate import evaluate
 from edgeopt.core.io import load_problem
 from edgeopt.core.orlib import (
@@ -195,8 +195,10 @@ def test_real_problems_reach_published_optima(name):
 @needs_data
 def test_quick_benchmark_writes_table_and_csv(tmp_path):
     out = tmp_path / "orlib"
-    rc = bench.main(
+    rc = main(
         [
+            "bench",
+            "orlib",
             "--quick",
             "--problems",
             "gap1-1",

@@ -8,7 +8,6 @@ OR-Library GAP files (deviation from published optima). Writes
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import sys
@@ -19,12 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from edgeopt.argcheck import Parser
 from edgeopt.data import display_path
 from edgeopt.errors import InputError
 from edgeopt.jsonio import write_text_atomic
 
-__all__ = ["main", "SOLVERS"]
+__all__ = ["run", "SOLVERS", "TIME_SIZES"]
 
 #: (label, registry name, options) of every solver in the table; "first-pass" and
 #: "drl-untrained" are the ablations (the heuristic's first pass, the same network untrained).
@@ -67,50 +65,6 @@ def _decode(policy: Any, p: Any) -> _Plan:
     return _Plan(p, a, time.perf_counter() - t0)
 
 
-def _sizes(text: str) -> list[tuple[int, int]]:
-    out = []
-    for part in filter(None, (t.strip() for t in text.split(","))):
-        c, _, r = part.partition("x")
-        if not (c.isdigit() and r.isdigit()) or int(c) < 1 or int(r) < 1:
-            raise argparse.ArgumentTypeError(f"expected CxR such as 8x40, got {part!r}")
-        out.append((int(c), int(r)))
-    return out
-
-
-def parser(prog: str = "edgeopt bench drl") -> argparse.ArgumentParser:
-    ap = Parser(prog=prog, description=__doc__.splitlines()[0])
-    ap.add_argument(
-        "--checkpoint",
-        default=None,
-        help="DRL checkpoint folder (default: the shipped edgeopt/data/drl/default)",
-    )
-    ap.add_argument(
-        "--held-out", type=int, default=20, help="held-out instances of the training distribution"
-    )
-    ap.add_argument("--large", type=int, default=8, help="instances twice as large")
-    ap.add_argument(
-        "--milp-time-limit", type=float, default=60.0, help="MILP seconds per instance (cached)"
-    )
-    ap.add_argument(
-        "--gap-files", default="all", help="'all', 'none' or comma-separated stems (gap1,gapa)"
-    )
-    ap.add_argument(
-        "--orlib-dir",
-        default=None,
-        help="OR-Library data folder (default $EDGEOPT_ORLIB_DIR, else ../shared/data/orlib-gap)",
-    )
-    ap.add_argument("--out", type=Path, default=Path("reports/drl"), help="output folder")
-    ap.add_argument("--seed", type=int, default=0, help="seed of the sampled solvers")
-    ap.add_argument(
-        "--time-sizes",
-        type=_sizes,
-        default=list(TIME_SIZES),
-        help="sizes of the planning-time table, CxR comma-separated ('' for none; default 8x40,50x400,100x1000)",
-    )
-    ap.add_argument("--no-progress", action="store_true", help="no progress bar")
-    return ap
-
-
 def _run(
     problems: list[Any], label: str, name: str, opts: dict[str, Any], seed: int, ckpt: str | None
 ) -> list[Any]:
@@ -137,7 +91,11 @@ _UNTRAINED: list[str | None] = [None]
 
 
 def _size_rows(
-    problems: list[Any], optima: dict[str, dict[str, Any]], args: argparse.Namespace, bar: Any
+    problems: list[Any],
+    optima: dict[str, dict[str, Any]],
+    seed: int,
+    checkpoint: str | None,
+    bar: Any,
 ) -> tuple[list[str], dict[str, Any]]:
     proven = [p for p in problems if optima[p.name]["status"] == "optimal"]
     milp_s = [optima[p.name]["wall_s"] for p in proven]
@@ -150,7 +108,7 @@ def _size_rows(
     }
     plans: dict[str, list[Any]] = {}
     for label, name, opts in SOLVERS:
-        res = _run(problems, label, name, opts, args.seed, args.checkpoint)
+        res = _run(problems, label, name, opts, seed, checkpoint)
         plans[label] = res
         bar.update(1)
         feas = [
@@ -198,7 +156,7 @@ def _pct(x: float | None) -> str:
     return "—" if x is None or not np.isfinite(x) else f"{100 * x:.2f}%"
 
 
-def _gap_files(args: argparse.Namespace, data_dir: Path) -> list[Path]:
+def _gap_files(gap_files: str, data_dir: Path) -> list[Path]:
     """The OR-Library files ``--gap-files`` names; ``InputError`` when there are none or a
     named one is missing (checked before the long run: a benchmark that runs nothing fails)."""
     from edgeopt.jsonio import printable
@@ -206,8 +164,8 @@ def _gap_files(args: argparse.Namespace, data_dir: Path) -> list[Path]:
     files = sorted(data_dir.glob("gap*.txt")) if data_dir.is_dir() else []
     if not files:
         raise InputError(f"--orlib-dir: no gap*.txt files in {printable(str(data_dir))}")
-    if args.gap_files != "all":
-        wanted = {s.strip() for s in args.gap_files.split(",") if s.strip()}
+    if gap_files != "all":
+        wanted = {s.strip() for s in gap_files.split(",") if s.strip()}
         missing = sorted(wanted - {f.stem for f in files})
         if missing or not wanted:
             raise InputError(
@@ -220,12 +178,14 @@ def _gap_files(args: argparse.Namespace, data_dir: Path) -> list[Path]:
     return files
 
 
-def _gap_section(args: argparse.Namespace, data_dir: Path | None) -> list[str]:
+def _gap_section(
+    gap_files: str, data_dir: Path | None, seed: int, checkpoint: str | None
+) -> list[str]:
     from edgeopt.core.orlib import published_optima, read_gap_file
 
     if data_dir is None:
         return []
-    files = _gap_files(args, data_dir)
+    files = _gap_files(gap_files, data_dir)
     optima = published_optima(data_dir / "OPTIMA.md")
     groups: dict[str, list[Any]] = {}
     for f in files:
@@ -248,7 +208,7 @@ def _gap_section(args: argparse.Namespace, data_dir: Path | None) -> list[str]:
     for g, probs in groups.items():
         cells = []
         for label, name, opts in GAP_SOLVERS:
-            res = _run(probs, label, name, opts, args.seed, args.checkpoint)
+            res = _run(probs, label, name, opts, seed, checkpoint)
             devs, ok = [], 0
             for p, r in zip(probs, res):
                 if isinstance(r, Exception) or r.evaluation is None or not r.evaluation.feasible:
@@ -266,7 +226,7 @@ def _gap_section(args: argparse.Namespace, data_dir: Path | None) -> list[str]:
     return lines
 
 
-def _time_table(args: argparse.Namespace) -> list[str]:
+def _time_table(time_sizes: Sequence[tuple[int, int]], checkpoint: str | None) -> list[str]:
     """Planning wall time per size: drl greedy decoding against ``greedy`` (median of runs)."""
     import math
 
@@ -284,13 +244,13 @@ def _time_table(args: argparse.Namespace) -> list[str]:
         "| size | columns | drl s | drl Z | greedy s | greedy Z | runs |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for c, r in args.time_sizes:
+    for c, r in time_sizes:
         cfg = GeneratorConfig(seed=0, controllers=c, requests=r, gnbs=math.ceil(c / 6))
         p = compile_scenario(generate(cfg, load_catalog(), load_devices()))
         runs = 7 if r <= 100 else 1
         res: dict[str, list[Any]] = {"drl": [], "greedy": []}
         for name in res:
-            extra = {"checkpoint": args.checkpoint} if name == "drl" and args.checkpoint else {}
+            extra = {"checkpoint": checkpoint} if name == "drl" and checkpoint else {}
             for _ in range(runs):
                 res[name].append(get_solver(name)(p, seed=0, **extra))
         cells = []
@@ -301,38 +261,49 @@ def _time_table(args: argparse.Namespace) -> list[str]:
     return lines + [""]
 
 
-def main(argv: Sequence[str] | None = None, prog: str = "edgeopt bench drl") -> int:
-    """Run the benchmark and write ``benchmark.md``; returns 0."""
+def run(
+    *,
+    checkpoint: str | None = None,
+    held_out: int = 20,
+    large: int = 8,
+    milp_time_limit_s: float = 60.0,
+    gap_files: str = "all",
+    orlib_dir: str | None = None,
+    out: str | os.PathLike[str] = "reports/drl",
+    seed: int = 0,
+    time_sizes: Sequence[tuple[int, int]] = TIME_SIZES,
+    progress: bool = True,
+    command: str = "edgeopt bench drl",
+) -> int:
+    """Run the benchmark and write ``out/benchmark.md``; returns 0.
+
+    :param checkpoint: DRL checkpoint folder (default: the shipped one).
+    :param held_out: held-out instances of the training distribution.
+    :param large: instances twice as large.
+    :param milp_time_limit_s: MILP seconds per instance (its optima are cached in ``out``).
+    :param gap_files: OR-Library files of the deviation table: 'all', 'none' or comma-separated
+        stems (gap1,gapa).
+    :param orlib_dir: OR-Library data folder (default ``$EDGEOPT_ORLIB_DIR``, else
+        ``../shared/data/orlib-gap``).
+    :param time_sizes: (controllers, requests) of the planning-time table (empty: none).
+    :param command: quoted in the report.
+    """
     import tempfile
 
     from tqdm import tqdm
 
-    from edgeopt.core.orlib import orlib_dir
+    from edgeopt.core.orlib import orlib_dir as find_orlib_dir
     from edgeopt.policy.checkpoint import DEFAULT_CHECKPOINT, load_policy
     from edgeopt.rl.data import HELD_OUT_SEED, LARGE_SEED, Distribution, Sources, milp_optima
 
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser(prog).parse_args(argv)
-    from edgeopt.argcheck import SEED, TIME_LIMIT_S, Range, check_options
-    from edgeopt.paths import check_output
-
-    check_options(
-        args,
-        held_out=Range(1, 10**5, integer=True),
-        large=Range(1, 10**5, integer=True),
-        milp_time_limit=TIME_LIMIT_S,
-        seed=SEED,
-    )
-    check_output(args.out, option="--out", folder=True)
-    if args.checkpoint is not None and not str(args.checkpoint).strip():
-        raise InputError("--checkpoint: an empty path", field="--checkpoint")
+    out = Path(out)
     started = time.perf_counter()
-    gap_dir = None if args.gap_files == "none" else orlib_dir(args.orlib_dir)
+    gap_dir = None if gap_files == "none" else find_orlib_dir(orlib_dir)
     if gap_dir is not None:
-        _gap_files(args, gap_dir)  # fail before the long run
+        _gap_files(gap_files, gap_dir)  # fail before the long run
     load_start = os.getloadavg()[0]
-    ckpt = Path(args.checkpoint) if args.checkpoint else DEFAULT_CHECKPOINT
-    policy, _ = load_policy(args.checkpoint)  # read the weights before any timing
+    ckpt = Path(checkpoint) if checkpoint else DEFAULT_CHECKPOINT
+    policy, _ = load_policy(checkpoint)  # read the weights before any timing
     from edgeopt.policy.checkpoint import read_checkpoint
 
     training = read_checkpoint(ckpt)[2].get("training")
@@ -354,24 +325,22 @@ def main(argv: Sequence[str] | None = None, prog: str = "edgeopt bench drl") -> 
         }
     )
     base.size_factor = 1
-    large = Distribution(**{**base.__dict__, "size_factor": 2})
+    twice = Distribution(**{**base.__dict__, "size_factor": 2})
     sets = [
         (
             "held-out (training distribution)",
-            base.problems(sources, range(HELD_OUT_SEED, HELD_OUT_SEED + args.held_out)),
+            base.problems(sources, range(HELD_OUT_SEED, HELD_OUT_SEED + held_out)),
         ),
-        ("twice as large", large.problems(sources, range(LARGE_SEED, LARGE_SEED + args.large))),
+        ("twice as large", twice.problems(sources, range(LARGE_SEED, LARGE_SEED + large))),
     ]
-    cache = args.out / "milp_optima.json"
+    cache = out / "milp_optima.json"
     sections, infos = [], {}
     bar = tqdm(
-        total=len(SOLVERS) * len(sets), desc="bench drl", disable=args.no_progress, file=sys.stderr
+        total=len(SOLVERS) * len(sets), desc="bench drl", disable=not progress, file=sys.stderr
     )
     for title, probs in sets:
-        optima = milp_optima(
-            probs, cache, time_limit_s=args.milp_time_limit, progress=not args.no_progress
-        )
-        rows, info = _size_rows(probs, optima, args, bar)
+        optima = milp_optima(probs, cache, time_limit_s=milp_time_limit_s, progress=progress)
+        rows, info = _size_rows(probs, optima, seed, checkpoint, bar)
         infos[title] = info
         if not probs:
             raise InputError(
@@ -385,7 +354,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "edgeopt bench drl") -> 
             f"{info['instances']} instances (controllers × requests from {sizes[0]} to {sizes[-1]}); "
             f"MILP proved optimality on {info['proven']} (mean {info['milp_mean_s'] or float('nan'):.2f} s, "
             f"max {info['milp_max_s'] or float('nan'):.2f} s), "
-            f"{info['instances'] - info['proven']} skipped in the gap columns (time limit {args.milp_time_limit:g} s).",
+            f"{info['instances'] - info['proven']} skipped in the gap columns (time limit {milp_time_limit_s:g} s).",
             "",
             "| solver | mean gap | median gap | max gap | feasible | median wall s | mean wall s |",
             "| --- | --- | --- | --- | --- | --- | --- |",
@@ -398,8 +367,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "edgeopt bench drl") -> 
         ]
     bar.close()
     tmp.cleanup()
-    time_lines = _time_table(args) if args.time_sizes else []
-    gap_lines = _gap_section(args, gap_dir)
+    time_lines = _time_table(time_sizes, checkpoint) if time_sizes else []
+    gap_lines = _gap_section(gap_files, gap_dir, seed, checkpoint)
     big = infos["twice as large"]
     speed = (
         (big["milp_mean_s"] / big["drl"]["wall_mean_s"])
@@ -408,7 +377,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "edgeopt bench drl") -> 
     )
     curve = train_cfg.get("args", {}).get("curve")
     meta = [
-        f"- **command**: `{prog} {' '.join(argv)}`",
+        f"- **command**: `{command}`",
         f"- **date**: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}",
         f"- **machine**: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}; 1-minute load average {load_start:.2f} at the start, {os.getloadavg()[0]:.2f} at the end",
@@ -441,10 +410,6 @@ def main(argv: Sequence[str] | None = None, prog: str = "edgeopt bench drl") -> 
         )
         + "\n"
     )
-    write_text_atomic(args.out / "benchmark.md", text)
+    write_text_atomic(out / "benchmark.md", text)
     print(text)
     return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

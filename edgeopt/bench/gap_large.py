@@ -10,12 +10,10 @@ already in ``results.json`` for the same instance, solver, time limit and seed.
 
 from __future__ import annotations
 
-import argparse
 import io
 import math
 import os
 import platform
-import shlex
 import statistics
 import sys
 import time
@@ -23,9 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from edgeopt.argcheck import Parser
-
-__all__ = ["FORMAT", "DEFAULT_SOLVERS", "TYPES", "main", "deviation"]
+__all__ = ["FORMAT", "DEFAULT_SOLVERS", "TYPES", "run", "deviation"]
 
 #: ``format`` of results.json.
 FORMAT = "edgeopt-bench-gap-large/1"
@@ -47,77 +43,50 @@ def deviation(z: float | None, ref: float | None) -> float | None:
     return (z - ref) / abs(ref) * 100.0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    ap = Parser(prog="edgeopt bench gap-large", description=(__doc__ or "").splitlines()[0])
-    ap.add_argument(
-        "--dir",
-        default=None,
-        help="folder of the instance files and BEST.md (default $EDGEOPT_GAP_LARGE_DIR, else "
-        "../shared/data/gap-large beside the checkout)",
-    )
-    ap.add_argument(
-        "--instances",
-        default=None,
-        help="comma-separated instance names, e.g. e05100,c10400 (default: every file of the "
-        "folder that BEST.md lists)",
-    )
-    ap.add_argument(
-        "--solvers",
-        default=DEFAULT_SOLVERS,
-        help=f"comma-separated solvers (default {DEFAULT_SOLVERS})",
-    )
-    ap.add_argument("--time-limit", type=float, default=60.0, help="seconds per solve (default 60)")
-    ap.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="threads per solve, passed to the solvers that take a 'threads' option (default 1)",
-    )
-    ap.add_argument("--seed", type=int, default=0, help="seed of every solve (default 0)")
-    ap.add_argument(
-        "--out", default="reports/gap-large", help="report folder (default reports/gap-large)"
-    )
-    ap.add_argument(
-        "--resume",
-        action="store_true",
-        help="keep the rows of results.json with the same instance, solver, time limit and seed "
-        "(rows that ended in error are run again)",
-    )
-    ap.add_argument("--no-progress", action="store_true", help="no progress bar")
-    a = ap.parse_args(argv)
-
-    from edgeopt.argcheck import SEED, THREADS, TIME_LIMIT_S, check_options
+def run(
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    instances: Sequence[str] | None = None,
+    solvers: Sequence[str] = tuple(DEFAULT_SOLVERS.split(",")),
+    time_limit_s: float = 60.0,
+    threads: int = 1,
+    seed: int = 0,
+    out: str | os.PathLike[str] = "reports/gap-large",
+    resume: bool = False,
+    progress: bool = True,
+    command: str = "edgeopt bench gap-large",
+) -> int:
+    """Solve every named instance (default: every file of ``data_dir`` that its BEST.md lists)
+    with every solver, ``threads`` given to those that take it, and write ``out``'s results.json,
+    README.md and plot; ``resume`` keeps the rows already there. Returns 1 when a solve failed
+    with a solver error, else 0."""
     from edgeopt.core.orlib import best_known, gap_large_dir
     from edgeopt.errors import InputError
-    from edgeopt.paths import check_output
     from edgeopt.solvers.registry import get_solver
 
-    check_options(a, time_limit=TIME_LIMIT_S, threads=THREADS, seed=SEED)
-    out = check_output(a.out, option="--out", folder=True)
-    solvers = _names(a.solvers, "--solvers")
+    out = Path(out)
+    solvers = list(solvers)
     try:
         runs = {s: get_solver(s) for s in solvers}  # unknown names fail here, before any work
     except InputError as exc:
         raise InputError(f"--solvers: {exc.bare_message}") from None
-    options = {s: ({"threads": a.threads} if _takes_threads(s) else {}) for s in solvers}
-    data = gap_large_dir(a.dir)
+    options = {s: ({"threads": threads} if _takes_threads(s) else {}) for s in solvers}
+    data = gap_large_dir(data_dir)
     if not data.is_dir():
         raise InputError(
             f"--dir {data}: not a folder (expected the large GAP files c10400 ... and BEST.md)"
         )
     best = best_known(data / "BEST.md")
-    names = _select(a.instances, best, data)
+    names = _select(instances, best, data)
     problems = {n: _read_one(data / n) for n in names}  # malformed files fail before any solve
 
     results = out / RESULTS
-    rows: list[Row] = _previous_rows(results) if a.resume else []
+    rows: list[Row] = _previous_rows(results) if resume else []
     done = {_key(r) for r in rows if r.get("status") != "error"}
-    rows = [r for r in rows if _key(r) in done or not _selected(r, names, solvers, a)]
-    todo = [
-        (n, s) for n in names for s in solvers if (n, s, float(a.time_limit), a.seed) not in done
+    rows = [
+        r for r in rows if _key(r) in done or not _selected(r, names, solvers, time_limit_s, seed)
     ]
-    command = "edgeopt bench gap-large " + shlex.join(argv)
+    todo = [(n, s) for n in names for s in solvers if (n, s, float(time_limit_s), seed) not in done]
     total = len(names) * len(solvers)
     started = time.perf_counter()
     interrupted = solver_errors = 0
@@ -128,20 +97,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         initial=total - len(todo),
         desc="gap-large",
         unit="solve",
-        disable=a.no_progress,
+        disable=not progress,
         file=sys.stderr,
     ) as bar:
         try:
             for n, s in todo:
                 bar.set_postfix_str(f"{n} {s}")
-                row = _solve(problems[n], n, s, runs[s], options[s], best[n], a)
+                row = _solve(problems[n], n, s, runs[s], options[s], best[n], time_limit_s, seed)
                 solver_errors += row.pop("_solver_error", False)
                 rows.append(row)
                 _write_results(results, rows, command)
                 bar.update()
         except KeyboardInterrupt:
             interrupted = 1
-    table = [r for r in rows if _selected(r, names, solvers, a)]
+    table = [r for r in rows if _selected(r, names, solvers, time_limit_s, seed)]
     if interrupted and not table:  # nothing of this selection finished: no empty report
         raise KeyboardInterrupt
     if not todo:
@@ -152,10 +121,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"Interrupted after {len(table)} of {total} solves; run again with --resume to "
             "finish.\n\n"
         )
-    readme = _readme(table, names, solvers, a, command, time.perf_counter() - started, note)
+    readme = _readme(
+        table, names, solvers, time_limit_s, seed, command, time.perf_counter() - started, note
+    )
     from edgeopt.jsonio import write_text_atomic
 
-    write_text_atomic(out / PLOT, _plot(table, solvers, a.time_limit))
+    write_text_atomic(out / PLOT, _plot(table, solvers, time_limit_s))
     write_text_atomic(out / README, readme)
     if interrupted:
         raise KeyboardInterrupt
@@ -168,16 +139,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # ------------------------------------------------------------------ options and inputs
-def _names(text: str, option: str) -> list[str]:
-    """The comma-separated names of ``option``, in order, duplicates dropped; none is an error."""
-    from edgeopt.errors import InputError
-
-    names = list(dict.fromkeys(x.strip() for x in text.split(",") if x.strip()))
-    if not names:
-        raise InputError(f"{option}: no names given ({text!r})")
-    return names
-
-
 def _takes_threads(name: str) -> bool:
     """Whether solver ``name`` accepts a ``threads`` option (a composite ``X+ls`` hands its
     options to its base ``X``)."""
@@ -190,7 +151,7 @@ def _takes_threads(name: str) -> bool:
     return _takes_threads(name.rsplit("+", 1)[0])
 
 
-def _select(instances: str | None, best: dict[str, Any], data: Path) -> list[str]:
+def _select(instances: Sequence[str] | None, best: dict[str, Any], data: Path) -> list[str]:
     """The instances to run: those named (each listed in BEST.md and present), else every file
     of ``data`` that BEST.md lists, in BEST.md's order."""
     from edgeopt.errors import InputError
@@ -203,7 +164,7 @@ def _select(instances: str | None, best: dict[str, Any], data: Path) -> list[str
                 f"({', '.join(list(best)[:3])}, ...) is in the folder"
             )
         return names
-    names = _names(instances, "--instances")
+    names = list(instances)
     unknown = [n for n in names if n not in best]
     if unknown:
         raise InputError(
@@ -233,12 +194,14 @@ def _key(row: Row) -> tuple[Any, ...]:
     return (row.get("instance"), row.get("solver"), row.get("time_limit_s"), row.get("seed"))
 
 
-def _selected(row: Row, names: list[str], solvers: list[str], a: argparse.Namespace) -> bool:
+def _selected(
+    row: Row, names: list[str], solvers: list[str], time_limit_s: float, seed: int
+) -> bool:
     return (
         row.get("instance") in names
         and row.get("solver") in solvers
-        and row.get("time_limit_s") == float(a.time_limit)
-        and row.get("seed") == a.seed
+        and row.get("time_limit_s") == float(time_limit_s)
+        and row.get("seed") == seed
     )
 
 
@@ -274,7 +237,8 @@ def _solve(
     run: Any,
     options: dict[str, Any],
     best: dict[str, float | None],
-    a: argparse.Namespace,
+    time_limit_s: float,
+    seed: int,
 ) -> Row:
     """Solve ``problem`` once and return its row (objectives in the file's own sense)."""
     from edgeopt.errors import SolverError
@@ -285,8 +249,8 @@ def _solve(
         "agents": problem.n_bins,
         "jobs": problem.n_items,
         "solver": solver,
-        "time_limit_s": float(a.time_limit),
-        "seed": a.seed,
+        "time_limit_s": float(time_limit_s),
+        "seed": seed,
         "threads": options.get("threads"),
         "best_known": best["best"],
         "best_known_bound": best["bound"],
@@ -294,7 +258,7 @@ def _solve(
     }
     t0 = time.perf_counter()
     try:
-        res = run(problem, seed=a.seed, time_limit_s=a.time_limit, **options)
+        res = run(problem, seed=seed, time_limit_s=time_limit_s, **options)
     except SolverError as exc:
         row.update(
             status="error",
@@ -396,7 +360,8 @@ def _readme(
     rows: list[Row],
     names: list[str],
     solvers: list[str],
-    a: argparse.Namespace,
+    time_limit_s: float,
+    seed: int,
     command: str,
     elapsed_s: float,
     note: str,
@@ -411,7 +376,7 @@ def _readme(
         note + f"Command: `{command}`",
         "",
         f"Machine: {_machine()}. Threads per solve: {threads or '1 (no solver takes a threads option)'}. "
-        f"Time limit {a.time_limit:g} s per solve, seed {a.seed}; this run took "
+        f"Time limit {time_limit_s:g} s per solve, seed {seed}; this run took "
         f"{elapsed_s / 60:.1f} min (rows kept by --resume are not re-timed).",
         "",
         "Minimisation. Deviation from the best known value = (Z − best) / best × 100 %, with "

@@ -7,53 +7,42 @@ of mean and worst deviation, plans found and mean time per group.
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from edgeopt.argcheck import Parser
-
-__all__ = ["main"]
+__all__ = ["run"]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    ap = Parser(prog="edgeopt bench heuristics", description=__doc__.splitlines()[0])
-    ap.add_argument(
-        "--solvers", default="greedy,greedy+ls,greedy+lns", help="comma-separated solvers"
-    )
-    ap.add_argument("--time-limit", type=float, default=10.0, help="seconds per solve (default 10)")
-    ap.add_argument(
-        "--groups", default=None, help="comma-separated file stems, e.g. gapa,gapd (default all)"
-    )
-    ap.add_argument(
-        "--orlib-dir",
-        default=None,
-        help="OR-Library folder (default $EDGEOPT_ORLIB_DIR, else ../shared/data/orlib-gap)",
-    )
-    ap.add_argument(
-        "--out", default="reports/heuristics", help="report folder (default reports/heuristics)"
-    )
-    a = ap.parse_args(argv)
+def run(
+    *,
+    solvers: Sequence[str] = ("greedy", "greedy+ls", "greedy+lns"),
+    time_limit_s: float = 10.0,
+    groups: Sequence[str] | None = None,
+    orlib_dir: str | None = None,
+    out: str | os.PathLike[str] = "reports/heuristics",
+    command: str = "edgeopt bench heuristics",
+) -> int:
+    """Run every solver on the OR-Library files (``groups``: their stems, default all) and write
+    ``out/README.md``; ``command`` is quoted in the report."""
     from tqdm import tqdm
 
-    from edgeopt.argcheck import TIME_LIMIT_S, check_options
-    from edgeopt.core.orlib import orlib_dir, published_optima, read_gap_file
+    from edgeopt.core.orlib import orlib_dir as find_orlib_dir
+    from edgeopt.core.orlib import published_optima, read_gap_file
     from edgeopt.errors import InputError
     from edgeopt.jsonio import write_text_atomic
-    from edgeopt.paths import check_output
     from edgeopt.solvers.registry import get_solver
 
-    check_options(a, time_limit=TIME_LIMIT_S)
-    out = check_output(a.out, option="--out", folder=True)
-    solvers = [s.strip() for s in a.solvers.split(",") if s.strip()]
+    solvers = list(solvers)
     if not solvers:  # a benchmark that would run nothing fails
-        raise InputError(f"--solvers: no solver named ({a.solvers!r})", field="--solvers")
+        raise InputError("--solvers: no solver named", field="--solvers")
     runs = {s: get_solver(s) for s in solvers}  # unknown names fail here, before any work
-    data = orlib_dir(a.orlib_dir)
+    data = find_orlib_dir(orlib_dir)
     files = sorted(data.glob("gap*.txt"))
-    if a.groups:
-        wanted = {g.strip() for g in a.groups.split(",")}
+    if groups:
+        wanted = set(groups)
         unknown = sorted(wanted - {f.stem for f in files})
         if unknown:
             raise InputError(
@@ -63,20 +52,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not files:
         raise InputError(f"no gap*.txt files in {data}", field="--orlib-dir")
     optima = published_optima(data / "OPTIMA.md")
-    groups: dict[str, list] = {}
+    by_group: dict[str, list] = {}
     for f in files:
-        groups.setdefault("gap1-12" if f.stem[3:].isdigit() else f.stem, []).extend(
+        by_group.setdefault("gap1-12" if f.stem[3:].isdigit() else f.stem, []).extend(
             read_gap_file(f)
         )
     started = time.perf_counter()
     table: dict[tuple[str, str], tuple[list[float], int, list[float]]] = {}
-    total = sum(len(v) for v in groups.values()) * len(solvers)
+    total = sum(len(v) for v in by_group.values()) * len(solvers)
     with tqdm(total=total, desc="solves", unit="solve") as bar:
-        for g, probs in groups.items():
+        for g, probs in by_group.items():
             for s in solvers:
                 devs, found, walls = [], 0, []
                 for p in probs:
-                    res = runs[s](p, seed=0, time_limit_s=a.time_limit)
+                    res = runs[s](p, seed=0, time_limit_s=time_limit_s)
                     walls.append(res.wall_s)
                     if res.has_plan:
                         found += 1
@@ -90,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     lines = [
         "# Heuristics on the OR-Library GAP problems",
         "",
-        f"Command: `edgeopt bench heuristics --solvers {a.solvers} --time-limit {a.time_limit:g}` "
+        f"Command: `{command}` "
         f"({(time.perf_counter() - started) / 60:.1f} min). Deviation = |Z − published| / |published| in "
         "each file's own sense; mean over the problems where the solver found a plan.",
         "",
@@ -99,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         + " |",
         "|---|---|" + "---|---|---|---|" * len(solvers),
     ]
-    for g, probs in groups.items():
+    for g, probs in by_group.items():
         cells = []
         for s in solvers:
             devs, found, walls = table[(g, s)]

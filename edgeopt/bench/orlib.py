@@ -8,7 +8,6 @@ time limit) the final gap. Writes ``results.md`` and ``results.csv`` atomically.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import os
@@ -24,15 +23,14 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from edgeopt.argcheck import Parser
-from edgeopt.core.orlib import ORLIB_ENV, orlib_dir, published_optima, read_gap_file
+from edgeopt.core.orlib import orlib_dir, published_optima, read_gap_file
 from edgeopt.core.problem import Problem
 from edgeopt.errors import InputError
 from edgeopt.jsonio import printable, write_text_atomic
 from edgeopt.solvers.highs import DEFAULT_MIP_GAP, HighsOptions, solve_arrays
 from edgeopt.solvers.registry import get_solver
 
-__all__ = ["Row", "direct_highs", "main", "run_problem", "QUICK"]
+__all__ = ["Row", "direct_highs", "run", "run_problem", "QUICK"]
 
 #: ``--quick``: a handful of problems, one per kind, with a short limit.
 QUICK = {
@@ -178,19 +176,19 @@ def run_problem(
     )
 
 
-def _files(args: argparse.Namespace) -> list[Path]:
-    if args.files:
-        return [Path(f) for f in args.files]
+def _files(files: Sequence[str | os.PathLike[str]] | None, folder_name: str | None) -> list[Path]:
+    if files:
+        return [Path(f) for f in files]
 
     def key(p: Path) -> tuple[int, int, str]:
         tail = p.stem[3:]
         return (0, int(tail), "") if tail.isdigit() else (1, 0, tail)
 
-    folder = orlib_dir(args.orlib_dir)
-    files = sorted(folder.glob("gap*.txt"), key=key) if folder.is_dir() else []
-    if not files:
+    folder = orlib_dir(folder_name)
+    found = sorted(folder.glob("gap*.txt"), key=key) if folder.is_dir() else []
+    if not found:
         raise InputError(f"--orlib-dir: no gap*.txt files in {printable(str(folder))}")
-    return files
+    return found
 
 
 def _fmt(x: Any, digits: int = 2) -> str:
@@ -312,73 +310,49 @@ def _warm_up() -> None:
     direct_highs(p, time_limit_s=None, mip_gap=DEFAULT_MIP_GAP, threads=None)
 
 
-def parser() -> argparse.ArgumentParser:
-    ap = Parser(
-        prog="edgeopt bench orlib",
-        description="Solve the OR-Library GAP problems with milp and with direct HiGHS; write a table.",
-    )
-    ap.add_argument(
-        "--files", nargs="+", help="GAP files (default: every gap*.txt in the data folder)"
-    )
-    ap.add_argument(
-        "--orlib-dir",
-        default=None,
-        help=f"OR-Library data folder (default ${ORLIB_ENV}, else ../shared/data/orlib-gap)",
-    )
-    ap.add_argument("--problems", nargs="+", help="only these problems (e.g. gap1-1 gapd-6)")
-    ap.add_argument("--time-limit", type=float, default=None, help="seconds per solve (default 60)")
-    ap.add_argument("--threads", type=int, default=None, help="HiGHS threads (both sides)")
-    ap.add_argument(
-        "--warm-start",
-        default="none",
-        help="milp warm start: 'none' (default: same search as direct), 'greedy+ls', or a solver name",
-    )
-    ap.add_argument(
-        "--optima", type=Path, default=None, help="OPTIMA.md (default: beside the data)"
-    )
-    ap.add_argument("--out", type=Path, default=Path("reports/orlib"), help="output folder")
-    ap.add_argument(
-        "--quick", action="store_true", help="a handful of problems, short limit (for tests)"
-    )
-    ap.add_argument("--no-progress", action="store_true", help="no progress bar")
-    return ap
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the benchmark; returns 0 (the table says how it went)."""
+def run(
+    *,
+    files: Sequence[str | os.PathLike[str]] | None = None,
+    data_dir: str | None = None,
+    problems: Sequence[str] | None = None,
+    time_limit_s: float | None = None,
+    threads: int | None = None,
+    warm_start: str | None = "none",
+    optima_path: str | os.PathLike[str] | None = None,
+    out: str | os.PathLike[str] = "reports/orlib",
+    quick: bool = False,
+    progress: bool = True,
+    command: str = "edgeopt bench orlib",
+) -> int:
+    """Solve the GAP problems (``files``, default every gap*.txt of the OR-Library folder; only
+    ``problems`` if named) with milp and direct HiGHS, and write ``out/results.md`` and
+    ``results.csv``; returns 0 (the table says how it went). ``time_limit_s`` defaults to 60 s
+    (``quick``: a handful of problems, a short limit)."""
     from tqdm import tqdm
 
-    args = parser().parse_args(argv)
-    from edgeopt.argcheck import THREADS, TIME_LIMIT_S, check_options
-    from edgeopt.paths import check_output
-
-    check_options(args, time_limit=TIME_LIMIT_S, threads=THREADS)
-    check_output(args.out, option="--out", inputs=args.files or [], folder=True)
     started = time.perf_counter()
-    wanted = set(args.problems or [])
-    time_limit = args.time_limit
-    if args.quick:
+    wanted = set(problems or [])
+    time_limit = time_limit_s
+    if quick:
         wanted = wanted or set(QUICK["problems"])
         time_limit = time_limit if time_limit is not None else QUICK["time_limit_s"]
     time_limit = 60.0 if time_limit is None else time_limit
-    warm = None if args.warm_start in ("none", "", None) else args.warm_start
+    warm = None if warm_start in ("none", "", None) else warm_start
     if warm is not None:  # an unknown solver is refused before any problem runs
         from edgeopt.solvers.registry import get_solver
 
         get_solver(warm)
-    for f in args.files or []:
+    for f in files or []:
         if not str(f).strip():
             raise InputError("--files: an empty file name", field="--files")
-    optima_path = args.optima or (
-        args.files
-        and Path(args.files[0]).with_name("OPTIMA.md")
-        or orlib_dir(args.orlib_dir) / "OPTIMA.md"
+    optima_file = optima_path or (
+        files and Path(files[0]).with_name("OPTIMA.md") or orlib_dir(data_dir) / "OPTIMA.md"
     )
-    optima = published_optima(optima_path) if args.optima or Path(optima_path).exists() else {}
-    every = [p for f in _files(args) for p in read_gap_file(f)]
-    problems = [p for p in every if not wanted or p.name in wanted]
-    unknown = sorted(set(args.problems or []) - {p.name for p in every})
-    if unknown or not problems:  # a benchmark that would run nothing fails
+    optima = published_optima(optima_file) if optima_path or Path(optima_file).exists() else {}
+    every = [p for f in _files(files, data_dir) for p in read_gap_file(f)]
+    chosen = [p for p in every if not wanted or p.name in wanted]
+    unknown = sorted(set(problems or []) - {p.name for p in every})
+    if unknown or not chosen:  # a benchmark that would run nothing fails
         raise InputError(
             f"--problems: no problem {', '.join(map(printable, unknown))} in the GAP files read"
             if unknown
@@ -386,7 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     _warm_up()
     rows: list[Row] = []
-    bar = tqdm(problems, desc="orlib", unit="problem", disable=args.no_progress, file=sys.stderr)
+    bar = tqdm(chosen, desc="orlib", unit="problem", disable=not progress, file=sys.stderr)
     for p in bar:
         bar.set_postfix_str(p.name)
         rows.append(
@@ -394,7 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 p,
                 published=optima.get(p.name),
                 time_limit_s=time_limit,
-                threads=args.threads,
+                threads=threads,
                 warm_start=warm,
             )
         )
@@ -402,21 +376,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     from importlib.metadata import version
 
     meta = {
-        "command": "edgeopt bench orlib " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": command,
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
         "versions": f"Pyomo {version('pyomo')}, highspy {version('highspy')}",
         "settings": f"time limit {time_limit:g} s per solve (each side), mip_rel_gap {DEFAULT_MIP_GAP:g} (both sides), "
-        f"threads {args.threads or 'HiGHS default'}, milp warm start {warm or 'none'} (direct: none)",
+        f"threads {threads or 'HiGHS default'}, milp warm start {warm or 'none'} (direct: none)",
         "run time": f"{time.perf_counter() - started:.0f} s",
     }
-    out: Path = args.out
-    write_text_atomic(out / "results.csv", render_csv(rows))
-    write_text_atomic(out / "results.md", render_markdown(rows, meta))
+    folder = Path(out)
+    write_text_atomic(folder / "results.csv", render_csv(rows))
+    write_text_atomic(folder / "results.md", render_markdown(rows, meta))
     print("\n".join(summarise(rows)))
-    print(f"wrote {out / 'results.md'} and {out / 'results.csv'}")
+    print(f"wrote {folder / 'results.md'} and {folder / 'results.csv'}")
     return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

@@ -10,7 +10,6 @@ exponent (time ∝ columns^k), and every plan's gap to the best proven bound.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -23,9 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from edgeopt.argcheck import Parser
-
-__all__ = ["main", "SIZES", "QUICK", "run_size"]
+__all__ = ["run", "check_sizes", "SIZES", "QUICK", "run_size"]
 
 #: (controllers, requests) of the full run.
 SIZES = ((6, 24), (25, 150), (50, 400), (100, 1000), (200, 3000))
@@ -243,35 +240,6 @@ def report(rows: list[dict[str, Any]], out: Path, command: str, run_s: float) ->
     return "\n".join(lines)
 
 
-def parser(prog: str = "edgeopt bench scale") -> argparse.ArgumentParser:
-    ap = Parser(prog=prog, description=__doc__.splitlines()[0])
-    ap.add_argument(
-        "--sizes", default=None, help="comma-separated CxR sizes (default: c6-r24 … c200-r3000)"
-    )
-    ap.add_argument("--quick", action="store_true", help="two small sizes (a smoke run)")
-    ap.add_argument("--seed", type=int, default=11, help="generator seed (default 11)")
-    ap.add_argument(
-        "--time-limit", type=float, default=60.0, help="per solver and size, seconds (default 60)"
-    )
-    ap.add_argument(
-        "--milp-max-columns",
-        type=int,
-        default=2_000_000,
-        help="run milp and lp only up to this many columns (default 2,000,000)",
-    )
-    ap.add_argument(
-        "--max-columns",
-        type=int,
-        default=None,
-        help="refuse a size whose scenario could exceed this many candidate columns "
-        "(default: the size guard's, as in solve)",
-    )
-    ap.add_argument("--out", default="reports/scale", help="report folder (default reports/scale)")
-    ap.add_argument("--fresh", action="store_true", help="forget earlier results in --out")
-    ap.add_argument("--child", nargs=2, type=int, metavar=("C", "R"), help=argparse.SUPPRESS)
-    return ap
-
-
 def _die_with_parent(parent: int) -> Any:
     """A ``preexec_fn``: on Linux the kernel kills the child when ``parent`` dies (however: a
     SIGKILL runs no cleanup), and a child whose parent is already gone exits at once."""
@@ -290,108 +258,74 @@ def _die_with_parent(parent: int) -> Any:
     return preexec
 
 
-def _sizes(a: argparse.Namespace) -> list[tuple[int, int]]:
-    from edgeopt.errors import InputError
-    from edgeopt.jsonio import printable
-
-    if a.quick:
-        return list(QUICK)
-    if not a.sizes:
-        return list(SIZES)
-    out = []
-    for part in a.sizes.split(","):
-        c, _, r = part.strip().lstrip("c").partition("x")
-        if not r:
-            c, _, r = part.strip().lstrip("c").partition("-r")
-        try:
-            out.append((int(c), int(r)))
-        except ValueError:
-            raise InputError(
-                f"--sizes: expected sizes like 25x150 or c25-r150, got {printable(part)!r}"
-            ) from None
-        if out[-1][0] < 1 or out[-1][1] < 1:
-            raise InputError(
-                f"--sizes: at least one controller and one request, got {printable(part)!r}"
-            )
-    return out
-
-
-def _check_sizes(a: argparse.Namespace) -> list[tuple[int, int]]:
-    """The sizes to run, each within the size guard (checked before any child starts)."""
+def check_sizes(sizes: Sequence[tuple[int, int]], max_columns: int | None = None) -> None:
+    """Each size within the size guard (checked before any child starts)."""
     from edgeopt.core.size import DEFAULT_MAX_COLUMNS, check_generated_size
     from edgeopt.scenario.schema import load_catalog
 
     catalog = load_catalog()
-    sizes = _sizes(a)
     for c, r in sizes:
         check_generated_size(
-            c, r, catalog, a.max_columns or DEFAULT_MAX_COLUMNS, source=f"--sizes c{c}-r{r}"
+            c, r, catalog, max_columns or DEFAULT_MAX_COLUMNS, source=f"--sizes c{c}-r{r}"
         )
-    return sizes
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    a = parser().parse_args(argv)
-    if a.child:
-        row = run_size(
-            *a.child, seed=a.seed, time_limit_s=a.time_limit, milp_max_columns=a.milp_max_columns
-        )
-        print(json.dumps(row))
-        return 0
-    from edgeopt.argcheck import MAX_COLUMNS, SEED, TIME_LIMIT_S, check_options
+def run(
+    *,
+    sizes: Sequence[tuple[int, int]] = SIZES,
+    seed: int = 11,
+    time_limit_s: float = 60.0,
+    milp_max_columns: int = 2_000_000,
+    max_columns: int | None = None,
+    out: str | os.PathLike[str] = "reports/scale",
+    fresh: bool = False,
+    command: str = "edgeopt bench scale",
+) -> int:
+    """Run every (controllers, requests) size in a child process (milp and lp only up to
+    ``milp_max_columns``), keep its row in ``out/results.jsonl`` (kept across runs unless
+    ``fresh``) and write ``out/README.md``; returns 1 when a child failed or hung, else 0."""
     from edgeopt.jsonio import write_text_atomic
-    from edgeopt.paths import check_output
 
-    check_options(
-        a, time_limit=TIME_LIMIT_S, milp_max_columns=MAX_COLUMNS, max_columns=MAX_COLUMNS, seed=SEED
-    )
-    sizes = _check_sizes(a)
-    check_output(a.out, option="--out", folder=True)
-    out = Path(a.out)
+    check_sizes(sizes, max_columns)
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     store = out / "results.jsonl"
     rows: dict[str, dict[str, Any]] = {}
-    if store.exists() and not a.fresh:
+    if store.exists() and not fresh:
         for line in store.read_text().splitlines():
             try:  # a line cut short by a kill is simply run again
                 r = json.loads(line)
             except json.JSONDecodeError:
                 continue
             rows[r["size"]] = r
-    elif a.fresh and store.exists():
+    elif fresh and store.exists():
         store.unlink()
     started = time.perf_counter()
     for c, r in sizes:
         key = f"c{c}-r{r}"
         if (
             key in rows
-            and rows[key].get("time_limit_s") == a.time_limit
-            and rows[key].get("seed") == a.seed
+            and rows[key].get("time_limit_s") == time_limit_s
+            and rows[key].get("seed") == seed
         ):
             print(f"{key}: kept from {store}", flush=True)
             continue
         print(f"{key}: running …", flush=True)
-        cmd = [
-            sys.executable,
-            "-m",
-            "edgeopt.bench.scale",
-            "--child",
-            str(c),
-            str(r),
-            "--seed",
-            str(a.seed),
-            "--time-limit",
-            str(a.time_limit),
-            "--milp-max-columns",
-            str(a.milp_max_columns),
-        ]
+        child = {
+            "controllers": c,
+            "requests": r,
+            "seed": seed,
+            "time_limit_s": time_limit_s,
+            "milp_max_columns": milp_max_columns,
+        }
+        cmd = [sys.executable, "-m", "edgeopt.bench.scale", json.dumps(child)]
         # The child is in our process group: Ctrl-C ends it too; a SIGKILL of this process
         # ends it through PR_SET_PDEATHSIG.
         proc = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, text=True, preexec_fn=_die_with_parent(os.getpid())
         )
         # Every solver honours its limit; a child far past all of them is stuck (a solver bug).
-        budget = len(PLANNERS) * (a.time_limit * 1.1 + 1.0) + 600.0
+        budget = len(PLANNERS) * (time_limit_s * 1.1 + 1.0) + 600.0
         try:
             stdout, _ = proc.communicate(timeout=budget)
         except subprocess.TimeoutExpired:
@@ -424,7 +358,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             flush=True,
         )
     run_s = time.perf_counter() - started
-    command = "edgeopt bench scale " + " ".join(argv if argv is not None else sys.argv[1:])
     write_text_atomic(
         out / "README.md", report(list(rows.values()), out, command.strip(), run_s) + "\n"
     )
@@ -432,6 +365,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":  # pragma: no cover - the child entry point
+if __name__ == "__main__":  # pragma: no cover - the child of run(): one size, one JSON line
     os.environ.setdefault("PYTHONHASHSEED", "0")
-    sys.exit(main())
+    kwargs = json.loads(sys.argv[1])
+    print(json.dumps(run_size(kwargs.pop("controllers"), kwargs.pop("requests"), **kwargs)))

@@ -11,14 +11,13 @@ HiGHS thread); the report gives the time to proven optimality or the gap left.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from edgeopt.argcheck import Parser
-
-__all__ = ["main", "symmetric_scenario"]
+__all__ = ["run", "symmetric_scenario"]
 
 
 def symmetric_scenario(seed: int, controllers: int, requests: int) -> Any:
@@ -48,45 +47,37 @@ def symmetric_scenario(seed: int, controllers: int, requests: int) -> Any:
     return scenario_from_dict(d)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    ap = Parser(prog="edgeopt bench symmetry", description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=int, default=3, help="instances per size (default 3)")
-    ap.add_argument("--sizes", default="8x45,10x60", help="CxR sizes (default 8x45,10x60)")
-    ap.add_argument("--time-limit", type=float, default=60.0, help="seconds per solve (default 60)")
-    ap.add_argument(
-        "--out", default="reports/symmetry", help="report folder (default reports/symmetry)"
-    )
-    a = ap.parse_args(argv)
-    from edgeopt.argcheck import COUNT, TIME_LIMIT_S, check_options
+def run(
+    *,
+    seeds: int = 3,
+    sizes: Sequence[tuple[int, int]] = ((8, 45), (10, 60)),
+    time_limit_s: float = 60.0,
+    out: str | os.PathLike[str] = "reports/symmetry",
+    command: str = "edgeopt bench symmetry",
+) -> int:
+    """Solve ``seeds`` symmetric scenarios of every (controllers, requests) size with and without
+    symmetry rows and write ``out/README.md``; ``command`` is quoted in the report."""
     from edgeopt.core.compile import compile_scenario
+    from edgeopt.core.size import check_generated_size
     from edgeopt.errors import InputError
     from edgeopt.jsonio import write_text_atomic
-    from edgeopt.paths import check_output
-    from edgeopt.solvers.registry import get_solver
-
-    check_options(a, seeds=COUNT, time_limit=TIME_LIMIT_S)
-    out = check_output(a.out, option="--out", folder=True)
-    try:
-        sizes = [tuple(int(x) for x in s.split("x")) for s in a.sizes.split(",")]
-    except ValueError:
-        raise InputError(f"expected sizes like 8x45, got {a.sizes!r}", field="sizes") from None
-    from edgeopt.core.size import check_generated_size
     from edgeopt.scenario.schema import load_catalog
+    from edgeopt.solvers.registry import get_solver
 
     catalog = load_catalog()
     for size in sizes:  # the size guard, before anything is generated
         if len(size) != 2 or min(size) < 1:
-            raise InputError(f"--sizes: expected CxR with C, R >= 1, got {a.sizes!r}")
+            raise InputError(f"--sizes: expected CxR with C, R >= 1, got {size!r}")
         check_generated_size(*size, catalog, source=f"--sizes {size[0]}x{size[1]}")
     rows = []
     started = time.perf_counter()
     for c, r in sizes:
-        for seed in range(a.seeds):
+        for seed in range(seeds):
             p = compile_scenario(symmetric_scenario(seed, c, r))
             row: dict[str, Any] = {"instance": p.name, "columns": p.n_columns}
             for on in (True, False):
                 res = get_solver("milp")(
-                    p, seed=0, time_limit_s=a.time_limit, threads=1, symmetry=on
+                    p, seed=0, time_limit_s=time_limit_s, threads=1, symmetry=on
                 )
                 row[on] = res
                 print(
@@ -98,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     lines = [
         "# Symmetry breaking in the MILP",
         "",
-        f"Command: `edgeopt bench symmetry --seeds {a.seeds} --sizes {a.sizes} --time-limit {a.time_limit:g}` "
+        f"Command: `{command}` "
         f"({(time.perf_counter() - started) / 60:.1f} min). One HiGHS thread, warm start greedy+ls in both.",
         "",
         "| instance | columns | interchangeable | on: status | on: s | on: gap | off: status | off: s | off: gap |",

@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 
-from edgeopt.argcheck import Parser
 from edgeopt.core.compile import compile_scenario
 from edgeopt.core.problem import CLOUD, Problem
 from edgeopt.core.result import SolveResult
@@ -32,7 +31,7 @@ from edgeopt.scenario.model import Scenario, scenario_from_dict, scenario_to_dic
 from edgeopt.scenario.schema import DEFAULT_CATALOG, DEFAULT_DEVICES, load_catalog, load_devices
 from edgeopt.solvers.registry import get_solver, solver_names
 
-__all__ = ["SweepConfig", "PRESETS", "run_sweep", "plan_metrics", "main"]
+__all__ = ["SweepConfig", "PRESETS", "run_sweep", "plan_metrics", "run", "default_out"]
 
 METRICS = {
     "max_util": "max controller utilisation u_c (share of the round)",
@@ -385,50 +384,39 @@ def write_report(
     return out_dir / "summary.md"
 
 
-def main(argv: list[str] | None = None, prog: str = "edgeopt experiment capacity-sweep") -> int:
-    ap = Parser(prog=prog, description=__doc__.split("\n\n")[0])
-    ap.add_argument(
-        "--preset", choices=sorted(PRESETS), default="full", help="sweep size (quick: for tests)"
-    )
-    ap.add_argument(
-        "--out", default=None, help="output folder (default reports/paper or reports/paper-quick)"
-    )
-    ap.add_argument(
-        "--solvers", default=None, help="comma-separated solvers (default: the preset's)"
-    )
-    ap.add_argument("--seeds", type=int, default=None, help="number of seeds (1..N)")
-    ap.add_argument("--time-limit", type=float, default=None, help="per-solve time limit (s)")
-    ap.add_argument("--catalog", default=str(DEFAULT_CATALOG), help="catalog file")
-    ap.add_argument("--devices", default=str(DEFAULT_DEVICES), help="device profiles")
-    ap.add_argument("--fresh", action="store_true", help="ignore rows of an earlier run in --out")
-    ap.add_argument(
-        "--compute-only", action="store_true", help="scale only compute; keep the reference memory"
-    )
-    a = ap.parse_args(argv)
-    from edgeopt.argcheck import TIME_LIMIT_S, Range, check_options
-    from edgeopt.paths import check_output
+def default_out(preset: str) -> Path:
+    """The report folder of a preset when none is given."""
+    return Path("reports/paper" if preset == "full" else "reports/paper-quick")
 
-    check_options(a, seeds=Range(1, 10**4, integer=True), time_limit=TIME_LIMIT_S)
-    check_output(
-        a.out or ("reports/paper" if a.preset == "full" else "reports/paper-quick"),
-        option="--out",
-        inputs=[a.catalog, a.devices],
-        folder=True,
-    )
-    cfg = SweepConfig(**asdict(PRESETS[a.preset]))
-    if a.solvers:
-        cfg.solvers = [s.strip() for s in a.solvers.split(",") if s.strip()]
-    if a.seeds:
-        cfg.seeds = list(range(1, a.seeds + 1))
-    if a.time_limit:
-        cfg.time_limit_s = a.time_limit
-    cfg.scale_memory = not a.compute_only
-    out = Path(a.out or ("reports/paper" if a.preset == "full" else "reports/paper-quick"))
-    if a.fresh and (out / "rows.jsonl").exists():
-        (out / "rows.jsonl").unlink()
+
+def run(
+    *,
+    preset: str = "full",
+    out: str | os.PathLike[str] | None = None,
+    solvers: list[str] | None = None,
+    seeds: int | None = None,
+    time_limit_s: float | None = None,
+    catalog_path: str | os.PathLike[str] = DEFAULT_CATALOG,
+    devices_path: str | os.PathLike[str] = DEFAULT_DEVICES,
+    fresh: bool = False,
+    scale_memory: bool = True,
+    command: str = "",
+) -> tuple[list[dict[str, Any]], Path]:
+    """Run a preset sweep (``solvers``, ``seeds`` 1..N and ``time_limit_s`` replacing the
+    preset's when given) into ``out``, resuming its rows unless ``fresh``; returns the rows and
+    the path of ``summary.md``."""
+    cfg = SweepConfig(**asdict(PRESETS[preset]))
+    if solvers:
+        cfg.solvers = list(solvers)
+    if seeds:
+        cfg.seeds = list(range(1, seeds + 1))
+    if time_limit_s:
+        cfg.time_limit_s = time_limit_s
+    cfg.scale_memory = scale_memory
+    folder = Path(out) if out is not None else default_out(preset)
+    if fresh and (folder / "rows.jsonl").exists():
+        (folder / "rows.jsonl").unlink()
     t0 = time.perf_counter()
-    rows = run_sweep(cfg, out, catalog_path=Path(a.catalog), devices_path=Path(a.devices))
-    cmd = " ".join(["edgeopt experiment capacity-sweep"] + list(argv or []))
-    path = write_report(rows, out, cfg, command=cmd, run_s=time.perf_counter() - t0)
-    print(f"{len(rows)} rows → {path}")
-    return 0
+    rows = run_sweep(cfg, folder, catalog_path=Path(catalog_path), devices_path=Path(devices_path))
+    path = write_report(rows, folder, cfg, command=command, run_s=time.perf_counter() - t0)
+    return rows, path

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from edgeopt.argcheck import Parser
 from edgeopt.fields import Fields
 from edgeopt.jsonio import read_json, write_json_atomic
 from edgeopt.scenario.schema import DEFAULT_DEVICES, DEVICES_FORMAT, validate_devices
@@ -155,30 +154,3 @@ def load_measured_devices(
 ) -> dict[str, dict[str, Any]]:
     """Read a devices file and check it as :func:`validate_measured_devices` does."""
     return validate_measured_devices(read_json(path), source=str(path))
-
-
-def main(argv: list[str] | None = None) -> None:
-    """``python -m edgeopt.profiling.devices [--catalog CATALOG] [--out DEVICES]``."""
-
-    from edgeopt.profiling.catalog import load_measured_catalog
-    from edgeopt.scenario.schema import DEFAULT_CATALOG
-
-    ap = Parser(description=__doc__)
-    ap.add_argument(
-        "--catalog",
-        default=str(DEFAULT_CATALOG),
-        help="measured catalog (default: the shipped one)",
-    )
-    ap.add_argument(
-        "--out",
-        default=str(DEFAULT_DEVICES),
-        help="devices file to write (default: the shipped one)",
-    )
-    args = ap.parse_args(argv)
-    devices = write_devices(load_measured_catalog(args.catalog), args.out)
-    for name, p in devices["profiles"].items():
-        print(f"{name}: gflops {p['gflops']} (sigma {p['sigma']}), memory {p['memory_mb']} MB")
-
-
-if __name__ == "__main__":
-    main()

@@ -172,12 +172,7 @@ def probe_memory(
         sys.executable,
         "-m",
         "edgeopt.profiling.memprobe",
-        "--family",
-        family,
-        "--width",
-        repr(width),
-        "--batch",
-        str(batch),
+        json.dumps({"family": family, "width": width, "batch": batch}),
     ]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, env=env)

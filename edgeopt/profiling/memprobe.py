@@ -1,6 +1,6 @@
 """Peak-memory probe: run in a fresh process, print one JSON line of peak RSS deltas (MiB).
 
-``python -m edgeopt.profiling.memprobe --family F --width W --batch B``. The baseline is the
+``python -m edgeopt.profiling.memprobe '{"family": F, "width": W, "batch": B}'``. The baseline is the
 resident set after TensorFlow is imported and its runtime warmed up on a throwaway model
 (thread pools, lazily imported trainer code); the peak high-water mark is then reset
 (``/proc/self/clear_refs``), so the deltas cover this model's weights, traced graphs,
@@ -13,10 +13,10 @@ import gc
 import json
 import re
 import resource
+import sys
+from typing import Any
 
 import numpy as np
-
-from edgeopt.argcheck import Parser
 
 MIB = 2**20
 
@@ -47,13 +47,9 @@ def _peak_kib(use_hwm: bool) -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
 
 
-def main(argv: list[str] | None = None) -> None:
-    ap = Parser(description=__doc__)
-    ap.add_argument("--family", required=True)
-    ap.add_argument("--width", type=float, required=True)
-    ap.add_argument("--batch", type=int, required=True)
-    ap.add_argument("--steps", type=int, default=3)
-    args = ap.parse_args(argv)
+def probe(family: str, width: float, batch: int, steps: int = 3) -> dict[str, Any]:
+    """Peak RSS deltas (MiB) of one model's inference and ``steps`` training steps, in this
+    process (run it in a fresh one: :func:`edgeopt.profiling.measure.probe_memory`)."""
 
     import keras
     import tensorflow as tf
@@ -61,10 +57,10 @@ def main(argv: list[str] | None = None) -> None:
     from edgeopt.profiling.measure import Trainer
     from edgeopt.profiling.zoo import FAMILIES
 
-    spec = FAMILIES[args.family]
+    spec = FAMILIES[family]
     rng = np.random.default_rng(0)
-    x = rng.random((args.batch, *spec.input_shape), dtype=np.float32)
-    y = rng.integers(0, spec.classes, args.batch).astype(np.int64)
+    x = rng.random((batch, *spec.input_shape), dtype=np.float32)
+    y = rng.integers(0, spec.classes, batch).astype(np.int64)
 
     # warm the runtime up on a throwaway model so its one-off costs stay in the baseline
     tiny = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="softmax")])
@@ -79,28 +75,24 @@ def main(argv: list[str] | None = None) -> None:
     base = (_status_kib("VmRSS") if use_hwm else None) or _peak_kib(False)
 
     keras.utils.set_random_seed(0)
-    model = spec.build(args.width)
+    model = spec.build(width)
     infer = tf.function(lambda t: model(t, training=False))
     for _ in range(3):
         infer(tf.constant(x[:1])).numpy()
     infer_kib = _peak_kib(use_hwm) - base
 
     trainer = Trainer(model)  # the same compiled step the catalog times
-    for _ in range(args.steps):
+    for _ in range(steps):
         float(trainer.step(tf.constant(x), tf.constant(y)))
     train_kib = _peak_kib(use_hwm) - base
 
-    print(
-        json.dumps(
-            {
-                "infer_mem_mb": infer_kib * 1024 / MIB,
-                "train_mem_mb": train_kib * 1024 / MIB,
-                "baseline_mb": base * 1024 / MIB,
-                "method": "VmHWM reset" if use_hwm else "ru_maxrss",
-            }
-        )
-    )
+    return {
+        "infer_mem_mb": infer_kib * 1024 / MIB,
+        "train_mem_mb": train_kib * 1024 / MIB,
+        "baseline_mb": base * 1024 / MIB,
+        "method": "VmHWM reset" if use_hwm else "ru_maxrss",
+    }
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # the child of probe_memory(): one JSON line
+    print(json.dumps(probe(**json.loads(sys.argv[1]))))

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from edgeopt.argcheck import Parser
 from edgeopt.jsonio import write_text_atomic
 
 __all__ = ["catalog_markdown", "plot_accuracy_vs_cost", "write_catalog_report"]
@@ -109,25 +108,3 @@ def write_catalog_report(catalog: dict, out_dir: str | os.PathLike[str]) -> list
     md = write_text_atomic(out / "catalog.md", catalog_markdown(catalog))
     png = plot_accuracy_vs_cost(catalog, out / "accuracy_vs_cost.png")
     return [md, png]
-
-
-def main(argv: list[str] | None = None) -> None:
-    """``python -m edgeopt.profiling.report [--catalog CATALOG] [--out reports/catalog]``."""
-
-    from edgeopt.profiling.catalog import load_measured_catalog
-    from edgeopt.scenario.schema import DEFAULT_CATALOG
-
-    ap = Parser(description=__doc__)
-    ap.add_argument(
-        "--catalog",
-        default=str(DEFAULT_CATALOG),
-        help="measured catalog (default: the shipped one)",
-    )
-    ap.add_argument("--out", default="reports/catalog")
-    args = ap.parse_args(argv)
-    for p in write_catalog_report(load_measured_catalog(args.catalog), args.out):
-        print(f"wrote {p}")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,7 +1,7 @@
 """Profile the model zoo on this host and write the measured catalog (``edgeopt-catalog/1``).
 
 ``profile_catalog`` measures every family × width × batch × epochs configuration and writes a
-complete new file atomically; ``python -m edgeopt.profiling.run --out edgeopt/data/catalog.json``.
+complete new file atomically; ``edgeopt profile --out FILE`` runs it.
 """
 
 from __future__ import annotations
@@ -17,14 +17,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from edgeopt.argcheck import Parser
 from edgeopt.errors import InputError
 from edgeopt.jsonio import write_json_atomic
 from edgeopt.profiling.catalog import config_id, validate_measured_catalog
 from edgeopt.profiling.zoo import FAMILIES
 from edgeopt.scenario.schema import CATALOG_FORMAT
 
-__all__ = ["Settings", "FULL", "QUICK", "profile_catalog", "main"]
+__all__ = ["Settings", "FULL", "QUICK", "profile_catalog"]
 
 FAMILY_OVERRIDES: dict[str, dict[str, Any]] = {
     # MobileNet v1 is a deep plain network: trained from scratch on 1.4k digit images it barely
@@ -362,23 +361,3 @@ def profile_catalog(
     validate_measured_catalog(catalog, source=str(out))
     write_json_atomic(out, catalog)
     return catalog
-
-
-def main(argv: list[str] | None = None) -> None:
-    """``python -m edgeopt.profiling.run``: the same options as ``edgeopt profile``."""
-    ap = Parser(description=__doc__)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--families", nargs="+", default=None, choices=list(FAMILIES))
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args(argv)
-    command = "python -m edgeopt.profiling.run " + shlex.join(sys.argv[1:] if argv is None
-                                                              else argv)  # fmt: skip
-    cat = profile_catalog(args.out, args.families, args.quick, args.seed, command=command)
-    print(f"wrote {args.out}: {sum(len(f['configs']) for f in cat['families'].values())} "
-          f"configurations, host_gflops {cat['host_gflops']}, "
-          f"wall {cat['provenance']['wall_s']} s")  # fmt: skip
-
-
-if __name__ == "__main__":
-    main()

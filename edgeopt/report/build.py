@@ -14,15 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from edgeopt import __version__
-from edgeopt.argcheck import Parser
 from edgeopt.batch.store import read_rows
 from edgeopt.errors import EdgeoptError, InputError
 from edgeopt.jsonio import write_files_atomic
-from edgeopt.paths import check_output
 from edgeopt.report import plots
 from edgeopt.report.compare import Comparison, compare, format_markdown, has_plan
 
-__all__ = ["build_report", "choose_instance", "main"]
+__all__ = ["build_report", "choose_instance"]
 
 GAP_PNG, TIME_PNG, UTIL_PNG, TOPO_PNG = (
     "gap_by_solver.png",
@@ -206,26 +204,3 @@ def build_report(
             md.append(f"- ... and {len(errors) - 30} more")
     files["report.md"] = "\n".join(md) + "\n"
     return write_files_atomic(out, files, inputs=[db])
-
-
-def main(argv: list[str] | None = None, prog: str = "edgeopt report") -> int:
-    ap = Parser(
-        prog=prog,
-        description="Write report.md (comparison table, per-instance gaps) and PNG plots (gap per solver, time "
-        "against size, per-controller utilisation and topology of one instance) from a results database.",
-    )
-    ap.add_argument(
-        "--db", default="results.sqlite", help="SQLite results file (default results.sqlite)"
-    )
-    ap.add_argument("--out", required=True, help="output folder, e.g. reports/NAME/")
-    ap.add_argument(
-        "--instance",
-        default=None,
-        help="instance name or path to draw utilisation and topology for (default: the largest scenario)",
-    )
-    ap.add_argument("--title", default=None, help="report title")
-    a = ap.parse_args(argv)
-    check_output(a.out, option="--out", inputs=[a.db], folder=True)
-    files = build_report(a.db, a.out, instance=a.instance, title=a.title)
-    print(f"{Path(a.out) / 'report.md'}: {len(files)} file(s) written")
-    return 0

@@ -16,12 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from edgeopt.argcheck import Parser
-from edgeopt.batch.store import read_rows
 from edgeopt.core.evaluate import objectives_agree
 from edgeopt.core.result import PLAN_STATUSES
-from edgeopt.jsonio import write_text_atomic
-from edgeopt.paths import check_output
 
 __all__ = [
     "PLAN_STATUSES",
@@ -35,7 +31,6 @@ __all__ = [
     "format_table",
     "format_markdown",
     "to_csv",
-    "main",
 ]
 
 #: Reference kinds, best first.
@@ -324,26 +319,3 @@ def to_csv(c: Comparison) -> str:
         d = asdict(s)
         w.writerow({k: ("" if d[k] is None else d[k]) for k in CSV_FIELDS})
     return buf.getvalue()
-
-
-def main(argv: list[str] | None = None, prog: str = "edgeopt compare") -> int:
-    ap = Parser(
-        prog=prog,
-        description="Compare solvers stored in a results database: instances solved, feasible and optimal; "
-        "gap to the best reference per instance (optimum, else best bound, else best found); times.",
-    )
-    ap.add_argument(
-        "--db", default="results.sqlite", help="SQLite results file (default results.sqlite)"
-    )
-    ap.add_argument("--csv", default=None, help="also write the table as CSV to this file")
-    ap.add_argument("--solvers", default=None, help="comma-separated solvers to show (default all)")
-    a = ap.parse_args(argv)
-    if a.csv:
-        check_output(a.csv, option="--csv", inputs=[a.db])
-    solvers = [s.strip() for s in a.solvers.split(",") if s.strip()] if a.solvers else None
-    c = compare(read_rows(a.db), solvers=solvers)
-    print(format_table(c))
-    if a.csv:
-        write_text_atomic(a.csv, to_csv(c))
-        print(f"→ {a.csv}")
-    return 0

@@ -1,6 +1,6 @@
 """The policy network in Keras (training) and its checkpoints (``policy.npz`` + JSON config).
 
-The architecture is described in :mod:`edgeopt.rl.policy`, whose NumPy forward
+The architecture is described in :mod:`edgeopt.policy.network`, whose NumPy forward
 pass runs the exported weights at inference; this module is the same network in
 Keras, used to train it. A checkpoint stores the weights once, as ``policy.npz``:
 the NumPy planner reads it without importing TensorFlow, and :func:`load_checkpoint`
@@ -70,7 +70,7 @@ def quiet_tensorflow() -> None:
 
 class Agent:
     """The policy in Keras: ``model(inputs) -> logits (B, K)`` with the layers of
-    :data:`edgeopt.rl.policy.LAYERS`; :meth:`numpy_policy` exports the weights."""
+    :data:`edgeopt.policy.network.LAYERS`; :meth:`numpy_policy` exports the weights."""
 
     def __init__(self, config: AgentConfig | None = None, *, seed: int = 0):
         quiet_tensorflow()

@@ -22,26 +22,23 @@ MILP optima of ``val_instances`` fixed instances), over both phases.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import sys
 import time
 import zipfile
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from edgeopt.argcheck import Parser
 from edgeopt.data import display_path
 from edgeopt.errors import InputError
 from edgeopt.jsonio import printable, write_json_atomic
 from edgeopt.paths import same_file
 
-__all__ = ["Args", "main", "train", "validate", "plot_curve"]
+__all__ = ["Args", "train", "validate", "plot_curve"]
 
 
 @dataclass
@@ -113,38 +110,6 @@ class Args:
     """MILP time limit per teacher / validation instance, seconds"""
     progress: bool = True
     """show a tqdm progress bar"""
-
-
-def parse_args(argv: Sequence[str] | None, prog: str) -> Args:
-    """Flags from the fields of :class:`Args` (``--num-envs 32``, ``--no-anneal-lr``)."""
-    ap = Parser(prog=prog, description=__doc__.splitlines()[0])
-    docs = _field_docs()
-    for f in dataclasses.fields(Args):
-        flag = "--" + f.name.replace("_", "-")
-        if f.type in ("bool", bool):
-            ap.add_argument(
-                flag,
-                action=argparse.BooleanOptionalAction,
-                default=f.default,
-                help=docs.get(f.name),
-            )
-        else:
-            kind = {"int": int, "float": float, "str": str}[str(f.type)]
-            ap.add_argument(flag, type=kind, default=f.default, help=docs.get(f.name))
-    return Args(**vars(ap.parse_args(argv)))
-
-
-def _field_docs() -> dict[str, str]:
-    """The doc line under each field of Args (read from the source, as CleanRL's tyro does)."""
-    import inspect
-
-    lines = inspect.getsource(Args).splitlines()
-    out = {}
-    for k, line in enumerate(lines[:-1]):
-        s = line.strip()
-        if ":" in s and not s.startswith('"') and lines[k + 1].strip().startswith('"""'):
-            out[s.split(":")[0]] = lines[k + 1].strip().strip('"')
-    return out
 
 
 def validate(
@@ -707,21 +672,3 @@ def _save(
         write_json_atomic(out / CONFIG_FILE, cfg)
     write_json_atomic(out / "history.json", {"format": "edgeopt-drl-history/2", "history": history})
     return summary
-
-
-def main(argv: Sequence[str] | None = None, prog: str = "edgeopt train") -> int:
-    """Entry point of ``edgeopt train``."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = parse_args(argv, prog)
-    summary = train(args, command=" ".join([prog, *argv]))
-    b = summary["best"]
-    print(
-        f"checkpoint {Path(args.out_dir) / args.name}: best at {b.get('phase')} step {b.get('step')}, "
-        f"validation gap {100 * b.get('gap_mean', float('nan')):.2f}% (stuck {b.get('stuck', 0):.0%}), "
-        f"{summary['wall_s']:.0f} s"
-    )
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

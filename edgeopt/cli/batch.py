@@ -7,20 +7,16 @@ import signal
 import sys
 import threading
 
-from edgeopt.argcheck import MAX_COLUMNS, SEED, TIME_LIMIT_S, WORKERS, Parser, check_options
+from edgeopt.argcheck import MAX_COLUMNS, SEED, TIME_LIMIT_S, WORKERS, check_options
 from edgeopt.jsonio import shown
 from edgeopt.paths import check_output
-from edgeopt.solvers.registry import parse_options
-
-__all__ = ["main", "parse_options", "build_parser"]
 
 
-def build_parser(prog: str = "edgeopt batch") -> argparse.ArgumentParser:
-    p = Parser(
-        prog=prog,
-        description="Solve every instance file with every solver and store one row per (instance, solver, "
+def configure(p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Solve every instance file with every solver and store one row per (instance, solver, "
         "settings) in a SQLite file, each committed as soon as it finishes. Re-running the same command "
-        "skips the rows already stored; a file that cannot be read becomes an error row.",
+        "skips the rows already stored; a file that cannot be read becomes an error row."
     )
     p.add_argument(
         "paths", nargs="+", help="instance files, folders (their *.json) or glob patterns"
@@ -67,7 +63,6 @@ def build_parser(prog: str = "edgeopt batch") -> argparse.ArgumentParser:
         help="a scenario that could compile to more candidate columns becomes an error row "
         f"(default {DEFAULT_MAX_COLUMNS:,})",
     )
-    return p
 
 
 class Terminated(BaseException):
@@ -78,12 +73,11 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise Terminated()
 
 
-def main(argv: list[str] | None = None, prog: str = "edgeopt batch") -> int:
+def run(a: argparse.Namespace) -> int:
     from edgeopt.batch.execute import check_scheduler
     from edgeopt.batch.runner import run_batch
-    from edgeopt.solvers.registry import solver_names
+    from edgeopt.solvers.registry import parse_options, solver_names
 
-    a = build_parser(prog).parse_args(argv)
     solvers = [s.strip() for s in a.solvers.split(",") if s.strip()]
     if solvers == ["all"]:
         solvers = solver_names()

@@ -1,0 +1,7 @@
+"""``python -m edgeopt.cli``: the ``edgeopt`` command."""
+
+import sys
+
+from edgeopt.cli import main
+
+sys.exit(main())

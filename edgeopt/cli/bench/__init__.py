@@ -1,0 +1,1 @@
+"""``edgeopt bench NAME``: one module per benchmark (listed in ``edgeopt.cli.BENCHMARKS``)."""

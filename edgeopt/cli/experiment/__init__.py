@@ -1,0 +1,1 @@
+"""``edgeopt experiment NAME``: one module per experiment (listed in ``edgeopt.cli.EXPERIMENTS``)."""
