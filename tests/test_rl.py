@@ -281,6 +281,34 @@ def test_env_passes_gymnasium_check_env():
     check_env(PlanningEnv(gap_problem(3)), skip_render_check=True)
 
 
+@pytest.mark.parametrize("which", ["scenario", "gap"])
+def test_the_shipped_policy_runs_through_the_gymnasium_env(which):
+    """The env's observation is all the network reads: the shipped policy, fed the env's
+    observations with a batch axis, plans exactly what the ``drl`` solver plans, and the
+    episode returns -Z of that plan."""
+    from edgeopt.policy.checkpoint import load_policy
+    from edgeopt.solvers.registry import get_solver
+
+    p = (
+        scenario_problems(1, controllers=4, requests=14)[0]
+        if which == "scenario"
+        else gap_problem(5, tight=1.5)
+    )
+    policy, order = load_policy()
+    env = PlanningEnv(p, order=order)
+    obs, info = env.reset(seed=0)
+    ret, done = 0.0, False
+    while not done:
+        logits = policy.logits({k: v[None] for k, v in obs.items()})[0]
+        action = int(np.argmax(np.where(obs["choice"].astype(bool), logits, -np.inf)))
+        obs, reward, done, _, info = env.step(action)
+        ret += reward
+    want = get_solver("drl")(p, seed=0)
+    assert not info["stuck"] and want.assignment is not None
+    np.testing.assert_array_equal(info["assignment"], want.assignment)
+    assert ret == pytest.approx(-want.objective, rel=1e-9)
+
+
 def test_features_come_from_core_arrays_only():
     p = gap_problem(2)
     obs = PolicyBatch([p]).observe()
