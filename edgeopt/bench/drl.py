@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from edgeopt.core.result import SolveResult
 from edgeopt.data import display_path
 from edgeopt.errors import InputError
 from edgeopt.jsonio import write_text_atomic
@@ -38,7 +39,10 @@ SOLVERS: list[tuple[str, str, dict[str, Any]]] = [
     ("drl+lns (5 s)", "drl+lns", {"time_limit_s": 5.0}),
     ("random", "random", {}),
 ]
-GAP_SOLVERS = [("drl", "drl", {}), ("greedy+ls", "greedy+ls", {})]
+GAP_SOLVERS: list[tuple[str, str, dict[str, Any]]] = [
+    ("drl", "drl", {}),
+    ("greedy+ls", "greedy+ls", {}),
+]
 #: Sizes (controllers, requests) of the planning-time table.
 TIME_SIZES = ((8, 40), (50, 400), (100, 1000))
 
@@ -68,6 +72,8 @@ def _decode(policy: Any, p: Any) -> _Plan:
 def _run(
     problems: list[Any], label: str, name: str, opts: dict[str, Any], seed: int, ckpt: str | None
 ) -> list[Any]:
+    """One result per problem: a :class:`SolveResult`, a decoded :class:`_Plan`, or the
+    exception a solver raised (callers count it as no plan)."""
     from edgeopt.solvers.registry import get_solver
 
     if name == "first-pass":
@@ -78,7 +84,7 @@ def _run(
         name, ckpt = "drl", _UNTRAINED[0]
     solver = get_solver(name)
     extra = {"checkpoint": ckpt} if name.startswith("drl") and ckpt else {}
-    out = []
+    out: list[SolveResult | Exception] = []
     for p in problems:
         try:
             out.append(solver(p, seed=seed, **opts, **extra))
@@ -319,7 +325,7 @@ def run(
     load_policy(_UNTRAINED[0])
     sources = Sources.resolve()
     base = Distribution(
-        **{
+        **{  # type: ignore[arg-type]  # the checkpoint's own record of its distribution
             k: tuple(v) if isinstance(v, list) else v
             for k, v in train_cfg.get("distribution", {}).items()
         }

@@ -33,7 +33,7 @@ from edgeopt.solvers.registry import get_solver
 __all__ = ["Row", "direct_highs", "run", "run_problem", "QUICK"]
 
 #: ``--quick``: a handful of problems, one per kind, with a short limit.
-QUICK = {
+QUICK: dict[str, Any] = {
     "problems": ["gap1-1", "gap5-2", "gap12-1", "gapa-1", "gapb-3", "gapd-1"],
     "time_limit_s": 3.0,
 }

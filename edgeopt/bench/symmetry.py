@@ -74,7 +74,7 @@ def run(
     for c, r in sizes:
         for seed in range(seeds):
             p = compile_scenario(symmetric_scenario(seed, c, r))
-            row: dict[str, Any] = {"instance": p.name, "columns": p.n_columns}
+            row: dict[Any, Any] = {"instance": p.name, "columns": p.n_columns}
             for on in (True, False):
                 res = get_solver("milp")(
                     p, seed=0, time_limit_s=time_limit_s, threads=1, symmetry=on

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
 
 __all__ = ["Problem", "CLOUD"]
 
@@ -175,18 +176,18 @@ class Problem:
         bin_ids: list[str],
         option_ids: list[str],
         resource_ids: list[str],
-        col_item: np.ndarray,
-        col_bin: np.ndarray,
-        col_option: np.ndarray,
-        col_cost: np.ndarray,
-        capacity: np.ndarray,
-        use_rows: np.ndarray | None = None,
-        use_cols: np.ndarray | None = None,
-        use_vals: np.ndarray | None = None,
+        col_item: ArrayLike,
+        col_bin: ArrayLike,
+        col_option: ArrayLike,
+        col_cost: ArrayLike,
+        capacity: ArrayLike,
+        use_rows: ArrayLike | None = None,
+        use_cols: ArrayLike | None = None,
+        use_vals: ArrayLike | None = None,
         use: sp.csc_array | None = None,
-        balanced: np.ndarray | None = None,
+        balanced: ArrayLike | None = None,
         balance_weight: float = 0.0,
-        col_terms: np.ndarray | None = None,
+        col_terms: ArrayLike | None = None,
         term_names: tuple[str, ...] = ("cost",),
         sense: str = "min",
         meta: dict[str, Any] | None = None,

@@ -169,7 +169,7 @@ class NumpyPolicy:
 
     # ----------------------------------------------------------------- files
     def to_bytes(self) -> bytes:
-        arrays = {"hidden": np.array(self.hidden)}
+        arrays: dict[str, Any] = {"hidden": np.array(self.hidden)}
         for name, (k, b) in self.weights.items():
             arrays[f"{name}/kernel"] = k
             if b is not None:

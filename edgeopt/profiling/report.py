@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from edgeopt.jsonio import write_text_atomic
 
@@ -71,7 +72,7 @@ def plot_accuracy_vs_cost(catalog: dict, path: str | os.PathLike[str]) -> Path:
     ncols = min(3, len(families))
     nrows = -(-len(families) // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(5 * ncols, 4 * nrows), squeeze=False)
-    markers = {}
+    markers: dict[str, Any] = {}
     for ax, (name, fam) in zip(axes.flat, families, strict=False):
         widths = sorted({c["width"] for c in fam["configs"]}, reverse=True)
         cmap = plt.get_cmap("viridis", max(len(widths), 2))

@@ -116,7 +116,7 @@ def _build(hidden: int) -> Any:
 
     shapes = layer_shapes(*SIZES, hidden)
 
-    class PolicyNet(keras.Model):  # type: ignore[misc]
+    class PolicyNet(keras.Model):
         def __init__(self) -> None:
             super().__init__(name="policy")
             self.dense = {}

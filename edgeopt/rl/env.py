@@ -68,7 +68,7 @@ class PlanningEnv(gym.Env):
         def box(*shape: int) -> spaces.Box:
             return spaces.Box(-CLIP, CLIP, shape=shape, dtype=np.float32)
 
-        self.observation_space = spaces.Dict(
+        self.observation_space: spaces.Dict = spaces.Dict(
             {
                 "candidates": box(K, N_FEATURES),
                 "mask": spaces.MultiBinary(K),
@@ -90,8 +90,8 @@ class PlanningEnv(gym.Env):
         o = self.batch.observe()
         out: dict[str, np.ndarray] = {}
         for key in INPUTS:
-            space = self.observation_space[key]
-            arr = np.zeros(space.shape, dtype=space.dtype)
+            space = self.observation_space.spaces[key]
+            arr: np.ndarray = np.zeros(space.shape or (), dtype=space.dtype or np.float32)
             src = o[key][0]
             arr[tuple(slice(0, n) for n in src.shape)] = src
             out[key] = arr

@@ -48,7 +48,7 @@ def collect(
         obs = batch.observe()
         items = batch.current_item()
         action = np.zeros(batch.B, dtype=np.int64)
-        for b in np.flatnonzero(~batch.done):
+        for b in np.flatnonzero(~batch.done).tolist():
             p, i = problems[b], int(items[b])
             j = int(plans[b][i])
             lo, hi = int(p.item_ptr[i]), int(p.item_ptr[i + 1])

@@ -106,7 +106,7 @@ def _mutate_once(draw: st.DrawFn, doc: Any) -> Any:
         del parent[key]
         return doc
     if kind == "duplicate" and isinstance(parent, list):
-        parent.insert(key, copy.deepcopy(value))
+        parent.insert(int(key or 0), copy.deepcopy(value))
         return doc
     if kind == "rekey" and isinstance(parent, dict):
         # Rename a key (a family, an item of an assignment ...) keeping its place.
@@ -120,7 +120,7 @@ def _mutate_once(draw: st.DrawFn, doc: Any) -> Any:
         return doc
     if kind == "restring" and isinstance(value, str):
         # Another string of the same file (a wrong reference or a duplicate id) or a nasty one.
-        new = draw(st.sampled_from(_strings(doc) + ["", "ünïcødé-😀", value + value]))
+        new: Any = draw(st.sampled_from(_strings(doc) + ["", "ünïcødé-😀", value + value]))
     elif kind == "scale" and isinstance(value, int | float) and not isinstance(value, bool):
         factor = draw(st.sampled_from([-1, 0, 1e-300, 1e300, 1e15 + 1, 2**63]))
         try:
