@@ -55,10 +55,16 @@ def _weights(settings: dict[str, Any]) -> dict[str, Any]:
     return {"checkpoint_sha256": checkpoint_sha256(settings.get("checkpoint"))}
 
 
+def _repair(settings: dict[str, Any], deadline_end: float | None) -> Any:
+    """``drl+lns``: the learned constructor repairs each neighbourhood first."""
+    return learned_repair(settings.get("checkpoint"), deadline=deadline_end)
+
+
 @register(
     "drl",
     "learned planner, NumPy inference (greedy decoding; samples=N: best of N sampled plans)",
     fingerprint=_weights,
+    repair=_repair,
 )
 def drl(
     problem: Problem,

@@ -34,6 +34,7 @@ from edgeopt.solvers.registry import (
     passed_on,
     register,
     register_composite,
+    repair_of,
 )
 from edgeopt.solvers.submip import solve_columns
 
@@ -260,11 +261,10 @@ def lns(
 def _lns_composite(base_name: str) -> tuple[Any, str]:
     def then(problem: Problem, base: SolveResult, seed: int | None, deadline: Deadline) -> Outcome:
         repair = None
-        if base_name == "drl":  # the learned constructor repairs each neighbourhood first
-            from edgeopt.solvers.drl import learned_repair
-
+        hook = repair_of(base_name)  # e.g. the learned constructor repairs each neighbourhood first
+        if hook is not None:
             end = None if deadline.limit_s is None else deadline.start + deadline.limit_s
-            repair = learned_repair(base.settings.get("checkpoint"), deadline=end)
+            repair = hook(base.settings, end)
         return _lns_outcome(
             problem,
             base,

@@ -90,6 +90,9 @@ class _Entry:
     #: Extra settings that identify this solver's results beyond its options (e.g. the hash of
     #: the weights a path names), from its resolved settings; None: the options suffice.
     fingerprint: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    #: ``repair(settings, deadline_end)`` → a neighbourhood repair for ``X+lns`` that builds on
+    #: this solver's way of constructing (its settings as resolved for the base run); None: none.
+    repair: Callable[[dict[str, Any], float | None], Any] | None = None
 
 
 _REGISTRY: dict[str, _Entry] = {}
@@ -101,6 +104,7 @@ def _entry(
     fn: Algorithm,
     description: str,
     fingerprint: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    repair: Callable[[dict[str, Any], float | None], Any] | None = None,
 ) -> _Entry:
     sig = inspect.signature(fn)
     params = {
@@ -113,7 +117,7 @@ def _entry(
     except Exception:  # pragma: no cover - unresolvable annotations: fall back to defaults
         hints = {}
     doc = description or (fn.__doc__ or "").strip().splitlines()[0]
-    return _Entry(name, fn, doc, params, hints, fingerprint)
+    return _Entry(name, fn, doc, params, hints, fingerprint, repair)
 
 
 def register(
@@ -121,12 +125,15 @@ def register(
     description: str = "",
     *,
     fingerprint: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    repair: Callable[[dict[str, Any], float | None], Any] | None = None,
 ) -> Callable[[Algorithm], Algorithm]:
-    """Decorator: make algorithm ``fn`` available as solver ``name``. ``fingerprint(settings)``
-    gives extra keys that identify its results beyond its settings (see :func:`fingerprint`)."""
+    """Decorator: make algorithm ``fn`` available as solver ``name``. Hooks:
+    ``fingerprint(settings)`` gives extra keys that identify its results beyond its settings
+    (see :func:`fingerprint`); ``repair(settings, deadline_end)`` gives the neighbourhood repair
+    ``name+lns`` uses (see :func:`repair_of`)."""
 
     def deco(fn: Algorithm) -> Algorithm:
-        _REGISTRY[name] = _entry(name, fn, description, fingerprint)
+        _REGISTRY[name] = _entry(name, fn, description, fingerprint, repair)
         return fn
 
     return deco
@@ -201,6 +208,11 @@ def fingerprint(name: str, settings: dict[str, Any]) -> dict[str, Any]:
     its base's), e.g. ``{"checkpoint_sha256": ...}`` for the learned planner; ``{}`` for most."""
     entry = _lookup(name)
     return dict(entry.fingerprint(settings)) if entry.fingerprint else {}
+
+
+def repair_of(name: str) -> Callable[[dict[str, Any], float | None], Any] | None:
+    """Solver ``name``'s neighbourhood-repair hook for ``name+lns`` (None for most)."""
+    return _lookup(name).repair
 
 
 def solver_options(name: str) -> dict[str, Any]:
