@@ -82,7 +82,7 @@ def parser(prog: str = "edgeopt bench drl") -> argparse.ArgumentParser:
     ap.add_argument(
         "--checkpoint",
         default=None,
-        help="DRL checkpoint folder (default: the shipped edgeopt/data/drl/default)",
+        help="DRL checkpoint folder (default: the shipped solvers/drl/default)",
     )
     ap.add_argument(
         "--held-out", type=int, default=20, help="held-out instances of the training distribution"

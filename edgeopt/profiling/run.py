@@ -1,7 +1,7 @@
 """Profile the model zoo on this host and write the measured catalog (``edgeopt-catalog/1``).
 
 ``profile_catalog`` measures every family × width × batch × epochs configuration and writes a
-complete new file atomically; ``python -m edgeopt.profiling.run --out edgeopt/data/catalog.json``.
+complete new file atomically; ``python -m edgeopt.profiling.run --out models/catalog.json``.
 """
 
 from __future__ import annotations
