@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from importlib import resources
-from importlib.resources.abc import Traversable
 from pathlib import Path
 
 __all__ = ["SHIPPED", "model_path", "artefact_path", "data_path", "display_path"]
@@ -29,28 +28,16 @@ def _root(package: str) -> Path:
     """
     folder = SHIPPED[package]
     try:
-        found = _on_disk(resources.files(package))
+        found = resources.files(package)
     except ModuleNotFoundError:
         found = None
     mine = _CHECKOUT / folder
     if (_CHECKOUT / "pyproject.toml").is_file() and mine.is_dir():
-        if found is None or found.resolve() != mine:
+        if not isinstance(found, Path) or found.resolve() != mine:
             return mine
-    if found is None:  # e.g. imported from a zip: there is no file to hand out
-        raise RuntimeError(f"{package} ({folder}/) is not a folder on the filesystem")
+    if not isinstance(found, Path):  # e.g. imported from a zip: there is no file to hand out
+        raise RuntimeError(f"{package} ({folder}/) is not on the filesystem ({found!r})")
     return found
-
-
-def _on_disk(found: Traversable) -> Path | None:
-    """``found`` as one folder on the filesystem, or None.
-
-    The folders have no ``__init__.py``, so they are namespace packages, for which
-    ``importlib.resources`` hands out a traversable over every portion; installed, there is one.
-    """
-    if isinstance(found, Path):
-        return found
-    portions = {entry.parent for entry in found.iterdir() if isinstance(entry, Path)}
-    return portions.pop() if len(portions) == 1 else None
 
 
 def model_path(*parts: str) -> Path:
