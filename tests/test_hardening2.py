@@ -13,11 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edgeopt.data import data_path
+from edgeopt.data import artefact_path
 from tests.helpers import refused, toy
 from tests.helpers import run_cli as run
 
-DEFAULT_CHECKPOINT = data_path("drl", "default")
+DEFAULT_CHECKPOINT = artefact_path("drl", "default")
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -76,7 +76,7 @@ def test_train_may_rerun_into_a_checkpoint_folder_it_wrote(tmp_path):
 
     ck = tmp_path / "ck" / "again"
     shutil.copytree(DEFAULT_CHECKPOINT, ck, ignore=shutil.ignore_patterns("README.md"))
-    shutil.copy(data_path("drl", "teacher") / "optima.json", ck / "optima.json")
+    shutil.copy(artefact_path("drl", "teacher") / "optima.json", ck / "optima.json")
     check_args(Args(out_dir=str(tmp_path / "ck"), name="again", curve="", init=""))
     check_args(
         Args(

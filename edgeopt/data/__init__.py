@@ -1,5 +1,7 @@
-"""Data shipped inside the package: the measured catalog, the device profiles and the
-default DRL checkpoint, found through ``importlib.resources`` wherever edgeopt is installed.
+"""Where the shipped data is: the measured catalog and device profiles (``models/``) and the
+solver artefacts such as the trained DRL checkpoints (``solvers/``), both top-level folders of
+the repository that the wheel ships as packages ``edgeopt.models`` and ``edgeopt.artefacts``
+(pyproject.toml ``[tool.setuptools.package-dir]``), read through ``importlib.resources``.
 """
 
 from __future__ import annotations
@@ -8,32 +10,68 @@ import os
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["data_path", "display_path"]
+__all__ = ["SHIPPED", "model_path", "artefact_path", "display_path"]
+
+#: Installed package → the repository folder it is built from (pyproject.toml's package-dir).
+SHIPPED = {"edgeopt.models": "models", "edgeopt.artefacts": "solvers"}
+
+#: The repository root when this edgeopt runs from a source checkout (else site-packages).
+_CHECKOUT = Path(__file__).resolve().parents[2]
 
 
-def data_path(*parts: str) -> Path:
-    """The shipped file or folder ``edgeopt/data/<parts...>`` as a filesystem path.
+def _root(package: str) -> Path:
+    """The folder of shipped package ``package`` as a filesystem path.
 
-    >>> data_path("catalog.json").name
-    'catalog.json'
+    Installed (wheel or editable), ``importlib.resources`` finds it. A source checkout reads its
+    own folder instead when the environment has no such package (run with ``PYTHONPATH``, not
+    installed) or maps it to another checkout (worktrees sharing one virtual environment).
     """
-    found = resources.files("edgeopt.data").joinpath(*parts)
+    folder = SHIPPED[package]
+    try:
+        found = resources.files(package)
+    except ModuleNotFoundError:
+        found = None
+    mine = _CHECKOUT / folder
+    if (_CHECKOUT / "pyproject.toml").is_file() and mine.is_dir():
+        if not isinstance(found, Path) or found.resolve() != mine:
+            return mine
     if not isinstance(found, Path):  # e.g. imported from a zip: there is no file to hand out
-        raise RuntimeError(f"edgeopt/data/{'/'.join(parts)} is not on the filesystem ({found!r})")
+        raise RuntimeError(f"{package} ({folder}/) is not on the filesystem ({found!r})")
     return found
 
 
-def display_path(path: str | os.PathLike[str]) -> str:
-    """How reports name a file: ``edgeopt/data/...`` for shipped data, else relative to the
-    working directory when below it, else as given.
+def model_path(*parts: str) -> Path:
+    """The shipped file or folder ``models/<parts...>``: the measured catalog and device profiles.
 
-    >>> display_path(data_path("devices.json"))
-    'edgeopt/data/devices.json'
+    >>> model_path("catalog.json").name
+    'catalog.json'
+    """
+    return _root("edgeopt.models").joinpath(*parts)
+
+
+def artefact_path(*parts: str) -> Path:
+    """The shipped file or folder ``solvers/<parts...>``: solver artefacts (trained checkpoints).
+
+    >>> artefact_path("drl", "default").name
+    'default'
+    """
+    return _root("edgeopt.artefacts").joinpath(*parts)
+
+
+def display_path(path: str | os.PathLike[str]) -> str:
+    """How reports name a file: ``models/...`` or ``solvers/...`` for shipped data, else relative
+    to the working directory when below it, else as given.
+
+    >>> display_path(model_path("devices.json"))
+    'models/devices.json'
+    >>> display_path(artefact_path("drl", "default"))
+    'solvers/drl/default'
     """
     p = Path(path).resolve()
-    shipped = data_path().resolve()
-    if p.is_relative_to(shipped):
-        return (Path("edgeopt/data") / p.relative_to(shipped)).as_posix()
+    for package, folder in SHIPPED.items():
+        shipped = _root(package).resolve()
+        if p.is_relative_to(shipped):
+            return (Path(folder) / p.relative_to(shipped)).as_posix()
     if p.is_relative_to(Path.cwd()):
         return p.relative_to(Path.cwd()).as_posix()
     return str(path)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeopt.core.batch import ITEM_RULES
-from edgeopt.data import data_path
+from edgeopt.data import artefact_path
 from edgeopt.errors import InputError
 from edgeopt.jsonio import loads, read_bytes
 from edgeopt.policy.features import (
@@ -127,7 +127,7 @@ def read_checkpoint(
 
 
 #: The committed checkpoint ``--solver drl`` uses unless ``checkpoint=PATH`` is given.
-DEFAULT_CHECKPOINT = data_path("drl", "default")
+DEFAULT_CHECKPOINT = artefact_path("drl", "default")
 _POLICIES: dict[tuple[object, ...], tuple[NumpyPolicy, str]] = {}
 
 

@@ -46,7 +46,7 @@ class Args:
     name: str = "default"
     """checkpoint name: weights and config go to ``<out_dir>/<name>/``"""
     out_dir: str = "checkpoints"
-    """folder of checkpoints (the shipped default is ``edgeopt/data/drl/default``)"""
+    """folder of checkpoints (the shipped default is ``solvers/drl/default``)"""
     curve: str = "reports/drl/learning_curve.png"
     """learning-curve plot to write ('' for none)"""
     seed: int = 1
@@ -58,7 +58,7 @@ class Args:
     teacher_instances: int = 320
     """imitation instances, solved to proven optimality by the MILP once and cached"""
     teacher_cache: str = ""
-    """JSON cache of the teachers' optimal plans (default: read the shipped edgeopt/data/drl/teacher/optima.json, write new solves to <out_dir>/<name>/optima.json)"""
+    """JSON cache of the teachers' optimal plans (default: read the shipped solvers/drl/teacher/optima.json, write new solves to <out_dir>/<name>/optima.json)"""
     large_every: int = 4
     """every this many teacher / RL instances is twice as large (0: none)"""
     epochs: int = 30
@@ -318,11 +318,11 @@ def _caches(arg: str, name: str, out: Path) -> dict[str, Any]:
     """Where MILP results are read and written: ``--*-cache`` when given; else the shipped cache
     is read and anything newly solved is written into the checkpoint folder (never into the
     installed package)."""
-    from edgeopt.data import data_path
+    from edgeopt.data import artefact_path
 
     if arg:
         return {"cache": Path(arg)}
-    return {"cache": out / name, "shipped": data_path("drl", "teacher") / name}
+    return {"cache": out / name, "shipped": artefact_path("drl", "teacher") / name}
 
 
 def train(args: Args, *, command: str = "") -> dict[str, Any]:

@@ -3,7 +3,7 @@
 Shape: cloud — edge (UPF) — gNBs — controllers. Device profiles (published
 figures with sources) and DNN costs (the measured catalog) come from
 ``edgeopt.scenario.schema``'s loaders, by default the files shipped in
-``edgeopt/data``. Link figures and request ranges below are *scenario knobs*,
+``models/``. Link figures and request ranges below are *scenario knobs*,
 not measurements: they describe a plausible 5G deployment and are stated here
 so every generated file can be traced to them.
 """

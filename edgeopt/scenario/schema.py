@@ -12,7 +12,7 @@ import math
 import os
 from typing import Any
 
-from edgeopt.data import data_path
+from edgeopt.data import model_path
 from edgeopt.fields import Fields
 from edgeopt.jsonio import read_json
 
@@ -36,9 +36,9 @@ __all__ = [
 
 CATALOG_FORMAT = "edgeopt-catalog/1"
 DEVICES_FORMAT = "edgeopt-devices/1"
-#: The measured catalog and device profiles shipped in ``edgeopt/data``.
-DEFAULT_CATALOG = data_path("catalog.json")
-DEFAULT_DEVICES = data_path("devices.json")
+#: The measured catalog and device profiles shipped from ``models/``.
+DEFAULT_CATALOG = model_path("catalog.json")
+DEFAULT_DEVICES = model_path("devices.json")
 
 CONFIG_REQUIRED = (
     "id", "width", "batch", "epochs", "accuracy", "host_infer_ms",
