@@ -10,6 +10,7 @@ import hashlib
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 from edgeopt.batch.runner import run_batch
 from edgeopt.batch.store import read_rows
@@ -115,7 +116,9 @@ def run_demo(
     db = out / "results.sqlite"
     for lim, names in by_limit.items():
         # One HiGHS thread per solve: the batch already runs one solve per core.
-        options = {k: {"threads": 1} for k in ("milp", "lp") if k in names}
+        options: dict[str, dict[str, Any]] = {
+            k: {"threads": 1} for k in ("milp", "lp") if k in names
+        }
         summary = run_batch(
             [str(f) for f in files],
             names,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from edgeopt.errors import InputError
@@ -55,10 +56,10 @@ def suite_configs(name: str) -> list[GeneratorConfig]:
 
 def write_suite(
     name: str,
-    out_dir: str | Path,
+    out_dir: str | os.PathLike[str],
     *,
-    catalog_path: str | Path = DEFAULT_CATALOG,
-    devices_path: str | Path = DEFAULT_DEVICES,
+    catalog_path: str | os.PathLike[str] = DEFAULT_CATALOG,
+    devices_path: str | os.PathLike[str] = DEFAULT_DEVICES,
     if_absent: bool = False,
 ) -> list[Path]:
     """Generate every scenario of suite ``name`` into ``out_dir``: all the files or none."""
