@@ -18,10 +18,21 @@ from typing import Any
 
 import numpy as np
 
+from edgeopt.core.compile import compile_scenario
+from edgeopt.core.evaluate import evaluate
+from edgeopt.core.orlib import orlib_dir as find_orlib_dir
+from edgeopt.core.orlib import published_optima, read_gap_file
 from edgeopt.core.result import SolveResult
 from edgeopt.data import display_path
 from edgeopt.errors import InputError
-from edgeopt.jsonio import write_text_atomic
+from edgeopt.jsonio import printable, write_text_atomic
+from edgeopt.policy.checkpoint import DEFAULT_CHECKPOINT, AgentConfig, load_policy, read_checkpoint
+from edgeopt.policy.decode import FirstPass, rollout
+from edgeopt.rl.agent import Agent, save_checkpoint
+from edgeopt.rl.data import HELD_OUT_SEED, LARGE_SEED, Distribution, Sources, milp_optima
+from edgeopt.scenario.generate import GeneratorConfig, generate
+from edgeopt.scenario.schema import load_catalog, load_devices
+from edgeopt.solvers.registry import get_solver
 
 __all__ = ["run", "SOLVERS", "TIME_SIZES"]
 
@@ -51,7 +62,6 @@ class _Plan:
     """A result row for the ablations that are not registered solvers."""
 
     def __init__(self, problem: Any, assignment: Any, wall_s: float):
-        from edgeopt.core.evaluate import evaluate
 
         self.assignment = assignment
         self.evaluation = evaluate(problem, assignment) if assignment is not None else None
@@ -61,7 +71,6 @@ class _Plan:
 
 
 def _decode(policy: Any, p: Any) -> _Plan:
-    from edgeopt.policy.decode import rollout
 
     t0 = time.perf_counter()
     batch = rollout(policy, [p])
@@ -74,11 +83,8 @@ def _run(
 ) -> list[Any]:
     """One result per problem: a :class:`SolveResult`, a decoded :class:`_Plan`, or the
     exception a solver raised (callers count it as no plan)."""
-    from edgeopt.solvers.registry import get_solver
 
     if name == "first-pass":
-        from edgeopt.policy.decode import FirstPass
-
         return [_decode(FirstPass(), p) for p in problems]
     if name == "drl-untrained":
         name, ckpt = "drl", _UNTRAINED[0]
@@ -165,7 +171,6 @@ def _pct(x: float | None) -> str:
 def _gap_files(gap_files: str, data_dir: Path) -> list[Path]:
     """The OR-Library files ``--gap-files`` names; ``InputError`` when there are none or a
     named one is missing (checked before the long run: a benchmark that runs nothing fails)."""
-    from edgeopt.jsonio import printable
 
     files = sorted(data_dir.glob("gap*.txt")) if data_dir.is_dir() else []
     if not files:
@@ -187,7 +192,6 @@ def _gap_files(gap_files: str, data_dir: Path) -> list[Path]:
 def _gap_section(
     gap_files: str, data_dir: Path | None, seed: int, checkpoint: str | None
 ) -> list[str]:
-    from edgeopt.core.orlib import published_optima, read_gap_file
 
     if data_dir is None:
         return []
@@ -235,11 +239,6 @@ def _gap_section(
 def _time_table(time_sizes: Sequence[tuple[int, int]], checkpoint: str | None) -> list[str]:
     """Planning wall time per size: drl greedy decoding against ``greedy`` (median of runs)."""
     import math
-
-    from edgeopt.core.compile import compile_scenario
-    from edgeopt.scenario.generate import GeneratorConfig, generate
-    from edgeopt.scenario.schema import load_catalog, load_devices
-    from edgeopt.solvers.registry import get_solver
 
     lines = [
         "## Planning time per size",
@@ -298,10 +297,6 @@ def run(
 
     from tqdm import tqdm
 
-    from edgeopt.core.orlib import orlib_dir as find_orlib_dir
-    from edgeopt.policy.checkpoint import DEFAULT_CHECKPOINT, load_policy
-    from edgeopt.rl.data import HELD_OUT_SEED, LARGE_SEED, Distribution, Sources, milp_optima
-
     out = Path(out)
     started = time.perf_counter()
     gap_dir = None if gap_files == "none" else find_orlib_dir(orlib_dir)
@@ -310,13 +305,10 @@ def run(
     load_start = os.getloadavg()[0]
     ckpt = Path(checkpoint) if checkpoint else DEFAULT_CHECKPOINT
     policy, _ = load_policy(checkpoint)  # read the weights before any timing
-    from edgeopt.policy.checkpoint import read_checkpoint
 
     training = read_checkpoint(ckpt)[2].get("training")
     train_cfg = training if isinstance(training, dict) else {}
     # the ablation: the same network, untrained (Keras' initialisation, seed 0)
-    from edgeopt.policy.checkpoint import AgentConfig
-    from edgeopt.rl.agent import Agent, save_checkpoint
 
     tmp = tempfile.TemporaryDirectory(prefix="edgeopt-untrained-")
     _UNTRAINED[0] = str(

@@ -23,6 +23,7 @@ from edgeopt.jsonio import write_json_atomic
 from edgeopt.scenario.generate import GeneratorConfig, generate
 from edgeopt.scenario.schema import DEFAULT_CATALOG, DEFAULT_DEVICES, load_catalog, load_devices
 from edgeopt.scenario.suites import LOW, MIXED
+from edgeopt.solvers.registry import get_solver
 
 __all__ = [
     "Distribution",
@@ -182,7 +183,6 @@ def milp_optima(
     ``shipped`` is a read-only cache consulted too (e.g. the package's): only ``cache`` is
     written, and only when something had to be solved.
     """
-    from edgeopt.solvers.registry import get_solver
 
     path = Path(cache)
     known: dict[str, dict[str, Any]] = {}

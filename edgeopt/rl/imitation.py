@@ -13,8 +13,14 @@ from typing import Any
 
 import numpy as np
 
+from edgeopt.core.plan import PlanState
 from edgeopt.core.problem import Problem
+from edgeopt.policy.decode import rollout
+from edgeopt.policy.features import PolicyBatch
 from edgeopt.policy.network import CANDIDATE_INPUTS, INPUTS, RESOURCE_INPUTS
+from edgeopt.solvers.highs import HighsOptions
+from edgeopt.solvers.lns import restrict
+from edgeopt.solvers.milp import solve_model
 
 __all__ = ["crop", "collect", "pad", "batches", "exact_completions"]
 
@@ -39,7 +45,6 @@ def collect(
     """Teacher-forced steps of every problem along its plan: observation and target position
     (the first candidate of the teacher column's class). Steps with a single choice are kept
     out (nothing to learn); so are the steps of problem ``b`` before ``record_from[b]``."""
-    from edgeopt.policy.features import PolicyBatch
 
     batch = PolicyBatch(list(problems), order=order)
     out: list[dict[str, Any]] = []
@@ -125,11 +130,6 @@ def exact_completions(
     fixed (their loads constant). Returns (problems, plans, t per problem, counts); the plan is
     the policy's first t columns then the exact completion, so :func:`collect` with
     ``record_from=t`` labels states the policy itself reaches."""
-    from edgeopt.core.plan import PlanState
-    from edgeopt.policy.decode import rollout
-    from edgeopt.solvers.highs import HighsOptions
-    from edgeopt.solvers.lns import restrict
-    from edgeopt.solvers.milp import solve_model
 
     batch = rollout(policy, list(problems), order=order)
     out_p, out_plan, out_t = [], [], []

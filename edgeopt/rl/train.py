@@ -33,10 +33,36 @@ from typing import Any
 
 import numpy as np
 
-from edgeopt.data import display_path
+from edgeopt.argcheck import SEED, TIME_LIMIT_S, Range, check_options
+from edgeopt.core.batch import ITEM_RULES
+from edgeopt.core.evaluate import evaluate
+from edgeopt.data import artefact_path, display_path
 from edgeopt.errors import InputError
-from edgeopt.jsonio import printable, write_json_atomic
-from edgeopt.paths import same_file
+from edgeopt.jsonio import printable, write_json_atomic, write_text_atomic
+from edgeopt.paths import check_output, plain_name, same_file
+from edgeopt.policy.checkpoint import (
+    CHECKPOINT_FORMAT,
+    CONFIG_FILE,
+    MAX_HIDDEN,
+    SIZES,
+    AgentConfig,
+    read_checkpoint,
+)
+from edgeopt.policy.decode import FirstPass, choose, rollout
+from edgeopt.policy.features import PolicyBatch
+from edgeopt.policy.network import INPUTS
+from edgeopt.rl.agent import Agent, quiet_tensorflow, save_checkpoint
+from edgeopt.rl.data import (
+    OPTIMA_FORMAT,
+    VALIDATION_SEED,
+    Distribution,
+    Sources,
+    milp_optima,
+    mixed_problems,
+    teacher_problems,
+)
+from edgeopt.rl.imitation import batches, collect, exact_completions, pad
+from edgeopt.solvers.registry import get_solver
 
 __all__ = ["Args", "train", "validate", "plot_curve"]
 
@@ -116,8 +142,6 @@ def validate(
     policy: Any, problems: list[Any], optima: dict[str, dict[str, Any]], order: str = "regret"
 ) -> dict[str, float]:
     """Greedy decoding on ``problems``: mean / max gap to proven optima, stuck share."""
-    from edgeopt.core.evaluate import evaluate
-    from edgeopt.policy.decode import rollout
 
     batch = rollout(policy, problems, order=order)
     gaps = []
@@ -146,8 +170,6 @@ def plot_curve(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from edgeopt.jsonio import write_text_atomic
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
     il = [h for h in history if h["phase"] != "rl"]
@@ -189,10 +211,6 @@ def plot_curve(
 def check_args(args: Args) -> None:
     """Every number finite and in range, the checkpoint name a plain name inside ``out_dir``, and no
     output on an input: one-line ``InputError`` naming the flag, before TensorFlow is even imported."""
-    from edgeopt.argcheck import SEED, TIME_LIMIT_S, Range, check_options
-    from edgeopt.core.batch import ITEM_RULES
-    from edgeopt.paths import check_output, plain_name
-    from edgeopt.policy.checkpoint import MAX_HIDDEN
 
     def count(hi: float, lo: int = 1) -> Range:
         return Range(lo, hi, integer=True)
@@ -249,10 +267,7 @@ def check_args(args: Args) -> None:
                 "overwrite it"
             )
     if args.init:  # a bad starting checkpoint fails here, before any MILP or TensorFlow
-        from edgeopt.policy.checkpoint import read_checkpoint
-
         read_checkpoint(args.init)
-    from edgeopt.rl.data import OPTIMA_FORMAT
 
     for opt, val in (("--teacher-cache", args.teacher_cache), ("--val-cache", args.val_cache)):
         if val:
@@ -318,7 +333,6 @@ def _caches(arg: str, name: str, out: Path) -> dict[str, Any]:
     """Where MILP results are read and written: ``--*-cache`` when given; else the shipped cache
     is read and anything newly solved is written into the checkpoint folder (never into the
     installed package)."""
-    from edgeopt.data import artefact_path
 
     if arg:
         return {"cache": Path(arg)}
@@ -329,27 +343,11 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
     """Imitation on proven optima, then POMO-style RL fine-tuning; keeps the weights of the best
     validation. Returns the summary written into the checkpoint's config."""
     check_args(args)
-    from edgeopt.rl.agent import quiet_tensorflow
 
     quiet_tensorflow()
     import keras
     import tensorflow as tf
     from tqdm import tqdm
-
-    from edgeopt.policy.checkpoint import AgentConfig
-    from edgeopt.policy.decode import choose
-    from edgeopt.policy.features import PolicyBatch
-    from edgeopt.policy.network import INPUTS
-    from edgeopt.rl.agent import Agent
-    from edgeopt.rl.data import (
-        VALIDATION_SEED,
-        Distribution,
-        Sources,
-        milp_optima,
-        mixed_problems,
-        teacher_problems,
-    )
-    from edgeopt.rl.imitation import batches, collect, exact_completions, pad
 
     started = time.perf_counter()
     out = Path(args.out_dir) / args.name
@@ -397,8 +395,6 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
     n_teacher_steps = len(samples)
 
     if args.init:
-        from edgeopt.policy.checkpoint import read_checkpoint
-
         init_policy, _, _ = read_checkpoint(args.init)
         agent = Agent(AgentConfig(hidden=init_policy.hidden, order=args.order), seed=args.seed)
         agent.set_numpy_policy(init_policy)
@@ -589,8 +585,6 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
 def _input_spec() -> list[Any]:
     import tensorflow as tf
 
-    from edgeopt.policy.checkpoint import SIZES
-
     F, G, Fr, Fe = SIZES
     return [
         tf.TensorSpec([None, None, F], tf.float32),
@@ -610,8 +604,6 @@ def _reference_gaps(
 ) -> dict[str, float | None]:
     """Mean gaps of the heuristics on the validation instances: the regret greedy's first pass
     (the env's own item rule, least ΔZ column), ``greedy`` and ``greedy+ls``."""
-    from edgeopt.policy.decode import FirstPass
-    from edgeopt.solvers.registry import get_solver
 
     proven = [p for p in problems if optima.get(p.name, {}).get("status") == "optimal"]
     out: dict[str, float | None] = {}
@@ -644,8 +636,6 @@ def _save(
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Weights (when ``agent`` is given) and the JSON config with provenance and results."""
-    from edgeopt.policy.checkpoint import CHECKPOINT_FORMAT, CONFIG_FILE
-    from edgeopt.rl.agent import save_checkpoint
 
     summary = {
         "command": command,

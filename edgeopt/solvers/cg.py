@@ -31,7 +31,9 @@ from edgeopt.core.lagrange import lagrangian_bound
 from edgeopt.core.problem import Problem
 from edgeopt.core.result import Interrupted, Outcome
 from edgeopt.solvers.highs import HighsOptions, configure, new_highs, run_interruptible
+from edgeopt.solvers.lns import improve
 from edgeopt.solvers.registry import Deadline, get_solver, register
+from edgeopt.solvers.submip import solve_columns
 
 __all__ = ["cg", "column_generation", "CGResult", "cheapest_columns"]
 
@@ -273,8 +275,6 @@ def _cg_from(
     per_item: int,
     bound_only: bool,
 ) -> Outcome:
-    from edgeopt.solvers.lns import improve
-    from edgeopt.solvers.submip import solve_columns
 
     res = column_generation(
         problem,

@@ -46,9 +46,11 @@ import numba as nb
 import numpy as np
 import scipy.sparse as sp
 
-from edgeopt.core.evaluate import FEAS_TOL
+from edgeopt.core.evaluate import FEAS_TOL, evaluate
 from edgeopt.core.problem import Problem
-from edgeopt.solvers.highs import new_highs
+from edgeopt.solvers.cg import cheapest_columns
+from edgeopt.solvers.highs import new_highs, solve_arrays
+from edgeopt.solvers.oscillation import oscillate
 from edgeopt.solvers.registry import Deadline
 
 __all__ = [
@@ -564,9 +566,6 @@ def _seed_patterns(
     """Patterns of a feasible plan of the interval (balanced capacities capped at hi), found
     by the oscillation search from each item's cheapest allowed column: with them the first
     master needs no artificial column, so its first duals are not the artificial cost."""
-    from edgeopt.core.evaluate import evaluate
-    from edgeopt.solvers.cg import cheapest_columns
-    from edgeopt.solvers.oscillation import oscillate
 
     idx = np.flatnonzero(allowed)
     if np.unique(p.col_item[idx]).size < p.n_items or seconds <= 0:
@@ -994,7 +993,6 @@ def pool_plan(
     per bin) and single free columns so that every item is served once, under the shared
     capacities, with U over the patterns' loads. Returns a plan (one column per item) or None.
     """
-    from edgeopt.solvers.highs import solve_arrays
 
     st = res.structure
     pool = res.pool

@@ -28,6 +28,7 @@ import numpy as np
 from edgeopt.core.plan import PlanState
 from edgeopt.core.problem import Problem
 from edgeopt.core.result import Outcome, SolveResult
+from edgeopt.solvers.oscillation import oscillate
 from edgeopt.solvers.registry import (
     Deadline,
     chain,
@@ -112,7 +113,6 @@ def polish(
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Strategic-oscillation tabu search from a feasible ``assignment`` until ``stall`` steps
     bring no new best (default 5 · items, at least 5000) or time runs out."""
-    from edgeopt.solvers.oscillation import oscillate
 
     if stall is None:
         stall = max(5000, 5 * problem.n_items)

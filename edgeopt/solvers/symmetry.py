@@ -20,6 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from edgeopt.core.problem import Problem
+from edgeopt.solvers.local_search import ColumnIndex
 
 __all__ = ["interchangeable_bins", "load_order_pairs"]
 
@@ -123,7 +124,6 @@ def relabel_to_order(
 ) -> np.ndarray:
     """The same plan with bins relabelled within each class so it meets :func:`load_order_pairs`
     (an equivalent plan: same objective, same feasibility)."""
-    from edgeopt.solvers.local_search import ColumnIndex
 
     p = problem
     a = np.asarray(assignment, dtype=np.int64).copy()
