@@ -21,6 +21,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from edgeopt.core.orlib import best_known, gap_large_dir, read_gap_file
+from edgeopt.errors import InputError, SolverError
+from edgeopt.jsonio import read_json, write_json_atomic, write_text_atomic
+from edgeopt.solvers.registry import get_solver, solver_names, solver_options
+
 __all__ = ["FORMAT", "DEFAULT_SOLVERS", "TYPES", "run", "deviation"]
 
 #: ``format`` of results.json.
@@ -60,9 +65,6 @@ def run(
     with every solver, ``threads`` given to those that take it, and write ``out``'s results.json,
     README.md and plot; ``resume`` keeps the rows already there. Returns 1 when a solve failed
     with a solver error, else 0."""
-    from edgeopt.core.orlib import best_known, gap_large_dir
-    from edgeopt.errors import InputError
-    from edgeopt.solvers.registry import get_solver
 
     out = Path(out)
     solvers = list(solvers)
@@ -124,7 +126,6 @@ def run(
     readme = _readme(
         table, names, solvers, time_limit_s, seed, command, time.perf_counter() - started, note
     )
-    from edgeopt.jsonio import write_text_atomic
 
     write_text_atomic(out / PLOT, _plot(table, solvers, time_limit_s))
     write_text_atomic(out / README, readme)
@@ -142,7 +143,6 @@ def run(
 def _takes_threads(name: str) -> bool:
     """Whether solver ``name`` accepts a ``threads`` option (a composite ``X+ls`` hands its
     options to its base ``X``)."""
-    from edgeopt.solvers.registry import solver_names, solver_options
 
     if "threads" in solver_options(name):
         return True
@@ -154,7 +154,6 @@ def _takes_threads(name: str) -> bool:
 def _select(instances: Sequence[str] | None, best: dict[str, Any], data: Path) -> list[str]:
     """The instances to run: those named (each listed in BEST.md and present), else every file
     of ``data`` that BEST.md lists, in BEST.md's order."""
-    from edgeopt.errors import InputError
 
     if instances is None:
         names = [n for n in best if (data / n).is_file()]
@@ -178,8 +177,6 @@ def _select(instances: Sequence[str] | None, best: dict[str, Any], data: Path) -
 
 
 def _read_one(path: Path) -> Any:
-    from edgeopt.core.orlib import read_gap_file
-    from edgeopt.errors import InputError
 
     probs = read_gap_file(path)
     if len(probs) != 1:
@@ -207,8 +204,6 @@ def _selected(
 
 def _previous_rows(path: Path) -> list[Row]:
     """The rows of an earlier results.json (none when it does not exist yet)."""
-    from edgeopt.errors import InputError
-    from edgeopt.jsonio import read_json
 
     if not path.exists():
         return []
@@ -224,7 +219,6 @@ def _previous_rows(path: Path) -> list[Row]:
 
 
 def _write_results(path: Path, rows: list[Row], command: str) -> None:
-    from edgeopt.jsonio import write_json_atomic
 
     write_json_atomic(path, {"format": FORMAT, "command": command, "rows": rows})
 
@@ -241,7 +235,6 @@ def _solve(
     seed: int,
 ) -> Row:
     """Solve ``problem`` once and return its row (objectives in the file's own sense)."""
-    from edgeopt.errors import SolverError
 
     row: Row = {
         "instance": name,

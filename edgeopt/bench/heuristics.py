@@ -13,6 +13,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from edgeopt.core.orlib import orlib_dir as find_orlib_dir
+from edgeopt.core.orlib import published_optima, read_gap_file
+from edgeopt.errors import InputError
+from edgeopt.jsonio import write_text_atomic
+from edgeopt.solvers.registry import get_solver
+
 __all__ = ["run"]
 
 
@@ -28,12 +34,6 @@ def run(
     """Run every solver on the OR-Library files (``groups``: their stems, default all) and write
     ``out/README.md``; ``command`` is quoted in the report."""
     from tqdm import tqdm
-
-    from edgeopt.core.orlib import orlib_dir as find_orlib_dir
-    from edgeopt.core.orlib import published_optima, read_gap_file
-    from edgeopt.errors import InputError
-    from edgeopt.jsonio import write_text_atomic
-    from edgeopt.solvers.registry import get_solver
 
     solvers = list(solvers)
     if not solvers:  # a benchmark that would run nothing fails

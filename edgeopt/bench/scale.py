@@ -22,6 +22,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from edgeopt.core.compile import compile_scenario
+from edgeopt.core.size import DEFAULT_MAX_COLUMNS, check_generated_size, estimate_columns
+from edgeopt.jsonio import write_text_atomic
+from edgeopt.scenario.generate import GeneratorConfig, generate
+from edgeopt.scenario.schema import load_catalog, load_devices
+from edgeopt.solvers.registry import get_solver
+
 __all__ = ["run", "check_sizes", "SIZES", "QUICK", "run_size"]
 
 #: (controllers, requests) of the full run.
@@ -41,11 +48,6 @@ def run_size(
     controllers: int, requests: int, *, seed: int, time_limit_s: float, milp_max_columns: int
 ) -> dict[str, Any]:
     """Generate, compile and solve one size in this process; one result row."""
-    from edgeopt.core.compile import compile_scenario
-    from edgeopt.core.size import estimate_columns
-    from edgeopt.scenario.generate import GeneratorConfig, generate
-    from edgeopt.scenario.schema import load_catalog, load_devices
-    from edgeopt.solvers.registry import get_solver
 
     cfg = GeneratorConfig(
         seed=seed, controllers=controllers, requests=requests, gnbs=math.ceil(controllers / 6)
@@ -260,8 +262,6 @@ def _die_with_parent(parent: int) -> Any:
 
 def check_sizes(sizes: Sequence[tuple[int, int]], max_columns: int | None = None) -> None:
     """Each size within the size guard (checked before any child starts)."""
-    from edgeopt.core.size import DEFAULT_MAX_COLUMNS, check_generated_size
-    from edgeopt.scenario.schema import load_catalog
 
     catalog = load_catalog()
     for c, r in sizes:
@@ -284,7 +284,6 @@ def run(
     """Run every (controllers, requests) size in a child process (milp and lp only up to
     ``milp_max_columns``), keep its row in ``out/results.jsonl`` (kept across runs unless
     ``fresh``) and write ``out/README.md``; returns 1 when a child failed or hung, else 0."""
-    from edgeopt.jsonio import write_text_atomic
 
     check_sizes(sizes, max_columns)
     out = Path(out)

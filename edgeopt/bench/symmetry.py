@@ -17,14 +17,20 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from edgeopt.core.compile import compile_scenario
+from edgeopt.core.size import check_generated_size
+from edgeopt.errors import InputError
+from edgeopt.jsonio import write_text_atomic
+from edgeopt.scenario.generate import GeneratorConfig, generate
+from edgeopt.scenario.model import scenario_from_dict, scenario_to_dict
+from edgeopt.scenario.schema import load_catalog, load_devices
+from edgeopt.solvers.registry import get_solver
+
 __all__ = ["run", "symmetric_scenario"]
 
 
 def symmetric_scenario(seed: int, controllers: int, requests: int) -> Any:
     """A generated scenario whose non-hub controllers are interchangeable."""
-    from edgeopt.scenario.generate import GeneratorConfig, generate
-    from edgeopt.scenario.model import scenario_from_dict, scenario_to_dict
-    from edgeopt.scenario.schema import load_catalog, load_devices
 
     cfg = GeneratorConfig(
         seed=seed,
@@ -57,12 +63,6 @@ def run(
 ) -> int:
     """Solve ``seeds`` symmetric scenarios of every (controllers, requests) size with and without
     symmetry rows and write ``out/README.md``; ``command`` is quoted in the report."""
-    from edgeopt.core.compile import compile_scenario
-    from edgeopt.core.size import check_generated_size
-    from edgeopt.errors import InputError
-    from edgeopt.jsonio import write_text_atomic
-    from edgeopt.scenario.schema import load_catalog
-    from edgeopt.solvers.registry import get_solver
 
     catalog = load_catalog()
     for size in sizes:  # the size guard, before anything is generated
