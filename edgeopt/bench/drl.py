@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from edgeopt.argcheck import Parser
+from edgeopt.core.gaps import gap_to_reference
 from edgeopt.data import display_path
 from edgeopt.errors import InputError
 from edgeopt.jsonio import write_text_atomic
@@ -167,7 +168,7 @@ def _size_rows(
                 and r.evaluation.feasible
             ):
                 z = optima[p.name]["objective"]
-                gaps.append((r.objective - z) / max(abs(z), 1e-9))
+                gaps.append(gap_to_reference(r.objective, z))
         walls = [r.wall_s for r in res if not isinstance(r, Exception)]
         g = np.array(gaps) if gaps else None
         rows.append(
@@ -256,7 +257,7 @@ def _gap_section(args: argparse.Namespace, data_dir: Path | None) -> list[str]:
                 ok += 1
                 pub = optima.get(p.name)
                 if pub is not None:
-                    devs.append(abs(p.source_objective(r.objective) - pub) / max(abs(pub), 1e-9))
+                    devs.append(abs(gap_to_reference(p.source_objective(r.objective), pub)))
             walls = [r.wall_s for r in res if not isinstance(r, Exception)]
             cells.append(
                 f"{_pct(np.mean(devs) if devs else None)} | {_pct(max(devs) if devs else None)} | "

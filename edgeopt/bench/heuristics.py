@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from edgeopt.argcheck import Parser
+from edgeopt.core.gaps import gap_to_reference
 
 __all__ = ["main"]
 
@@ -83,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         pub = optima.get(p.name)
                         if pub is not None:
                             devs.append(
-                                abs(p.source_objective(res.objective) - pub) / max(abs(pub), 1e-9)
+                                abs(gap_to_reference(p.source_objective(res.objective), pub))
                             )
                     bar.update()
                 table[(g, s)] = (devs, found, walls)
