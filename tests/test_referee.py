@@ -165,3 +165,28 @@ def test_gap_to_reference_by_hand():
 def test_the_two_gaps_differ_where_their_denominators_do():
     assert proof_gap(0.5, 0.25) != gap_to_reference(0.5, 0.25)
     assert proof_gap(20.0, 10.0) == pytest.approx(0.5) and gap_to_reference(20.0, 10.0) == 1.0
+
+
+# ------------------------------------------------------------------ the layering
+def test_core_imports_nothing_above_it():
+    """The referee moved into core without pulling solvers, batch or report in after it."""
+    import ast
+    from pathlib import Path
+
+    import edgeopt.core
+
+    above = ("solvers", "rl", "batch", "report", "cli", "bench", "experiments", "profiling")
+    found = []
+    for f in sorted(Path(edgeopt.core.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            found += [
+                f"{f.name}: {n}"
+                for n in names
+                if n.startswith("edgeopt.") and n.split(".")[1] in above
+            ]
+    assert found == []
