@@ -131,6 +131,10 @@ def test_the_runner_referees_what_a_worker_sends(tmp_path):
     out["result"]["bound"] = res.objective + 1.0
     row = result_row(task, inst, out)
     assert row["status"] == "error" and "exceeds" in row["error"] and row["solution"]["assignment"]
+    # a plan of the wrong length is an error row too (nothing to keep)
+    out["result"].update(assignment=[0], bound=None)
+    row = result_row(task, inst, out)
+    assert row["status"] == "error" and "assignments for" in row["error"]
 
 
 def test_the_runner_refuses_a_feasible_claim_for_an_overloaded_plan(tmp_path):

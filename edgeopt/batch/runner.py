@@ -200,9 +200,10 @@ def result_row(task: _Task, inst: Instance, out: dict[str, Any]) -> dict[str, An
     }
     try:
         res = referee(p, task.solver, sent.as_outcome(), wall_s=sent.wall_s, settings=sent.settings)
-    except SolverError as exc:
-        solution = solution_to_dict(p, sent, instance_sha256=inst.sha256)
-        return _error_row(task, inst, str(exc), solution=solution, **times)
+    except SolverError as exc:  # kept for inspection when the plan has one entry per item
+        whole = sent.assignment is None or sent.assignment.shape[0] == p.n_items
+        kept = {"solution": solution_to_dict(p, sent, instance_sha256=inst.sha256)} if whole else {}
+        return _error_row(task, inst, str(exc), **kept, **times)
     solution = solution_to_dict(p, res, instance_sha256=inst.sha256)
     if sent.status in PLAN_STATUSES and res.status == "error":  # a plan the evaluator refuses
         return _error_row(task, inst, res.message, solution=solution, **times)
