@@ -98,8 +98,9 @@ class SolveResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain Python data (the plan as a list of column indices), e.g. to cross a process
-        boundary; :meth:`from_dict` reads it back. The evaluation is left out: whoever reads
-        the result referees the plan again."""
+        boundary; :meth:`from_dict` reads it back. Settings and stats go through
+        :func:`edgeopt.jsonio.jsonable` (numpy values become Python ones, non-finite numbers
+        None). The evaluation is left out: whoever reads the result referees the plan again."""
         return {
             "solver": self.solver,
             "status": self.status,
