@@ -2,8 +2,9 @@
 the refereed result every caller (CLI, batch, tests) sees.
 
 A solver module returns an :class:`Outcome` (its plan, a status hint, a bound,
-statistics); the registry turns it into a :class:`SolveResult` after the
-evaluator has re-checked the plan and the status has been made honest.
+statistics); the registry hands it to the referee (:mod:`edgeopt.core.referee`),
+which re-checks the plan with the evaluator, makes the status honest and returns
+a :class:`SolveResult`.
 """
 
 from __future__ import annotations
