@@ -19,6 +19,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from edgeopt.errors import InputError
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "read_json",
     "loads",
     "dumps",
+    "jsonable",
     "write_text_atomic",
     "write_json_atomic",
     "write_files_atomic",
@@ -188,6 +191,32 @@ def loads(raw: bytes | str, *, source: str = "<input>", unique_keys: bool = Fals
 def _check_finite(obj: Any) -> None:
     if isinstance(obj, float) and not math.isfinite(obj):
         raise ValueError(f"refusing to write non-finite number {obj!r}")
+
+
+def jsonable(obj: Any, *, array: str | None = None) -> Any:
+    """``obj`` as plain, JSON-ready Python: dicts (keys as text), lists (from tuples and numpy
+    arrays), numpy scalars as Python numbers, non-finite floats as None, anything else as its
+    text. ``array``: this text in place of every numpy array (a plan given as a solver option is
+    recorded as ``"assignment"``, not copied).
+
+    >>> jsonable({"a": (1, np.int64(2)), 3: [np.float64("inf"), None, "x"]})
+    {'a': [1, 2], '3': [None, None, 'x']}
+    >>> jsonable({"start": np.arange(3)}), jsonable({"start": np.arange(3)}, array="assignment")
+    ({'start': [0, 1, 2]}, {'start': 'assignment'})
+    """
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v, array=array) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v, array=array) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return array if array is not None else jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    return str(obj)
 
 
 def dumps(obj: Any, *, indent: int | None = 1) -> str:

@@ -103,7 +103,7 @@ def test_parent_rejects_an_objective_the_evaluator_does_not_reproduce(tmp_path):
     task = _Task(str(path), inst.sha256, "greedy", settings, settings_hash(settings))
     out = solve_task(inst.problem, "greedy", 0, None, {})
     assert result_row(task, inst, out)["status"] == "feasible"
-    out["objective"] *= 1.01
+    out["result"]["objective"] *= 1.01
     row = result_row(task, inst, out)
     assert (
         row["status"] == "error"

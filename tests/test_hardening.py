@@ -287,18 +287,15 @@ def test_an_error_the_solver_reports_keeps_its_message(capsys, tmp_path, monkeyp
     make_instances(tmp_path / "in", 1)
     import edgeopt.batch.runner as runner
     from edgeopt.batch.worker import now_iso
+    from edgeopt.core.result import SolveResult
 
     def solver_gives_up(problem, solver, seed, time_limit_s, options):
+        gave_up = SolveResult(
+            solver, "error", None, None, wall_s=0.01, message="HiGHS: model status Solve error"
+        )
         return {
             "error": None,
-            "status": "error",
-            "assignment": None,
-            "objective": None,
-            "bound": None,
-            "wall_s": 0.01,
-            "settings": {},
-            "stats": {},
-            "message": "HiGHS: model status Solve error",
+            "result": gave_up.to_dict(),
             "started_at": now_iso(),
             "finished_at": now_iso(),
         }

@@ -11,7 +11,8 @@ import pytest
 from edgeopt.batch.runner import run_batch
 from edgeopt.batch.store import Store, read_rows, settings_hash
 from edgeopt.cli import main as edgeopt_main
-from edgeopt.report.compare import compare, relative_gap
+from edgeopt.core.gaps import gap_to_reference
+from edgeopt.report.compare import compare
 from tests.helpers import make_instances
 
 SETTINGS = {"seed": 0, "time_limit_s": None}
@@ -111,10 +112,10 @@ def test_gaps_counts_and_time_ratios_by_hand(hand_db):
     assert (lp.runs, lp.solved, lp.feasible, lp.gap_mean) == (1, 1, 0, None)
 
 
-def test_relative_gap_edge_cases():
-    assert relative_gap(-9.0, -10.0) == pytest.approx(0.1)
-    assert relative_gap(1.0 - 1e-13, 1.0) == 0.0  # rounding below the reference is no gap
-    assert relative_gap(0.0, 0.0) == 0.0 and relative_gap(1.0, 0.0) == float("inf")
+def test_gap_to_reference_edge_cases():
+    assert gap_to_reference(-9.0, -10.0) == pytest.approx(0.1)
+    assert gap_to_reference(1.0 - 1e-13, 1.0) == 0.0  # rounding below the reference is no gap
+    assert gap_to_reference(0.0, 0.0) == 0.0 and gap_to_reference(1.0, 0.0) == float("inf")
 
 
 def test_compare_command_prints_an_aligned_table_and_writes_csv(hand_db, tmp_path, capsys):

@@ -25,19 +25,17 @@ from edgeopt import __version__
 from edgeopt.batch.execute import Backend, make_backend
 from edgeopt.batch.store import Store, settings_hash
 from edgeopt.batch.worker import now_iso, one_line, solve_task
-from edgeopt.core.evaluate import evaluate, objectives_agree
 from edgeopt.core.instance import Instance, load_instance
+from edgeopt.core.referee import referee
 from edgeopt.core.result import PLAN_STATUSES, SolveResult
 from edgeopt.core.size import DEFAULT_MAX_COLUMNS
 from edgeopt.core.solution import solution_to_dict
-from edgeopt.errors import EdgeoptError, InputError
+from edgeopt.errors import EdgeoptError, InputError, SolverError
 from edgeopt.jsonio import printable
 from edgeopt.paths import same_file
 from edgeopt.solvers.registry import check_solver_options, fingerprint, get_solver
 
 __all__ = ["BatchSummary", "expand_paths", "solver_settings", "run_batch", "result_row"]
-
-#: Statuses that promise a plan the evaluator must find feasible.
 
 
 @dataclass
@@ -183,45 +181,33 @@ def _error_row(task: _Task, inst: Instance | None, message: str, **extra: Any) -
 
 
 def result_row(task: _Task, inst: Instance, out: dict[str, Any]) -> dict[str, Any]:
-    """The stored row for a worker's output, after the evaluator has re-checked it.
+    """The stored row for a worker's output, after the referee has judged it again here.
 
-    A reported objective the evaluator does not reproduce, or a plan with a
-    feasible-sounding status that breaks a constraint, turns the row into an
-    error row (the plan is kept in ``solution`` for inspection).
+    The worker's result is refereed like any solve (:func:`edgeopt.core.referee.referee`):
+    a reported objective the evaluator does not reproduce, a bound above the plan, or a
+    plan with a plan status that breaks a constraint turns the row into an error row (the
+    plan is kept in ``solution`` for inspection).
     """
-    times = {k: out.get(k) for k in ("wall_s", "started_at", "finished_at")}
     if out.get("error"):
+        times = {k: out.get(k) for k in ("wall_s", "started_at", "finished_at")}
         return _error_row(task, inst, out["error"], **times)
     p = inst.problem
-    res = SolveResult(
-        solver=task.solver,
-        status=out["status"],
-        assignment=out["assignment"],
-        objective=out["objective"],
-        bound=out["bound"],
-        wall_s=out["wall_s"],
-        settings=out["settings"],
-        stats=out["stats"],
-        message=out["message"],
-    )
-    problems: list[str] = []
-    ev = None
-    if res.assignment is not None:
-        ev = evaluate(p, res.assignment)
-        res.evaluation = ev
-        if res.objective is None or not objectives_agree(res.objective, ev.objective):
-            problems.append(
-                f"reported objective {res.objective!r} but the evaluator finds {ev.objective!r}"
-            )
-        if res.status in PLAN_STATUSES and not ev.feasible:
-            problems.append(
-                f"status {res.status!r} but the plan is infeasible: {'; '.join(ev.violations[:3])}"
-            )
-    elif res.objective is not None:
-        problems.append(f"objective {res.objective!r} reported without a plan")
+    sent = SolveResult.from_dict(out["result"])
+    times = {
+        "wall_s": sent.wall_s,
+        "started_at": out["started_at"],
+        "finished_at": out["finished_at"],
+    }
+    try:
+        res = referee(p, task.solver, sent.as_outcome(), wall_s=sent.wall_s, settings=sent.settings)
+    except SolverError as exc:  # kept for inspection when the plan has one entry per item
+        whole = sent.assignment is None or sent.assignment.shape[0] == p.n_items
+        kept = {"solution": solution_to_dict(p, sent, instance_sha256=inst.sha256)} if whole else {}
+        return _error_row(task, inst, str(exc), **kept, **times)
     solution = solution_to_dict(p, res, instance_sha256=inst.sha256)
-    if problems:
-        return _error_row(task, inst, "; ".join(problems), solution=solution, **times)
+    if sent.status in PLAN_STATUSES and res.status == "error":  # a plan the evaluator refuses
+        return _error_row(task, inst, res.message, solution=solution, **times)
+    ev = res.evaluation
     util = None
     if ev is not None:
         util = {
@@ -317,10 +303,10 @@ def run_batch(
             sha = _file_sha256(f)
             todo = []
             for s in solvers:
-                key = (sha, s, hashes[s])
+                task_key = (sha, s, hashes[s])
                 n_all += 1
-                if key not in done:
-                    done.add(key)  # a solver named twice runs once
+                if task_key not in done:
+                    done.add(task_key)  # a solver named twice runs once
                     todo.append(_Task(str(f), sha, s, per_solver[s], hashes[s]))
             if todo:
                 plan.append((f, todo))
@@ -432,10 +418,11 @@ def _drive(
             if retry:
                 t = retry.pop()
             else:
-                t = next(source, None)
-                if t is None:
+                nxt = next(source, None)
+                if nxt is None:
                     exhausted = True
                     break
+                t = nxt
             inflight[submit(t)] = t
         if not inflight:
             break

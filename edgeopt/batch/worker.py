@@ -6,17 +6,14 @@ Workers never touch the database; the parent re-checks and stores what they retu
 from __future__ import annotations
 
 import inspect
-import math
 import time
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
-
 from edgeopt.core.problem import Problem
 from edgeopt.errors import EdgeoptError
 
-__all__ = ["solve_task", "now_iso", "jsonable", "one_line"]
+__all__ = ["solve_task", "now_iso", "one_line"]
 
 
 def now_iso() -> str:
@@ -28,23 +25,6 @@ def one_line(text: str, limit: int = 500) -> str:
     """``text`` on one line, at most ``limit`` characters, printable as UTF-8 (lone surrogates escaped)."""
     s = " ".join(str(text).encode("utf-8", "backslashreplace").decode("utf-8").split())
     return s if len(s) <= limit else s[: limit - 1] + "…"
-
-
-def jsonable(obj: Any) -> Any:
-    """``obj`` with numpy values turned into plain Python and non-finite floats into None."""
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if obj is None or isinstance(obj, (bool, int, float, str)):
-        return obj
-    return str(obj)
 
 
 _WARMED: set[str] = set()
@@ -89,7 +69,11 @@ def solve_task(
     time_limit_s: float | None,
     options: dict[str, Any],
 ) -> dict[str, Any]:
-    """Run ``solver`` on ``problem``; never raises (a failure comes back as ``error``)."""
+    """Run ``solver`` on ``problem``; never raises.
+
+    Returns ``{"error": None, "result": SolveResult.to_dict(), "started_at", "finished_at"}``,
+    or on a failure ``{"error": message, "wall_s", "started_at", "finished_at"}``.
+    """
     from edgeopt.solvers.registry import get_solver
 
     started_at = now_iso()
@@ -116,16 +100,7 @@ def solve_task(
         }
     return {
         "error": None,
-        "status": res.status,
-        "assignment": None
-        if res.assignment is None
-        else np.asarray(res.assignment, dtype=np.int64),
-        "objective": res.objective,
-        "bound": res.bound,
-        "wall_s": float(res.wall_s),
-        "settings": jsonable(res.settings),
-        "stats": jsonable(res.stats),
-        "message": res.message,
+        "result": res.to_dict(),
         "started_at": started_at,
         "finished_at": now_iso(),
     }

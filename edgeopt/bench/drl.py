@@ -20,6 +20,7 @@ import numpy as np
 
 from edgeopt.core.compile import compile_scenario
 from edgeopt.core.evaluate import evaluate
+from edgeopt.core.gaps import gap_to_reference
 from edgeopt.core.orlib import orlib_dir as find_orlib_dir
 from edgeopt.core.orlib import published_optima, read_gap_file
 from edgeopt.core.result import SolveResult
@@ -137,7 +138,7 @@ def _size_rows(
                 and r.evaluation.feasible
             ):
                 z = optima[p.name]["objective"]
-                gaps.append((r.objective - z) / max(abs(z), 1e-9))
+                gaps.append(gap_to_reference(r.objective, z))
         walls = [r.wall_s for r in res if not isinstance(r, Exception)]
         g = np.array(gaps) if gaps else None
         rows.append(
@@ -226,10 +227,10 @@ def _gap_section(
                 ok += 1
                 pub = optima.get(p.name)
                 if pub is not None:
-                    devs.append(abs(p.source_objective(r.objective) - pub) / max(abs(pub), 1e-9))
+                    devs.append(abs(gap_to_reference(p.source_objective(r.objective), pub)))
             walls = [r.wall_s for r in res if not isinstance(r, Exception)]
             cells.append(
-                f"{_pct(np.mean(devs) if devs else None)} | {_pct(max(devs) if devs else None)} | "
+                f"{_pct(float(np.mean(devs)) if devs else None)} | {_pct(max(devs) if devs else None)} | "
                 f"{ok}/{len(probs)} | {np.mean(walls):.3f}"
             )
         lines.append(f"| {g} | {len(probs)} | " + " | ".join(cells) + " |")

@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from edgeopt.core.gaps import gap_to_reference
 from edgeopt.core.orlib import orlib_dir as find_orlib_dir
 from edgeopt.core.orlib import published_optima, read_gap_file
 from edgeopt.errors import InputError
@@ -72,7 +73,7 @@ def run(
                         pub = optima.get(p.name)
                         if pub is not None:
                             devs.append(
-                                abs(p.source_objective(res.objective) - pub) / max(abs(pub), 1e-9)
+                                abs(gap_to_reference(p.source_objective(res.objective), pub))
                             )
                     bar.update()
                 table[(g, s)] = (devs, found, walls)

@@ -23,8 +23,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from edgeopt.core.evaluate import objectives_agree
 from edgeopt.core.orlib import orlib_dir, published_optima, read_gap_file
 from edgeopt.core.problem import Problem
+from edgeopt.core.tolerances import TINY
 from edgeopt.errors import InputError
 from edgeopt.jsonio import printable, write_text_atomic
 from edgeopt.solvers.highs import DEFAULT_MIP_GAP, HighsOptions, solve_arrays
@@ -146,7 +148,7 @@ def run_problem(
         published is not None
         and ours is not None
         and res.status == "optimal"
-        and abs(ours - published) <= 1e-6 * max(1.0, abs(published))
+        and objectives_agree(ours, published)
     )
     st = res.stats
     ws_obj = st.get("warm_start_objective")
@@ -238,7 +240,7 @@ def summarise(rows: list[Row]) -> list[str]:
         )
         out.append("| --- | --- | --- | --- | --- | --- | --- | --- |")
         for r in limited:
-            better = r.gap is not None and (r.direct_gap is None or r.gap <= r.direct_gap + 1e-12)
+            better = r.gap is not None and (r.direct_gap is None or r.gap <= r.direct_gap + TINY)
             out.append(
                 f"| {r.instance} | {_fmt(r.ours)} | {_fmt(r.bound)} | {_pct(r.gap)} | "
                 f"{_fmt(r.direct)} | {_fmt(r.direct_bound)} | {_pct(r.direct_gap)} | {_fmt(better)} |"

@@ -46,6 +46,7 @@ import numpy as np
 
 from edgeopt.core.plan import PlanState
 from edgeopt.core.problem import Problem
+from edgeopt.core.tolerances import TINY
 
 __all__ = ["PlanBatch", "ITEM_RULES", "STUCK_PENALTY", "cost_scale", "item_order"]
 
@@ -64,10 +65,10 @@ def cost_scale(problem: Problem) -> float:
     starts = ptr[:-1][nonempty]
     c = problem.col_cost
     spread = float(np.mean(np.maximum.reduceat(c, starts) - np.minimum.reduceat(c, starts)))
-    if spread > 1e-12:
+    if spread > TINY:
         return spread
     m = float(np.mean(np.abs(c))) if c.size else 0.0
-    return m if m > 1e-12 else 1.0
+    return m if m > TINY else 1.0
 
 
 def _max_share(problem: Problem) -> np.ndarray:

@@ -9,7 +9,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgeopt.core.problem import Problem
+from edgeopt.core.tolerances import CAPACITY_LIMIT, FEAS_TOL, OBJ_RTOL
 
+# FEAS_TOL, CAPACITY_LIMIT and OBJ_RTOL live in edgeopt.core.tolerances; re-exported here,
+# where they are used.
 __all__ = [
     "Evaluation",
     "evaluate",
@@ -19,13 +22,6 @@ __all__ = [
     "OBJ_RTOL",
     "objectives_agree",
 ]
-
-#: Absolute tolerance on normalised loads (load / capacity) when judging feasibility.
-FEAS_TOL = 1e-9
-#: The largest utilisation (load / capacity) that still fits: the one fit test of edgeopt.
-CAPACITY_LIMIT = 1.0 + FEAS_TOL
-#: Relative tolerance within which a solver's objective must equal the evaluator's.
-OBJ_RTOL = 1e-6
 
 
 @dataclass(frozen=True)
@@ -49,7 +45,11 @@ class Evaluation:
 
 
 def objectives_agree(a: float, b: float, rtol: float = OBJ_RTOL) -> bool:
-    """True when two objective values agree to ``rtol`` relative (absolute near zero)."""
+    """True when two objective values agree to ``rtol`` relative to max(1, |a|, |b|).
+
+    >>> objectives_agree(1000.0, 1000.0005), objectives_agree(0.0, 2e-6)
+    (True, False)
+    """
     return abs(a - b) <= rtol * max(1.0, abs(a), abs(b))
 
 

@@ -22,6 +22,7 @@ import numpy as np
 from edgeopt.core.batch import cost_scale
 from edgeopt.core.plan import ranges
 from edgeopt.core.problem import Problem
+from edgeopt.core.tolerances import TINY
 
 __all__ = ["priced_cost", "lagrangian_bound", "lagrangian_prices", "ITERATIONS"]
 
@@ -75,7 +76,7 @@ def lagrangian_prices(
     if scale is None:
         per_bin = problem.n_items / max(int(problem.balanced.sum()), 1)
         scale = 0.01 * cost_scale(problem) * per_bin
-    cap = problem.capacity if capacity is None else np.maximum(capacity, 1e-12)
+    cap = problem.capacity if capacity is None else np.maximum(capacity, TINY)
     n_res, n_col = problem.n_resources, problem.n_columns
     use = problem.use
     indptr, rows, vals = use.indptr, use.indices, use.data

@@ -18,8 +18,9 @@ import numba as nb
 import numpy as np
 import scipy.sparse as sp
 
-from edgeopt.core.evaluate import CAPACITY_LIMIT, over_capacity
+from edgeopt.core.evaluate import over_capacity
 from edgeopt.core.problem import Problem
+from edgeopt.core.tolerances import CAPACITY_LIMIT
 
 __all__ = ["PlanState", "segment_min", "ranges"]
 

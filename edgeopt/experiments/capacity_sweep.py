@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from edgeopt.core.compile import compile_scenario
+from edgeopt.core.gaps import gap_to_reference
 from edgeopt.core.problem import CLOUD, Problem
 from edgeopt.core.result import SolveResult
 from edgeopt.jsonio import write_text_atomic
@@ -219,7 +220,7 @@ def _add_gaps(rows: list[dict[str, Any]]) -> None:
         z_star = opt.get(_key(r)[:4])
         ok = r["objective"] is not None and r["status"] in ("optimal", "feasible", "time_limit")
         r["gap"] = (
-            (r["objective"] - z_star) / max(abs(z_star), 1e-12)
+            gap_to_reference(r["objective"], z_star)
             if (z_star is not None and ok)
             else float("nan")
         )

@@ -12,6 +12,7 @@ from typing import Protocol
 import numpy as np
 
 from edgeopt.core.problem import Problem
+from edgeopt.core.tolerances import IMPROVE_TOL
 from edgeopt.policy.features import PolicyBatch
 
 __all__ = ["Policy", "FirstPass", "choose", "rollout", "best_plan"]
@@ -74,6 +75,6 @@ def best_plan(batches: list[PolicyBatch]) -> tuple[np.ndarray | None, float, int
                 stuck += 1
                 continue
             z = batch.z(b)
-            if z < best_z - 1e-12:
+            if z < best_z - IMPROVE_TOL:
                 best, best_z = batch.assignment(b), z
     return best, best_z, stuck

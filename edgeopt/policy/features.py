@@ -36,6 +36,7 @@ from edgeopt.core.batch import PlanBatch
 from edgeopt.core.lagrange import lagrangian_prices, priced_cost
 from edgeopt.core.plan import segment_min
 from edgeopt.core.problem import Problem
+from edgeopt.core.tolerances import IMPROVE_TOL, TINY
 
 __all__ = [
     "FEATURES",
@@ -167,7 +168,9 @@ class PolicyBatch(PlanBatch):
                 above = priced - mins[p.col_item]
                 cs = slice(self.col_off[b], self.col_off[b + 1])
                 self.col_lagr[cs] = above / self.scale[b]
-                tol = 1e-12 * max(1.0, float(np.abs(mins[np.isfinite(mins)]).max(initial=0.0)))
+                tol = IMPROVE_TOL * max(
+                    1.0, float(np.abs(mins[np.isfinite(mins)]).max(initial=0.0))
+                )
                 self.col_lagr_best[cs] = above <= tol
         # static per column / per use entry, gathered each step instead of recomputed
         self.ell_real = self.ell_idx != self.dummy
@@ -213,7 +216,7 @@ class PolicyBatch(PlanBatch):
         after = (load + amt) / cap
         mask = self.fit_mask()
         with np.errstate(divide="ignore", invalid="ignore"):
-            left = np.where(real, amt / np.maximum(cap - load, 1e-12 * cap), 0.0)
+            left = np.where(real, amt / np.maximum(cap - load, TINY * cap), 0.0)
         bal = self.balanced[idx]
         u = self.u[:, None]
         u_after = np.maximum(u, np.where(bal, load + amt, -np.inf).max(axis=2))

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from edgeopt.core.evaluate import objectives_agree
+from edgeopt.core.gaps import gap_to_reference
 from edgeopt.core.result import PLAN_STATUSES
 
 __all__ = [
@@ -26,7 +27,6 @@ __all__ = [
     "SolverSummary",
     "Comparison",
     "references",
-    "relative_gap",
     "compare",
     "format_table",
     "format_markdown",
@@ -90,7 +90,7 @@ def has_plan(row: dict[str, Any]) -> bool:
 
 
 def proven_optimal(row: dict[str, Any]) -> bool:
-    """A row counts as optimal only when its bound meets its objective within 1e-6 (relative):
+    """A row counts as optimal only when its bound meets its objective (``objectives_agree``):
     a row marked ``optimal`` with a bound below Z, or none, is a plan, not a proof."""
     z, b = row.get("objective_internal"), row.get("bound_internal")
     return (
@@ -121,18 +121,6 @@ def references(rows: Iterable[dict[str, Any]]) -> dict[str, Reference]:
             best = min(plans, key=lambda r: r["objective_internal"])
             out[sha] = Reference("best found", float(best["objective_internal"]), best["solver"])
     return out
-
-
-def relative_gap(z: float, z_star: float) -> float:
-    """(z − z*)/|z*|; a rounding-level negative gap is 0; z* = 0 gives 0 or inf.
-
-    >>> relative_gap(1.1, 1.0), relative_gap(-9.0, -10.0), relative_gap(0.0, 0.0)
-    (0.10000000000000009, 0.1, 0.0)
-    """
-    if z_star == 0.0:
-        return 0.0 if abs(z) <= 1e-12 else math.inf
-    g = (z - z_star) / abs(z_star)
-    return 0.0 if -1e-9 < g < 0.0 else g
 
 
 def _median(xs: Sequence[float]) -> float | None:
@@ -191,7 +179,7 @@ def compare(
         for r in rs:
             ref = refs.get(r["instance_sha256"])
             if has_plan(r) and ref is not None:
-                sm.gaps[r["instance_name"]] = relative_gap(
+                sm.gaps[r["instance_name"]] = gap_to_reference(
                     float(r["objective_internal"]), ref.value
                 )
         g = list(sm.gaps.values())

@@ -26,10 +26,18 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from edgeopt.core.evaluate import evaluate
+from edgeopt.core.evaluate import evaluate, objectives_agree
 from edgeopt.core.lagrange import lagrangian_bound
 from edgeopt.core.problem import Problem
 from edgeopt.core.result import Interrupted, Outcome
+from edgeopt.core.tolerances import HIGHS_DUAL_FEAS_TOL, PRICING_TOL
+from edgeopt.solvers.budgets import (
+    CG_LP_SHARE,
+    CG_MIP_SHARE,
+    CG_START_SHARE,
+    MIN_HIGHS_TIME_S,
+    UNTIMED_LNS_ROUNDS,
+)
 from edgeopt.solvers.highs import HighsOptions, configure, new_highs, run_interruptible
 from edgeopt.solvers.lns import improve
 from edgeopt.solvers.registry import Deadline, get_solver, register
@@ -81,7 +89,7 @@ def column_generation(
     start: np.ndarray | None,
     deadline: Deadline,
     per_item: int = 2,
-    tol: float = 1e-9,
+    tol: float = PRICING_TOL,
     log: bool = False,
 ) -> CGResult:
     """Column generation for the LP relaxation until no column prices out or time runs out."""
@@ -107,7 +115,7 @@ def column_generation(
 
     h = new_highs()
     configure(h, HighsOptions(log=log))
-    h.setOptionValue("dual_feasibility_tolerance", 1e-9)  # duals feed the bound
+    h.setOptionValue("dual_feasibility_tolerance", HIGHS_DUAL_FEAS_TOL)  # duals feed the bound
     inf = highspy.kHighsInf
     lower = np.r_[np.ones(n_items), np.full(cap_rows.size + bal_rows.size, -inf)]
     upper = np.r_[np.ones(n_items), p.capacity[cap_rows], np.zeros(bal_rows.size)]
@@ -189,7 +197,7 @@ def column_generation(
         it += 1
         left = deadline.left()
         if np.isfinite(left):
-            h.setOptionValue("time_limit", max(left, 1e-3))
+            h.setOptionValue("time_limit", max(left, MIN_HIGHS_TIME_S))
         run_interruptible(h)
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             break
@@ -248,7 +256,7 @@ def cg(
     """
 
     deadline = Deadline.after(time_limit_s)
-    base = get_solver(start)(problem, seed=seed, time_limit_s=deadline.share(0.15))
+    base = get_solver(start)(problem, seed=seed, time_limit_s=deadline.share(CG_START_SHARE))
     a0 = base.assignment if base.has_plan else None
     try:
         return _cg_from(
@@ -279,7 +287,9 @@ def _cg_from(
     res = column_generation(
         problem,
         start=a0,
-        deadline=Deadline(deadline.start, None if time_limit_s is None else time_limit_s * 0.6),
+        deadline=Deadline(
+            deadline.start, None if time_limit_s is None else time_limit_s * CG_LP_SHARE
+        ),
         per_item=per_item,
     )
     stats: dict[str, Any] = {
@@ -300,7 +310,7 @@ def _cg_from(
     cols = np.flatnonzero(keep)
     every_item = np.unique(problem.col_item[cols]).size == problem.n_items
     if every_item and not deadline.passed():
-        opts = HighsOptions(time_limit_s=deadline.share(0.6), threads=threads, seed=seed)
+        opts = HighsOptions(time_limit_s=deadline.share(CG_MIP_SHARE), threads=threads, seed=seed)
         # the MILP over the generated columns, from arrays (no Pyomo build)
         mres, pb_a = solve_columns(problem, cols, opts, start=a0)
         stats["pb_status"] = mres.termination
@@ -316,18 +326,18 @@ def _cg_from(
             stats=stats,
             message="no plan: the start solver and the restricted MIP found none",
         )
-    if best_z - res.bound > 1e-6 * max(1.0, abs(best_z)) and not deadline.passed():
+    if not objectives_agree(best_z, res.bound) and not deadline.passed():
         best, lstats = improve(
             problem,
             best,
             deadline=deadline,
             seed=seed,
             threads=threads,
-            max_rounds=None if time_limit_s is not None else 30,
+            max_rounds=None if time_limit_s is not None else UNTIMED_LNS_ROUNDS,
         )
         stats.update(lstats)
     z = evaluate(problem, best).objective
-    proven = abs(z - res.bound) <= 1e-6 * max(1.0, abs(z))
+    proven = objectives_agree(z, res.bound)
     return Outcome(
         best,
         "optimal" if proven else ("time_limit" if deadline.passed() else None),

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from edgeopt.core.problem import Problem
-from edgeopt.core.result import Outcome
+from edgeopt.core.result import Outcome, Status
 from edgeopt.errors import InputError
 from edgeopt.policy.checkpoint import checkpoint_sha256, load_policy
 from edgeopt.policy.decode import best_plan, rollout
@@ -114,9 +114,9 @@ def drl(
         "plans": 1 + drawn,
         "stuck_plans": stuck,
         "load_s": round(t_load, 4),
-        "greedy_objective": greedy_batch.states[0].z() if greedy_done else None,
+        "greedy_objective": greedy_batch.z(0) if greedy_done else None,
     }
-    status = "time_limit" if timed_out else None
+    status: Status | None = "time_limit" if timed_out else None
     if timed_out:
         stats["stopped"] = "time limit"
     if best is None:

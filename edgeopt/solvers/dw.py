@@ -48,6 +48,17 @@ import scipy.sparse as sp
 
 from edgeopt.core.evaluate import FEAS_TOL, evaluate
 from edgeopt.core.problem import Problem
+from edgeopt.core.tolerances import (
+    IMPROVE_TOL,
+    LP_ZERO,
+    PATTERN_MIP_ABS_GAP,
+    PATTERN_MIP_REL_GAP,
+    PRICING_TOL,
+    RC_FIX_ATOL,
+    RC_FIX_RTOL,
+    TINY,
+)
+from edgeopt.solvers.budgets import MIN_HIGHS_TIME_S
 from edgeopt.solvers.cg import cheapest_columns
 from edgeopt.solvers.highs import new_highs, solve_arrays
 from edgeopt.solvers.oscillation import oscillate
@@ -65,7 +76,7 @@ __all__ = [
 ]
 
 #: Relative tolerance for "prices out" and for two bounds being equal.
-_TOL = 1e-9
+_TOL = PRICING_TOL
 
 
 # --------------------------------------------------------------------------- structure
@@ -219,7 +230,7 @@ def _bb(rc, weight, ptr, cap, orders, v, wmin, lam, tail, max_nodes):  # pragma:
                 if k2 != k:
                     b -= lam[k2] * left[k2]
             lb = max(lb, b)
-        if value + lb >= best - 1e-12:
+        if value + lb >= best - IMPROVE_TOL:
             # prune: back up
             depth -= 1
             value -= _undo_nb(depth, choice, rc, weight, left)
@@ -290,7 +301,7 @@ def _root_multipliers(
     r = cap.size
     lam = np.zeros(r)
     scale = np.where(cap > 0, 1.0 / np.where(cap > 0, cap, 1.0), 1.0)
-    step = float(np.abs(rc).max(initial=0.0)) + 1e-12
+    step = float(np.abs(rc).max(initial=0.0)) + TINY
     best_v, best_lam = -np.inf, lam.copy()
     for t in range(steps):
         g = rc + weight @ lam
@@ -306,7 +317,7 @@ def _root_multipliers(
         used = weight[arg[arg >= 0]].sum(axis=0) if (arg >= 0).any() else np.zeros(r)
         sub = (used - cap) * scale
         norm = float(np.linalg.norm(sub))
-        if norm < 1e-12:
+        if norm < TINY:
             break
         lam = np.maximum(0.0, lam + (step / (t + 1)) * (sub / norm) * scale)
     return best_lam
@@ -406,9 +417,9 @@ def knapsack(
     items, li = np.unique(item, return_inverse=True)
     h = new_highs()
     h.setOptionValue("output_flag", False)
-    h.setOptionValue("mip_rel_gap", 1e-9)
-    h.setOptionValue("mip_abs_gap", 1e-12)
-    h.setOptionValue("time_limit", max(time_limit_s, 1e-3))
+    h.setOptionValue("mip_rel_gap", PATTERN_MIP_REL_GAP)
+    h.setOptionValue("mip_abs_gap", PATTERN_MIP_ABS_GAP)
+    h.setOptionValue("time_limit", max(time_limit_s, MIN_HIGHS_TIME_S))
     inf = highspy.kHighsInf
     h.addVars(n, np.zeros(n), np.ones(n))
     h.changeColsCost(n, np.arange(n, dtype=np.int32), rc)
@@ -648,7 +659,7 @@ def interval_lp(
     h.setOptionValue("output_flag", False)
     left = deadline.left()
     if math.isfinite(left):
-        h.setOptionValue("time_limit", max(left, 1e-3))
+        h.setOptionValue("time_limit", max(left, MIN_HIGHS_TIME_S))
     h.passModel(lp)
     h.run()
     if h.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
@@ -682,7 +693,7 @@ def interval_bound(
     n_sh, n_bal = st.shared.size, st.balanced.size
     n_pb = st.pattern_bins.size
     w = float(p.balance_weight) if n_bal else 0.0
-    allowed = st.col_bal_load <= iv.hi * (1.0 + FEAS_TOL) + 1e-12
+    allowed = st.col_bal_load <= iv.hi * (1.0 + FEAS_TOL) + TINY
     bin_row = np.full(p.n_bins, -1, dtype=np.int64)
     bin_row[st.pattern_bins] = n_items + np.arange(n_pb)
     r_sh = n_items + n_pb
@@ -762,7 +773,7 @@ def interval_bound(
         add_column(np.array([j]), None)
     in_master = 0
     for k in range(len(pool.bins)):
-        if pool.load[k] <= iv.hi * (1.0 + FEAS_TOL) + 1e-12:
+        if pool.load[k] <= iv.hi * (1.0 + FEAS_TOL) + TINY:
             add_column(pool.cols[k], pool.bins[k])
             in_master += 1
     if iv.iterations == 0:
@@ -795,7 +806,7 @@ def interval_bound(
         iv.iterations += 1
         left = deadline.left()
         if math.isfinite(left):
-            h.setOptionValue("time_limit", max(left, 1e-3))
+            h.setOptionValue("time_limit", max(left, MIN_HIGHS_TIME_S))
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             break
@@ -836,7 +847,7 @@ def interval_bound(
         # equals the master's value, the Dantzig–Wolfe bound of the interval
         if added == 0:
             bought = np.asarray(h.getSolution().col_value)[art]
-            if stab_pi is not None and bought.sum() > 1e-9:
+            if stab_pi is not None and bought.sum() > LP_ZERO:
                 # the master still buys an item: raise its price (no cap, so an interval
                 # that holds no plan sees its Lagrangian grow until it closes)
                 delta *= 4.0
@@ -922,7 +933,7 @@ def pattern_bound(
     done: list[Interval] = []
     for iv in grid:
         # valid before any work: each item's cheapest column that fits the interval, and w·lo
-        allowed = st.col_bal_load <= iv.hi * (1.0 + FEAS_TOL) + 1e-12
+        allowed = st.col_bal_load <= iv.hi * (1.0 + FEAS_TOL) + TINY
         least = np.minimum.reduceat(np.where(allowed, p.col_cost, np.inf), p.item_ptr[:-1])
         # (not floored: the heap must still see which intervals are cheap to rule out; a
         # floored tie sent the search through the hopeless low intervals first)
@@ -937,7 +948,7 @@ def pattern_bound(
     for iv in sorted(heap, key=lambda x: x.bound):
         if deadline.passed():
             break
-        allowed = st.col_bal_load <= iv.hi * (1.0 + FEAS_TOL) + 1e-12
+        allowed = st.col_bal_load <= iv.hi * (1.0 + FEAS_TOL) + TINY
         got = interval_lp(p, st, iv, allowed, deadline)
         if got is None:
             continue
@@ -960,7 +971,7 @@ def pattern_bound(
             if not iv.converged and deadline.passed():
                 break
             continue
-        if w == 0.0 or (iv.hi - iv.lo) <= min_width * max(u_max, 1e-12):
+        if w == 0.0 or (iv.hi - iv.lo) <= min_width * max(u_max, TINY):
             done.append(iv)
             continue
         mid = 0.5 * (iv.lo + iv.hi)
@@ -1083,7 +1094,7 @@ def survivors(p: Problem, res: PatternBound, incumbent: float) -> np.ndarray:
         gap = incumbent - max(iv.bound, res.floor)
         if gap <= _TOL * max(1.0, abs(incumbent)):
             continue
-        allowed = st.col_bal_load <= iv.hi * (1.0 + FEAS_TOL) + 1e-12
+        allowed = st.col_bal_load <= iv.hi * (1.0 + FEAS_TOL) + TINY
         if iv.pi is None or iv.price is None:
             keep |= allowed
             continue
@@ -1095,5 +1106,5 @@ def survivors(p: Problem, res: PatternBound, incumbent: float) -> np.ndarray:
             least = np.zeros(p.n_items)
             np.minimum.at(least, p.col_item[f], rc[f])
             slack[f] = rc[f] - least[p.col_item[f]]
-        keep |= allowed & (slack <= gap * (1 + 1e-7) + 1e-9)
+        keep |= allowed & (slack <= gap * (1 + RC_FIX_RTOL) + RC_FIX_ATOL)
     return keep

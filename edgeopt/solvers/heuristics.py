@@ -8,6 +8,7 @@ from edgeopt.core.evaluate import evaluate
 from edgeopt.core.plan import PlanState
 from edgeopt.core.problem import Problem
 from edgeopt.core.result import Outcome
+from edgeopt.core.tolerances import IMPROVE_TOL, TINY
 from edgeopt.solvers.registry import Deadline, register
 
 __all__ = ["greedy", "random_construction", "regret_pass"]
@@ -26,7 +27,7 @@ def regret_pass(
     bias = None
     if penalty:
         share = np.asarray(problem.use.T @ (1.0 / problem.capacity)).ravel()
-        scale = max(float(np.abs(problem.col_cost).max(initial=0.0)), 1e-12)
+        scale = max(float(np.abs(problem.col_cost).max(initial=0.0)), TINY)
         bias = penalty * scale * share
     st = PlanState(problem, track=True, bias=bias)
     for _ in range(problem.n_items):
@@ -82,7 +83,7 @@ def greedy(
                 cut = cut or deadline.passed()
                 continue
             z = evaluate(problem, a).objective
-            if z < best_z - 1e-12:
+            if z < best_z - IMPROVE_TOL:  # absolute here
                 best, best_z = a, z
     stats = {"passes": passes}
     if best is None:

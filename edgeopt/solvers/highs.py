@@ -20,7 +20,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from edgeopt.core.result import Interrupted
+from edgeopt.core.tolerances import HIGHS_FEAS_TOL, HIGHS_MIP_GAP
 from edgeopt.errors import SolverError
+from edgeopt.solvers.budgets import MIN_HIGHS_TIME_S
 
 __all__ = [
     "HighsOptions",
@@ -33,8 +35,8 @@ __all__ = [
     "DEFAULT_MIP_GAP",
 ]
 
-#: Relative gap under which HiGHS may stop (its default 1e-4 would stop with a visible gap).
-DEFAULT_MIP_GAP = 1e-6
+#: Relative gap under which HiGHS may stop (``tolerances.HIGHS_MIP_GAP``).
+DEFAULT_MIP_GAP = HIGHS_MIP_GAP
 _BANNER_SHOWN = False
 _scheduler_threads: list[int | None] = [None]
 
@@ -48,7 +50,7 @@ class HighsOptions:
     threads: int | None = None
     seed: int | None = None
     log: bool = False
-    feasibility_tolerance: float = 1e-9
+    feasibility_tolerance: float = HIGHS_FEAS_TOL
     #: LNS sub-problems (``guarded=True``) on models with a binding dense row (see
     #: :func:`has_binding_dense_row`) run with presolve and every primal heuristic but
     #: feasibility jump off as well: their first presolve also stalled there.
@@ -129,7 +131,7 @@ def configure(h: Any, o: HighsOptions, *, dense: bool = False) -> None:
     """
     h.setOptionValue("output_flag", bool(o.log))
     if o.time_limit_s is not None:
-        h.setOptionValue("time_limit", max(float(o.time_limit_s), 1e-3))
+        h.setOptionValue("time_limit", max(float(o.time_limit_s), MIN_HIGHS_TIME_S))
     if o.threads is not None:
         h.setOptionValue("threads", int(o.threads))
     if o.seed is not None:

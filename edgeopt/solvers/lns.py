@@ -25,7 +25,9 @@ from edgeopt.core.evaluate import evaluate
 from edgeopt.core.plan import PlanState
 from edgeopt.core.problem import Problem
 from edgeopt.core.result import Outcome, SolveResult
+from edgeopt.core.tolerances import ASPIRATION_RTOL
 from edgeopt.errors import InputError
+from edgeopt.solvers.budgets import LNS_START_SHARE, UNTIMED_LNS_ROUNDS
 from edgeopt.solvers.highs import HighsOptions
 from edgeopt.solvers.registry import (
     Deadline,
@@ -114,7 +116,7 @@ def _accept(st: PlanState, items: np.ndarray, new_cols: np.ndarray, z: float) ->
     new = st.assignment.copy()
     new[items] = new_cols
     ev = evaluate(st.problem, new)
-    if not (ev.feasible and ev.objective < z - 1e-9 * max(1.0, abs(z))):
+    if not (ev.feasible and ev.objective < z - ASPIRATION_RTOL * max(1.0, abs(z))):
         return None
     for i in items:
         st.remove(int(i))
@@ -235,7 +237,7 @@ def lns(
     threads: int | None = None,
 ) -> Outcome:
     """LNS from solver ``start``'s plan; without ``time_limit_s`` it stops after ``max_rounds``
-    (default 30 then).
+    (default UNTIMED_LNS_ROUNDS then).
 
     :param size: items freed per neighbourhood.
     :param sub_time_s: HiGHS time limit of one re-solve.
@@ -243,9 +245,9 @@ def lns(
     if size < 1 or sub_time_s <= 0:
         raise InputError("lns: size must be ≥ 1 and sub_time_s > 0", field="size")
     if time_limit_s is None and max_rounds is None:
-        max_rounds = 30
+        max_rounds = UNTIMED_LNS_ROUNDS
     deadline = Deadline.after(time_limit_s)
-    base = get_solver(start)(problem, seed=seed, time_limit_s=deadline.share(0.5))
+    base = get_solver(start)(problem, seed=seed, time_limit_s=deadline.share(LNS_START_SHARE))
     return _lns_outcome(
         problem,
         base,
@@ -270,12 +272,15 @@ def _lns_composite(base_name: str) -> tuple[Any, str]:
             base,
             deadline,
             seed,
-            max_rounds=None if deadline.limit_s is not None else 30,
+            max_rounds=None if deadline.limit_s is not None else UNTIMED_LNS_ROUNDS,
             repair=repair,
         )
 
     return chain(
-        base_name, then, f"{base_name}, then exact large-neighbourhood search", base_share=0.5
+        base_name,
+        then,
+        f"{base_name}, then exact large-neighbourhood search",
+        base_share=LNS_START_SHARE,
     )
 
 

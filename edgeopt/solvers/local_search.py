@@ -27,7 +27,8 @@ import numpy as np
 
 from edgeopt.core.plan import PlanState
 from edgeopt.core.problem import Problem
-from edgeopt.core.result import Outcome, SolveResult
+from edgeopt.core.result import Outcome, SolveResult, Status
+from edgeopt.core.tolerances import IMPROVE_TOL
 from edgeopt.solvers.oscillation import oscillate
 from edgeopt.solvers.registry import (
     Deadline,
@@ -44,14 +45,14 @@ __all__ = ["polish", "descent", "local_search", "polish_outcome", "ColumnIndex"]
 def _pick(z: np.ndarray, spread: np.ndarray) -> int:
     """Index of the least Z; among (near-)ties, the least spread of balanced loads."""
     zmin = z.min()
-    near = z <= zmin + 1e-12 * max(1.0, abs(zmin))
+    near = z <= zmin + IMPROVE_TOL * max(1.0, abs(zmin))
     return int(np.flatnonzero(near)[np.argmin(spread[near])])
 
 
 def _better(z_new: float, s_new: float, z: float, s: float) -> bool:
-    """Lower Z, or the same Z (to 1e-12 relative) with a smaller spread: a strict descent."""
-    tol = 1e-12 * max(1.0, abs(z))
-    return z_new < z - tol or (z_new <= z + tol * 1e-3 and s_new < s - 1e-12 * max(1.0, s))
+    """Lower Z, or the same Z (to IMPROVE_TOL relative) with a smaller spread: a strict descent."""
+    tol = IMPROVE_TOL * max(1.0, abs(z))
+    return z_new < z - tol or (z_new <= z + tol * 1e-3 and s_new < s - IMPROVE_TOL * max(1.0, s))
 
 
 def _best_shift(st: PlanState, i: int) -> tuple[float, float, int]:
@@ -189,7 +190,9 @@ def polish_outcome(
     a, stats = run(problem, base.assignment, seed=seed, time_limit_s=deadline.share(1.0))
     # A base that proved optimality stays optimal (the referee re-checks the bound).
     cut = base.status == "time_limit" or stats["ls_stopped_by_time"]
-    status = "optimal" if base.status == "optimal" else ("time_limit" if cut else None)
+    status: Status | None = (
+        "optimal" if base.status == "optimal" else ("time_limit" if cut else None)
+    )
     return Outcome(
         a,
         status,

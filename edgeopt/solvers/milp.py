@@ -19,8 +19,15 @@ import numpy as np
 
 from edgeopt.core.evaluate import evaluate, objectives_agree
 from edgeopt.core.problem import Problem
-from edgeopt.core.result import Interrupted, Outcome
+from edgeopt.core.result import Interrupted, Outcome, Status
 from edgeopt.errors import InputError, SolverError
+from edgeopt.solvers.budgets import (
+    MILP_FALLBACK_MIN_S,
+    MILP_FALLBACK_SHARE,
+    MILP_START_MAX_S,
+    MILP_START_SHARE,
+    MIN_HIGHS_TIME_S,
+)
 from edgeopt.solvers.highs import DEFAULT_MIP_GAP, HighsOptions, MilpResults, solve_arrays
 from edgeopt.solvers.milp_model import CompiledModel, build_model, compile_model
 from edgeopt.solvers.reduce import Reduction, reduce_problem
@@ -34,8 +41,6 @@ DEFAULT_WARM_START = "greedy+ls"
 #: Seconds to build and load the MILP per column of the reduced problem (2.5 s for c50-r400's
 #: 173 000 on a loaded 2-core machine): with less time left, the MILP is not attempted.
 _BUILD_S_PER_COLUMN = 1.5e-5
-#: Share of the time limit the warm-start solver may use (and at most this many seconds).
-_START_SHARE, _START_MAX_S = 0.05, 2.0
 
 
 def _build(
@@ -86,7 +91,11 @@ def solve_model(
                 col_value[cm.u_pos] = max(
                     ev.max_balanced, float(np.max((ev.loads + fixed_load)[problem.balanced]))
                 )
-    left = None if options.time_limit_s is None else max(options.time_limit_s - build_s, 1e-3)
+    left = (
+        None
+        if options.time_limit_s is None
+        else max(options.time_limit_s - build_s, MIN_HIGHS_TIME_S)
+    )
     info = {
         "build_s": round(build_s, 6),
         "n_vars": cm.n_vars,
@@ -135,8 +144,8 @@ def _assignment_from_x(problem: Problem, x: np.ndarray) -> np.ndarray:
 
 def _fallback_s(deadline: Deadline) -> float | None:
     """Time for a greedy fallback plan: a tenth of what is left, at least 0.5 s (None: no limit)."""
-    share = deadline.share(0.1)
-    return None if share is None else max(share, 0.5)
+    share = deadline.share(MILP_FALLBACK_SHARE)
+    return None if share is None else max(share, MILP_FALLBACK_MIN_S)
 
 
 def _prepare(problem: Problem, reduce: bool) -> tuple[Reduction, float]:
@@ -157,7 +166,7 @@ def _start(
         return None, "none"
     if isinstance(warm_start, str):
         res = get_solver(warm_start)(
-            problem, seed=seed, time_limit_s=deadline.share(_START_SHARE, _START_MAX_S)
+            problem, seed=seed, time_limit_s=deadline.share(MILP_START_SHARE, MILP_START_MAX_S)
         )
         a, source = res.assignment, warm_start
     else:
@@ -278,7 +287,9 @@ def solve(
     if res.infeasible:
         return Outcome(None, "infeasible", stats=stats, message=message)
     a = None if reduced_a is None else red.kept[reduced_a]
-    status = "optimal" if res.proven_optimal else ("time_limit" if res.time_limit else None)
+    status: Status | None = (
+        "optimal" if res.proven_optimal else ("time_limit" if res.time_limit else None)
+    )
     if a is None and status != "time_limit":
         status = "error"
     bound, objective = res.bound, res.objective

@@ -18,6 +18,7 @@ import scipy.sparse as sp
 
 from edgeopt.core.evaluate import FEAS_TOL
 from edgeopt.core.problem import Problem
+from edgeopt.core.tolerances import RESIDUAL_RTOL
 from edgeopt.errors import InputError
 
 __all__ = ["build_model", "CompiledModel", "compile_model"]
@@ -69,7 +70,7 @@ def build_model(
         # residual of float noise (1e-13) makes HiGHS's presolve chase meaningless coefficients.
         fixed = np.asarray(fixed_load, dtype=float)
         cap = np.maximum(problem.capacity * (1.0 + FEAS_TOL) - fixed, 0.0)
-        cap[cap < 1e-12 * problem.capacity] = 0.0
+        cap[cap < RESIDUAL_RTOL * problem.capacity] = 0.0
     balanced = np.flatnonzero(problem.balanced)
 
     m = pyo.ConcreteModel(name=problem.name)

@@ -44,6 +44,7 @@ import scipy.sparse as sp
 
 from edgeopt.core.evaluate import FEAS_TOL, evaluate, objectives_agree
 from edgeopt.core.problem import Problem
+from edgeopt.core.tolerances import ASPIRATION_RTOL, IMPROVE_TOL, POSITIVE_FLOOR, TINY
 from edgeopt.errors import SolverError
 
 __all__ = ["OscillationArrays", "Search", "oscillate", "penalised_state", "start_search"]
@@ -121,7 +122,7 @@ def _viol(load, cap):
 
 @nb.njit(cache=True)
 def _aspire(best_z):
-    return 1e-9 * max(1.0, abs(best_z)) if best_z < np.inf else 0.0
+    return ASPIRATION_RTOL * max(1.0, abs(best_z)) if best_z < np.inf else 0.0
 
 
 @nb.njit(cache=True)
@@ -528,7 +529,7 @@ def _run(
             # the running Z drifts with rounding: recompute it exactly before keeping the plan
             top = _top3(load, bal_rows)
             z_exact = sf[_F_COST] + (w_u * max(top[0], 0.0) if w_u != 0.0 else 0.0)
-            if best_z == np.inf or z_exact < best_z - 1e-12 * max(1.0, abs(best_z)):
+            if best_z == np.inf or z_exact < best_z - IMPROVE_TOL * max(1.0, abs(best_z)):
                 sf[_F_BEST_Z] = z_exact
                 best[:] = assign
                 si[_I_STALL] = 0
@@ -713,9 +714,9 @@ def _initial_weight(a: OscillationArrays) -> float:
         return 1.0
     mx = np.maximum.reduceat(a.cost, ptr[:-1][nonempty])
     mn = np.minimum.reduceat(a.cost, ptr[:-1][nonempty])
-    spread = float(np.mean(mx - mn)) + 1e-3 * float(np.mean(np.abs(a.cost)) + 1e-12)
+    spread = float(np.mean(mx - mn)) + 1e-3 * float(np.mean(np.abs(a.cost)) + TINY)
     share = float(np.mean(a.vals / a.cap[a.rows]))
-    return max(spread / max(share, 1e-12), 1e-9)
+    return max(spread / max(share, TINY), POSITIVE_FLOOR)
 
 
 def penalised_state(

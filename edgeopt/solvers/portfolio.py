@@ -23,11 +23,20 @@ from typing import Any
 
 import numpy as np
 
-from edgeopt.core.evaluate import evaluate
+from edgeopt.core.evaluate import evaluate, objectives_agree
 from edgeopt.core.lagrange import lagrangian_bound
 from edgeopt.core.problem import Problem
-from edgeopt.core.result import Interrupted, Outcome
+from edgeopt.core.result import Interrupted, Outcome, Status
+from edgeopt.core.tolerances import IMPROVE_TOL, RC_FIX_RTOL
 from edgeopt.errors import InputError
+from edgeopt.solvers.budgets import (
+    BEST_CG_SHARE,
+    BEST_DW_SHARE,
+    BEST_MIP_SHARE,
+    BEST_OSCILLATION_SHARE,
+    BEST_POOL_PLAN_SHARE,
+    BEST_START_SHARE,
+)
 from edgeopt.solvers.cg import cheapest_columns, column_generation
 from edgeopt.solvers.dw import pattern_bound, pool_plan, survivors
 from edgeopt.solvers.highs import HighsOptions
@@ -36,11 +45,6 @@ from edgeopt.solvers.registry import Deadline, get_solver, register
 from edgeopt.solvers.submip import solve_columns
 
 __all__ = ["best", "dw", "reduced_costs"]
-
-#: Shares of the time left for each stage (start, oscillation, bound, restricted MILP).
-_SHARE_START, _SHARE_SO, _SHARE_CG, _SHARE_MIP = 0.1, 0.3, 0.4, 0.85
-#: The pattern bound's share of the time left (it is slower than the LP, and worth it).
-_SHARE_DW = 0.75
 
 
 def reduced_costs(problem: Problem, y: np.ndarray, nu: np.ndarray) -> tuple[float, np.ndarray]:
@@ -61,7 +65,7 @@ def _keep_by_rc(
     """Columns that may be in a plan better than the incumbent (rc ≤ gap), and whether that set
     is complete; above ``max_columns`` each item keeps only its lowest-rc columns, plus
     ``extra`` (the columns column generation priced in)."""
-    tol = 1e-7 * max(1.0, abs(gap))
+    tol = RC_FIX_RTOL * max(1.0, abs(gap))
     keep = rc <= gap + tol
     exact = True
     if keep.sum() > max_columns:
@@ -125,14 +129,14 @@ def best(
         return round(time.perf_counter() - t0, 4)
 
     def note(z: float) -> None:
-        if not trace or z < trace[-1][1] - 1e-12 * max(1.0, abs(z)):
+        if not trace or z < trace[-1][1] - IMPROVE_TOL * max(1.0, abs(z)):
             trace.append([now(), z])
 
     inc: np.ndarray | None = None
     bound = -np.inf
     try:
         # 1. start
-        g = get_solver("greedy")(problem, seed=seed, time_limit_s=deadline.share(_SHARE_START))
+        g = get_solver("greedy")(problem, seed=seed, time_limit_s=deadline.share(BEST_START_SHARE))
         inc = g.assignment if g.has_plan else None
         inc_z = np.inf if inc is None else float(evaluate(problem, inc).objective)
         stats["start"] = "greedy" if inc is not None else "cheapest columns (greedy found no plan)"
@@ -148,7 +152,7 @@ def best(
             a, st = oscillate(problem, start, seed=seed, deadline=sub, arrays=arrays, stall=stall)
             offset = now() - st["so_s"]
             for t, z in st.pop("trace"):
-                if z < inc_z - 1e-12 * max(1.0, abs(z)) and (not trace or z < trace[-1][1]):
+                if z < inc_z - IMPROVE_TOL * max(1.0, abs(z)) and (not trace or z < trace[-1][1]):
                     trace.append([round(offset + t, 4), z])
             ev = evaluate(problem, a)
             if ev.feasible and ev.objective < inc_z:
@@ -156,7 +160,7 @@ def best(
             stats[stage] = {k: v for k, v in st.items()}
 
         # 2. strategic oscillation
-        run_so(_SHARE_SO, "oscillation")
+        run_so(BEST_OSCILLATION_SHARE, "oscillation")
         # 3. bound by column generation (or by patterns)
         bound = -np.inf
         duals = None
@@ -172,12 +176,12 @@ def best(
             cgr = column_generation(
                 problem,
                 start=inc,
-                deadline=Deadline(time.perf_counter(), deadline.share(_SHARE_CG / 2)),
+                deadline=Deadline(time.perf_counter(), deadline.share(BEST_CG_SHARE / 2)),
             )
             stats["cg"] = {"bound": cgr.bound, "lp_value": cgr.lp_value}
             pb = pattern_bound(
                 problem,
-                deadline=Deadline(time.perf_counter(), deadline.share(_SHARE_DW)),
+                deadline=Deadline(time.perf_counter(), deadline.share(BEST_DW_SHARE)),
                 incumbent=inc_z,
                 plan=inc,
                 floor=cgr.bound,
@@ -185,8 +189,10 @@ def best(
             bound = pb.bound
             stats["dw"] = pb.stats()
             # restricted-master heuristic: the best plan made of whole pool patterns
-            if inc is not None and inc_z - bound > 1e-6 * max(1.0, abs(inc_z)):
-                opts = HighsOptions(time_limit_s=deadline.share(0.4), threads=threads, seed=seed)
+            if inc is not None and not objectives_agree(inc_z, bound):
+                opts = HighsOptions(
+                    time_limit_s=deadline.share(BEST_POOL_PLAN_SHARE), threads=threads, seed=seed
+                )
                 pa = pool_plan(problem, pb, options=opts, start=inc)
                 if pa is not None:
                     ev = evaluate(problem, pa)
@@ -194,13 +200,13 @@ def best(
                     if ev.feasible and ev.objective < inc_z:
                         inc, inc_z = pa, float(ev.objective)
                         note(inc_z)
-            if inc is not None and inc_z - bound > 1e-6 * max(1.0, abs(inc_z)):
+            if inc is not None and not objectives_agree(inc_z, bound):
                 dw_keep = survivors(problem, pb, inc_z)
         elif not deadline.passed():
             cgr = column_generation(
                 problem,
                 start=inc,
-                deadline=Deadline(time.perf_counter(), deadline.share(_SHARE_CG)),
+                deadline=Deadline(time.perf_counter(), deadline.share(BEST_CG_SHARE)),
             )
             bound, duals, cg_columns = cgr.bound, cgr.duals, cgr.columns
             stats["cg"] = {
@@ -209,9 +215,7 @@ def best(
                 "iterations": cgr.iterations,
             }
         # 4. reduced-cost fixing and the restricted MILP
-        proven = (
-            inc is not None and np.isfinite(bound) and inc_z - bound <= 1e-6 * max(1.0, abs(inc_z))
-        )
+        proven = inc is not None and np.isfinite(bound) and objectives_agree(inc_z, bound)
         todo = duals is not None or dw_keep is not None
         if todo and not proven and not deadline.passed():
             if dw_keep is not None:
@@ -226,7 +230,9 @@ def best(
                 gap = inc_z - lb if inc is not None else float(np.quantile(rc, 0.02))
                 kept, exact = _keep_by_rc(problem, rc, gap, inc, max_mip_columns, cg_columns)
                 exact = exact and inc is not None
-            opts = HighsOptions(time_limit_s=deadline.share(_SHARE_MIP), threads=threads, seed=seed)
+            opts = HighsOptions(
+                time_limit_s=deadline.share(BEST_MIP_SHARE), threads=threads, seed=seed
+            )
             ub_before = inc_z
             res, sub_a = solve_columns(problem, kept, opts, start=inc)
             mip = {
@@ -246,9 +252,7 @@ def best(
                 # every plan better than ub_before uses kept columns only
                 bound = max(bound, min(res.bound, ub_before))
             stats["rc_mip"] = mip
-        proven = (
-            inc is not None and np.isfinite(bound) and inc_z - bound <= 1e-6 * max(1.0, abs(inc_z))
-        )
+        proven = inc is not None and np.isfinite(bound) and objectives_agree(inc_z, bound)
         # 5. oscillation again with the time left
         if inc is not None and not proven and deadline.left() > 0.05:
             # with a time limit the last stage uses all of it (no stall stop)
@@ -264,7 +268,9 @@ def best(
                 stats=stats,
                 message="no feasible plan found",
             )
-        status = "optimal" if proven else ("time_limit" if limited and deadline.passed() else None)
+        status: Status | None = (
+            "optimal" if proven else ("time_limit" if limited and deadline.passed() else None)
+        )
         return Outcome(inc, status, bound=out_bound, stats=stats)
 
     except KeyboardInterrupt:  # Ctrl-C: the best plan so far goes up, refereed

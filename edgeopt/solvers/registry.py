@@ -9,10 +9,10 @@ and :func:`get_solver` hands out ``solve(problem, *, seed, time_limit_s,
 **options) -> SolveResult`` that: checks each option against the algorithm's
 signature (one clean error naming an unknown or ill-typed option), records the
 settings with their defaults, returns ``infeasible`` at once when an item has no
-admissible column, times the call, re-evaluates the plan with the referee (a
-solver whose own objective disagrees raises :class:`SolverError`), and keeps
-``optimal`` only when the proven bound meets the objective within 1e-6
-(docs/model.md §7) — otherwise ``feasible``.
+admissible column, times the call, and hands the outcome to the referee
+(:func:`edgeopt.core.referee.referee`: a solver whose own objective disagrees
+raises :class:`SolverError`; ``optimal`` stands only when the proven bound meets
+the objective, docs/model.md §7 — otherwise ``feasible``).
 """
 
 from __future__ import annotations
@@ -28,10 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from edgeopt.core.evaluate import evaluate, objectives_agree
 from edgeopt.core.problem import Problem
+from edgeopt.core.referee import referee
 from edgeopt.core.result import Interrupted, Outcome, SolveResult
-from edgeopt.errors import InputError, SolverError
+from edgeopt.errors import InputError
+from edgeopt.jsonio import jsonable
 
 __all__ = [
     "register",
@@ -41,7 +42,6 @@ __all__ = [
     "solver_names",
     "solver_descriptions",
     "parse_options",
-    "referee",
     "Deadline",
     "chain",
     "passed_on",
@@ -341,9 +341,9 @@ def _check(
         "time_limit_s": None if time_limit_s is None else float(time_limit_s),
     }
     for key, p in entry.params.items():
-        settings[key] = _jsonable(checked.get(key, p.default))
+        settings[key] = jsonable(checked.get(key, p.default), array="assignment")
     for key, value in checked.items():
-        settings.setdefault(key, _jsonable(value))
+        settings.setdefault(key, jsonable(value, array="assignment"))
     return checked, settings
 
 
@@ -374,18 +374,6 @@ def _option_ranges() -> dict[str, Any]:
 OPTION_RANGES = _option_ranges()
 
 
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, np.ndarray):
-        return "assignment"
-    if isinstance(v, tuple):
-        return list(v)
-    try:
-        json.dumps(v)
-    except TypeError:
-        return repr(v)
-    return v
-
-
 # ------------------------------------------------------------------ the shared run
 def _run(
     entry: _Entry,
@@ -413,82 +401,18 @@ def _run(
         out = entry.algorithm(problem, seed=seed, time_limit_s=time_limit_s, **checked)
     except Interrupted as exc:  # Ctrl-C: the plan so far is refereed too, then passed up
         if isinstance(exc.partial, Outcome):
-            exc.partial = referee(
-                problem, entry.name, exc.partial, started=started, settings=settings
-            )
+            exc.partial = _refereed(problem, entry.name, exc.partial, started, settings)
         raise
-    return referee(problem, entry.name, out, started=started, settings=settings)
+    return _refereed(problem, entry.name, out, started, settings)
 
 
-def referee(
-    problem: Problem,
-    solver: str,
-    out: Outcome,
-    *,
-    started: float,
-    settings: dict[str, Any] | None = None,
+def _refereed(
+    problem: Problem, solver: str, out: Outcome, started: float, settings: dict[str, Any]
 ) -> SolveResult:
-    """Turn a raw :class:`Outcome` into an honest :class:`SolveResult`.
-
-    The objective is always the evaluator's; a solver-reported objective must
-    agree within 1e-6 relative and a bound must not exceed the plan's objective,
-    else :class:`SolverError`. ``optimal`` stands only when the bound meets the
-    objective within 1e-6 relative; an infeasible plan becomes ``error``.
-    """
-    status = out.status
-    message = out.message
-    bound = out.bound
-    stats = dict(out.stats)
-    ev = None
-    objective = None
-    assignment = out.assignment
-    if assignment is not None:
-        assignment = np.asarray(assignment, dtype=np.int64).reshape(-1)
-        if assignment.shape[0] != problem.n_items:
-            raise SolverError(
-                f"{solver}: returned {assignment.shape[0]} assignments for {problem.n_items} items"
-            )
-        ev = evaluate(problem, assignment)
-        objective = ev.objective
-        if out.objective is not None and not objectives_agree(out.objective, objective):
-            raise SolverError(
-                f"{solver}: reported objective {out.objective!r} but the evaluator finds {objective!r}"
-            )
-        if not ev.feasible:
-            status = "error"
-            message = f"{solver}: plan fails the evaluator: " + "; ".join(ev.violations[:3])
-        else:
-            if bound is not None and bound > objective and not objectives_agree(bound, objective):
-                raise SolverError(
-                    f"{solver}: bound {bound!r} exceeds the plan's objective {objective!r}"
-                )
-            if status in (None, "feasible", "error", "bound", "infeasible"):
-                status = "feasible"
-            if status == "optimal" and (bound is None or not objectives_agree(bound, objective)):
-                status = "feasible"
-                why = (
-                    "no proven bound" if bound is None else f"bound {bound:.9g} < Z {objective:.9g}"
-                )
-                message = f"{message + '; ' if message else ''}not proven optimal ({why})"
-                stats["optimal_claim_refused"] = why
-    else:
-        if status in (None, "optimal", "feasible"):
-            status = "error"
-            message = message or f"{solver}: no plan"
-        if status == "time_limit" and not message:
-            message = "no plan within the time limit"
-    return SolveResult(
-        solver=solver,
-        status=status,
-        assignment=assignment,
-        objective=objective,
-        bound=bound,
-        wall_s=time.perf_counter() - started,
-        settings=dict(settings or {}),
-        stats=stats,
-        message=message,
-        evaluation=ev,
-    )
+    """The core referee's verdict, timed from ``started`` to after the evaluation."""
+    res = referee(problem, solver, out, settings=settings)
+    res.wall_s = time.perf_counter() - started
+    return res
 
 
 def parse_options(items: list[str]) -> dict[str, dict[str, Any]]:

@@ -14,6 +14,7 @@ import scipy.sparse as sp
 
 from edgeopt.core.evaluate import FEAS_TOL
 from edgeopt.core.problem import Problem
+from edgeopt.core.tolerances import RESIDUAL_RTOL
 from edgeopt.errors import SolverError
 from edgeopt.solvers.highs import HighsOptions, MilpResults, solve_arrays
 
@@ -55,7 +56,7 @@ def solve_columns(
     # float-noise residual (1e-13) is cut to 0
     capacity = problem.capacity[cap_rows]
     left = np.maximum(capacity * (1.0 + FEAS_TOL) - fixed[cap_rows], 0.0)
-    left[left < 1e-12 * capacity] = 0.0
+    left[left < RESIDUAL_RTOL * capacity] = 0.0
     scaled = sp.diags_array(1.0 / capacity) @ use[cap_rows]
     cap_block = sp.hstack([scaled, sp.csr_array((cap_rows.size, n_var - k))])
     blocks.append(sp.csr_array(cap_block))
