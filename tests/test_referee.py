@@ -169,6 +169,3 @@ def test_gap_to_reference_by_hand():
 def test_the_two_gaps_differ_where_their_denominators_do():
     assert proof_gap(0.5, 0.25) != gap_to_reference(0.5, 0.25)
     assert proof_gap(20.0, 10.0) == pytest.approx(0.5) and gap_to_reference(20.0, 10.0) == 1.0
-
-
-# ------------------------------------------------------------------ the layering
