@@ -5,10 +5,20 @@ through :func:`solve_arrays`, so "the same options" is true by construction.
 Tolerances are tighter than HiGHS's defaults: its 1e-6 integrality tolerance
 lets the objective with a bottleneck U drift ~1e-6 from the evaluator's on the
 rounded plan, outside the referee's 1e-6 relative agreement.
+
+A MIP start is checked after the run: HiGHS (1.16) carries a start into its presolved model by
+keeping the values of the columns presolve kept, and its dominated-column reduction (rule 5,
+which ``presolve_rule_off`` cannot switch off) may fix to 0 a column the start uses. The carried
+start then leaves that item unassigned, HiGHS takes its lower value ("MIP start solution is
+feasible in the reduced space") as the incumbent's, prunes against it and stops "Optimal" with
+objective and bound both there, while returning the start itself. :func:`solve_arrays` sees the
+objective disagree with ``cost·x + offset``, keeps the start at its own value with a bound no
+higher, and runs HiGHS again without the start (tests/test_highs_objective.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import sys
@@ -35,6 +45,9 @@ __all__ = [
 
 #: Relative gap under which HiGHS may stop (its default 1e-4 would stop with a visible gap).
 DEFAULT_MIP_GAP = 1e-6
+#: HiGHS's objective and ``cost·x + offset`` of its solution differ by float rounding only
+#: (1e-15 relative); a start mis-carried through presolve shows as 1e-5 and more.
+OBJECTIVE_CHECK_RTOL = 1e-9
 _BANNER_SHOWN = False
 _scheduler_threads: list[int | None] = [None]
 
@@ -79,6 +92,11 @@ class MilpResults:
     x: np.ndarray | None
     #: the model had a binding dense row: sub-MIP heuristics and restarts were off
     dense_row_guard: bool = False
+    #: HiGHS's objective when it disagreed with ``cost·x + offset`` of its own solution (the
+    #: MIP start mis-carried through presolve; ``objective`` is then the recomputed value)
+    objective_reported: float | None = None
+    #: HiGHS was run a second time without the MIP start (after such a disagreement)
+    start_dropped: bool = False
 
     def stats(self) -> dict[str, Any]:
         """The JSON-ready part (no ``x``)."""
@@ -92,6 +110,12 @@ class MilpResults:
             "load_s": round(self.load_s, 6),
             "solve_s": round(self.solve_s, 6),
             "dense_row_guard": self.dense_row_guard,
+            **(
+                {"objective_reported": self.objective_reported}
+                if self.objective_reported is not None
+                else {}
+            ),
+            **({"start_dropped": True} if self.start_dropped else {}),
         }
 
 
@@ -282,15 +306,72 @@ def solve_arrays(
 ) -> MilpResults:
     """min cost·v s.t. row_lower ≤ A v ≤ row_upper, bounds, integrality (None: an LP).
 
-    ``start`` is a full column-value vector passed as a MIP start.
+    ``start`` is a full column-value vector passed as a MIP start. When HiGHS's objective
+    then disagrees with its solution's (see the module docstring), the start is kept at its own
+    value, with a bound no higher, and HiGHS runs again without it in the time left.
     """
+    t0 = time.perf_counter()
+    a = sp.csc_array(a)
+    a.sort_indices()
+    mip = integer is not None and bool(np.any(integer))
+    model = dict(
+        cost=cost,
+        a=a,
+        row_lower=row_lower,
+        row_upper=row_upper,
+        col_lower=col_lower,
+        col_upper=col_upper,
+        integer=integer,
+        offset=offset,
+        mip=mip,
+    )
+    if not mip or start is None:
+        return _solve_once(**model, options=options, start=None)
+    try:
+        res = _objective_checked(_solve_once(**model, options=options, start=start), cost, offset)
+    except Interrupted as exc:
+        if isinstance(exc.partial, MilpResults):
+            exc.partial = _objective_checked(exc.partial, cost, offset)
+        raise
+    if res.objective_reported is None:
+        return res
+    # the run pruned against a value no plan has: ask again, without the start
+    left = None
+    if options.time_limit_s is not None:
+        left = options.time_limit_s - (time.perf_counter() - t0)
+        if left < 0.01:
+            return res
+    retry_options = HighsOptions(**{**options.__dict__, "time_limit_s": left})
+    try:
+        again = _objective_checked(
+            _solve_once(**model, options=retry_options, start=None), cost, offset
+        )
+    except Interrupted as exc:
+        if isinstance(exc.partial, MilpResults):
+            exc.partial = _merged(res, _objective_checked(exc.partial, cost, offset))
+        raise
+    return _merged(res, again)
+
+
+def _solve_once(
+    *,
+    cost: np.ndarray,
+    a: sp.csc_array,
+    row_lower: np.ndarray,
+    row_upper: np.ndarray,
+    col_lower: np.ndarray,
+    col_upper: np.ndarray,
+    integer: np.ndarray | None,
+    offset: float,
+    mip: bool,
+    options: HighsOptions,
+    start: np.ndarray | None,
+) -> MilpResults:
+    """One HiGHS run of the model (``a`` in CSC with sorted indices)."""
     import highspy
 
     t0 = time.perf_counter()
     h = new_highs()
-    a = sp.csc_array(a)
-    a.sort_indices()
-    mip = integer is not None and bool(np.any(integer))
     # Any dense row, binding or not: a restricted MILP of c25-r150 (a gNB link row with 37 % of
     # the columns that cannot bind) ran past 70 s of a 16 s limit with the sub-MIPs on, and
     # ended on time with them off (reports/highs/README.md, "A dense row that cannot bind").
@@ -334,6 +415,61 @@ def solve_arrays(
         )
         raise
     return _results(h, mip=mip, load_s=load_s, solve_s=solve_s, dense=dense)
+
+
+def _objective_checked(res: MilpResults, cost: np.ndarray, offset: float) -> MilpResults:
+    """``res``, or when HiGHS's objective disagrees with ``cost·x + offset`` of its solution: that
+    value as objective, a bound no higher, not proven (``objective_reported``: HiGHS's value).
+
+    The bound stays a lower bound: HiGHS pruned only nodes whose LP value reached the value it
+    held, so a better plan than the one returned is worth at least min(bound, that value).
+    """
+    if res.x is None or res.objective is None:
+        return res
+    z = float(np.dot(cost, res.x) + offset)
+    if abs(res.objective - z) <= OBJECTIVE_CHECK_RTOL * max(1.0, abs(z), abs(res.objective)):
+        return res
+    bound = None if res.bound is None else min(res.bound, z)
+    return dataclasses.replace(
+        res,
+        proven_optimal=False,
+        objective=z,
+        bound=bound,
+        gap=None if bound is None else (z - bound) / max(abs(z), 1e-300),
+        objective_reported=res.objective,
+    )
+
+
+def _merged(first: MilpResults, again: MilpResults) -> MilpResults:
+    """The run with a start whose objective was corrected (``first``) and the run without it:
+    the better solution, the higher (valid) bound, the second run's status."""
+    use_again = again.x is not None and (
+        first.objective is None
+        or (again.objective is not None and again.objective <= first.objective)
+    )
+    best = again if use_again else first
+    bounds = [b for b in (first.bound, again.bound) if b is not None]
+    bound = max(bounds) if bounds else None
+    if bound is not None and best.objective is not None:
+        bound = min(bound, best.objective)
+    return dataclasses.replace(
+        again,
+        proven_optimal=again.proven_optimal and use_again,
+        objective=best.objective,
+        x=best.x,
+        bound=bound,
+        gap=None
+        if bound is None or best.objective is None
+        else (best.objective - bound) / max(abs(best.objective), 1e-300),
+        infeasible=again.infeasible and best.x is None,
+        nodes=first.nodes + again.nodes,
+        simplex_iterations=first.simplex_iterations + again.simplex_iterations,
+        load_s=first.load_s + again.load_s,
+        solve_s=first.solve_s + again.solve_s,
+        dense_row_guard=first.dense_row_guard or again.dense_row_guard,
+        objective_reported=first.objective_reported,
+        start_dropped=True,
+    )
 
 
 def _results(
