@@ -11,8 +11,10 @@ keeping the values of the columns presolve kept, and its dominated-column reduct
 which ``presolve_rule_off`` cannot switch off) may fix to 0 a column the start uses. The carried
 start then leaves that item unassigned, HiGHS takes its lower value ("MIP start solution is
 feasible in the reduced space") as the incumbent's, prunes against it and stops "Optimal" with
-objective and bound both there, while returning the start itself. :func:`solve_arrays` sees the
-objective disagree with ``cost·x + offset``, keeps the start at its own value with a bound no
+objective and bound both there, while returning the start itself. HiGHS reports that value with
+the start as its first improving solution, before the root LP: a callback compares it with
+``cost·x + offset`` and stops the run there (the final objective is compared too, for a run
+presolve finishes). :func:`solve_arrays` then keeps the start at its own value, with a bound no
 higher, and runs HiGHS again without the start (tests/test_highs_objective.py).
 """
 
@@ -395,6 +397,7 @@ def _solve_once(
         lp.integrality_ = [kint if f else kcont for f in np.asarray(integer).tolist()]
     if h.passModel(lp) == highspy.HighsStatus.kError:
         raise SolverError("HiGHS rejected the model")
+    misjudged: list[float] = []
     if start is not None and mip:
         if not options.guarded:
             # Feasibility jump only looks for a first incumbent, which the start already is;
@@ -406,6 +409,7 @@ def _solve_once(
         sol.value_valid = True
         sol.dual_valid = False
         h.setSolution(sol)
+        misjudged = _watch_objective(h, cost, offset)
     load_s = time.perf_counter() - t0
     try:
         solve_s = _run(h, options.threads)
@@ -414,7 +418,36 @@ def _solve_once(
             h, mip=mip, load_s=load_s, solve_s=time.perf_counter() - t0 - load_s, dense=dense
         )
         raise
-    return _results(h, mip=mip, load_s=load_s, solve_s=solve_s, dense=dense)
+    res = _results(h, mip=mip, load_s=load_s, solve_s=solve_s, dense=dense)
+    if misjudged:
+        res = dataclasses.replace(res, objective_reported=misjudged[0])
+    return res
+
+
+def _agree(a: float, b: float) -> bool:
+    return abs(a - b) <= OBJECTIVE_CHECK_RTOL * max(1.0, abs(a), abs(b))
+
+
+def _watch_objective(h: Any, cost: np.ndarray, offset: float) -> list[float]:
+    """Stop HiGHS at its next interrupt check once it reports a solution at a value that is not
+    ``cost·x + offset`` of that solution (the MIP start mis-carried through presolve: HiGHS
+    reports it as its first solution, before the root LP); returns the list the misjudged
+    values go to."""
+    misjudged: list[float] = []
+
+    def on_solution(e: Any) -> None:
+        d = e.data_out
+        z = float(np.dot(cost, np.asarray(d.mip_solution)) + offset)
+        if not _agree(float(d.objective_function_value), z):
+            misjudged.append(float(d.objective_function_value))
+
+    def on_interrupt(e: Any) -> None:
+        if misjudged:
+            e.interrupt()
+
+    h.cbMipImprovingSolution += on_solution
+    h.cbMipInterrupt += on_interrupt
+    return misjudged
 
 
 def _objective_checked(res: MilpResults, cost: np.ndarray, offset: float) -> MilpResults:
@@ -427,7 +460,7 @@ def _objective_checked(res: MilpResults, cost: np.ndarray, offset: float) -> Mil
     if res.x is None or res.objective is None:
         return res
     z = float(np.dot(cost, res.x) + offset)
-    if abs(res.objective - z) <= OBJECTIVE_CHECK_RTOL * max(1.0, abs(z), abs(res.objective)):
+    if _agree(res.objective, z):
         return res
     bound = None if res.bound is None else min(res.bound, z)
     return dataclasses.replace(
@@ -436,7 +469,9 @@ def _objective_checked(res: MilpResults, cost: np.ndarray, offset: float) -> Mil
         objective=z,
         bound=bound,
         gap=None if bound is None else (z - bound) / max(abs(z), 1e-300),
-        objective_reported=res.objective,
+        objective_reported=res.objective
+        if res.objective_reported is None
+        else res.objective_reported,
     )
 
 
