@@ -341,8 +341,8 @@ def solve_arrays(
     left = None
     if options.time_limit_s is not None:
         left = options.time_limit_s - (time.perf_counter() - t0)
-        if left < 0.01:
-            return res
+        if left < 0.01:  # no time to ask again: the start, unproven
+            return dataclasses.replace(res, time_limit=True)
     retry_options = HighsOptions(**{**options.__dict__, "time_limit_s": left})
     try:
         again = _objective_checked(
