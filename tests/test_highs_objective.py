@@ -86,3 +86,39 @@ def test_best_proves_the_demo_instance_its_restricted_milp_misjudged(tmp_path: P
     res = get_solver("best")(p, seed=0, time_limit_s=10.0)
     assert res.status == "optimal", (res.bound, res.objective, res.stats.get("rc_mip"))
     assert res.objective is not None and abs(res.objective - 1.6568896322903965) <= 1e-6
+
+
+def test_a_rerun_under_the_cutoff_that_ends_above_it_proves_the_start() -> None:
+    """Under ``objective_bound`` HiGHS may stop "Optimal" at a plan above the cutoff with its
+    bound there (seen: 1.6769 under 1.6569): no plan below the cutoff exists, so the start is
+    optimal, and the bound counts up to the cutoff only."""
+    from edgeopt.solvers.highs import MilpResults, _merged
+
+    def run(objective: float | None, bound: float | None, status: str) -> MilpResults:
+        x = None if objective is None else np.array([objective])
+        return MilpResults(
+            termination=status,
+            proven_optimal=status == "Optimal",
+            infeasible=status == "Infeasible",
+            time_limit=status == "Time limit reached",
+            objective=objective,
+            bound=bound,
+            gap=None,
+            nodes=0,
+            simplex_iterations=0,
+            load_s=0.0,
+            solve_s=0.0,
+            x=x,
+        )
+
+    start = run(1.6568896, None, "Interrupted by user")
+    cutoff = 1.6568896 * (1 + 1e-9)
+    above = _merged(start, run(1.6768610, 1.6768610, "Optimal"), cutoff)
+    assert above.proven_optimal and above.objective == 1.6568896 and above.bound == 1.6568896
+    assert above.x is not None and above.x[0] == 1.6568896
+    none = _merged(start, run(None, None, "Infeasible"), cutoff)
+    assert none.proven_optimal and not none.infeasible and none.bound == 1.6568896
+    late = _merged(start, run(1.7, 1.2, "Time limit reached"), cutoff)
+    assert not late.proven_optimal and late.objective == 1.6568896 and late.bound == 1.2
+    better = _merged(start, run(1.6, 1.6, "Optimal"), cutoff)
+    assert better.proven_optimal and better.objective == 1.6 and better.bound == 1.6
