@@ -507,9 +507,11 @@ def _merged(first: MilpResults, again: MilpResults, cutoff: float) -> MilpResult
     )
     best = again if use_again else first
     exhausted = again.proven_optimal or again.infeasible
-    capped = cutoff if again.infeasible or again.bound is None else min(again.bound, cutoff)
-    if again.bound is None and not again.infeasible:
-        capped = None
+    capped: float | None = None
+    if again.infeasible:
+        capped = cutoff
+    elif again.bound is not None:
+        capped = min(again.bound, cutoff)
     bounds = [b for b in (first.bound, capped) if b is not None]
     bound = max(bounds) if bounds else None
     if bound is not None and best.objective is not None:
