@@ -5,10 +5,23 @@ through :func:`solve_arrays`, so "the same options" is true by construction.
 Tolerances are tighter than HiGHS's defaults: its 1e-6 integrality tolerance
 lets the objective with a bottleneck U drift ~1e-6 from the evaluator's on the
 rounded plan, outside the referee's 1e-6 relative agreement.
+
+A MIP start is checked after the run: HiGHS (1.16) carries a start into its presolved model by
+keeping the values of the columns presolve kept, and its dominated-column reduction (rule 5,
+which ``presolve_rule_off`` cannot switch off) may fix to 0 a column the start uses. The carried
+start then leaves that item unassigned, HiGHS takes its lower value ("MIP start solution is
+feasible in the reduced space") as the incumbent's, prunes against it and stops "Optimal" with
+objective and bound both there, while returning the start itself. HiGHS reports that value with
+the start as its first improving solution, before the root LP: a callback compares it with
+``cost·x + offset`` and stops the run there (the final objective is compared too, for a run
+presolve finishes). :func:`solve_arrays` then keeps the start at its own value, with a bound no
+higher, and runs HiGHS again without the start, its value the cutoff
+(tests/test_highs_objective.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import sys
@@ -37,6 +50,12 @@ __all__ = [
 
 #: Relative gap under which HiGHS may stop (``tolerances.HIGHS_MIP_GAP``).
 DEFAULT_MIP_GAP = HIGHS_MIP_GAP
+#: HiGHS's objective and ``cost·x + offset`` of its solution differ by float rounding only
+#: (1e-15 relative); a start mis-carried through presolve shows as 1e-5 and more.
+OBJECTIVE_CHECK_RTOL = 1e-9
+#: A re-run's cutoff sits this far (relative) above the start's value, so plans worth as much
+#: as the start are still found.
+CUTOFF_SLACK = 1e-9
 _BANNER_SHOWN = False
 _scheduler_threads: list[int | None] = [None]
 
@@ -55,6 +74,9 @@ class HighsOptions:
     #: :func:`has_binding_dense_row`) run with presolve and every primal heuristic but
     #: feasibility jump off as well: their first presolve also stalled there.
     guarded: bool = False
+    #: HiGHS's ``objective_bound``: only plans worth less are sought (nodes whose LP value
+    #: reaches it are pruned), as a start worth this would have it do
+    objective_cutoff: float | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +103,11 @@ class MilpResults:
     x: np.ndarray | None
     #: the model had a binding dense row: sub-MIP heuristics and restarts were off
     dense_row_guard: bool = False
+    #: HiGHS's objective when it disagreed with ``cost·x + offset`` of its own solution (the
+    #: MIP start mis-carried through presolve; ``objective`` is then the recomputed value)
+    objective_reported: float | None = None
+    #: HiGHS was run a second time without the MIP start (after such a disagreement)
+    start_dropped: bool = False
 
     def stats(self) -> dict[str, Any]:
         """The JSON-ready part (no ``x``)."""
@@ -94,6 +121,12 @@ class MilpResults:
             "load_s": round(self.load_s, 6),
             "solve_s": round(self.solve_s, 6),
             "dense_row_guard": self.dense_row_guard,
+            **(
+                {"objective_reported": self.objective_reported}
+                if self.objective_reported is not None
+                else {}
+            ),
+            **({"start_dropped": True} if self.start_dropped else {}),
         }
 
 
@@ -137,6 +170,8 @@ def configure(h: Any, o: HighsOptions, *, dense: bool = False) -> None:
     if o.seed is not None:
         h.setOptionValue("random_seed", int(o.seed) % 2147483647)
     h.setOptionValue("mip_rel_gap", float(o.mip_gap))
+    if o.objective_cutoff is not None:
+        h.setOptionValue("objective_bound", float(o.objective_cutoff))
     h.setOptionValue("mip_feasibility_tolerance", o.feasibility_tolerance)
     h.setOptionValue("primal_feasibility_tolerance", o.feasibility_tolerance)
     if dense:
@@ -284,15 +319,78 @@ def solve_arrays(
 ) -> MilpResults:
     """min cost·v s.t. row_lower ≤ A v ≤ row_upper, bounds, integrality (None: an LP).
 
-    ``start`` is a full column-value vector passed as a MIP start.
+    ``start`` is a full column-value vector passed as a MIP start. When HiGHS's objective
+    then disagrees with its solution's (see the module docstring), the start is kept at its own
+    value, with a bound no higher, and HiGHS runs again without it in the time left.
     """
+    t0 = time.perf_counter()
+    a = sp.csc_array(a)
+    a.sort_indices()
+    mip = integer is not None and bool(np.any(integer))
+    model = dict(
+        cost=cost,
+        a=a,
+        row_lower=row_lower,
+        row_upper=row_upper,
+        col_lower=col_lower,
+        col_upper=col_upper,
+        integer=integer,
+        offset=offset,
+        mip=mip,
+    )
+    if not mip or start is None:
+        return _solve_once(**model, options=options, start=None)
+    try:
+        res = _objective_checked(_solve_once(**model, options=options, start=start), cost, offset)
+    except Interrupted as exc:
+        if isinstance(exc.partial, MilpResults):
+            exc.partial = _objective_checked(exc.partial, cost, offset)
+        raise
+    if res.objective_reported is None:
+        return res
+    # the run pruned against a value no plan has: ask again, without the start but with its
+    # value as the cutoff (on c25-r150's restricted MILP the bound after 15 s was 0.8305 with
+    # the cutoff, 0.8163 without; default-c6-r24-s4's was proven in 5.6 s with it, 4.3 s without)
+    left = None
+    if options.time_limit_s is not None:
+        left = options.time_limit_s - (time.perf_counter() - t0)
+        if left < 0.01:  # no time to ask again: the start, unproven
+            return dataclasses.replace(res, time_limit=True)
+    assert res.objective is not None  # the start is feasible: HiGHS kept a solution
+    cutoff = res.objective + CUTOFF_SLACK * max(1.0, abs(res.objective))
+    retry_options = HighsOptions(
+        **{**options.__dict__, "time_limit_s": left, "objective_cutoff": cutoff}
+    )
+    try:
+        again = _objective_checked(
+            _solve_once(**model, options=retry_options, start=None), cost, offset
+        )
+    except Interrupted as exc:
+        if isinstance(exc.partial, MilpResults):
+            exc.partial = _merged(res, _objective_checked(exc.partial, cost, offset), cutoff)
+        raise
+    return _merged(res, again, cutoff)
+
+
+def _solve_once(
+    *,
+    cost: np.ndarray,
+    a: sp.csc_array,
+    row_lower: np.ndarray,
+    row_upper: np.ndarray,
+    col_lower: np.ndarray,
+    col_upper: np.ndarray,
+    integer: np.ndarray | None,
+    offset: float,
+    mip: bool,
+    options: HighsOptions,
+    start: np.ndarray | None,
+) -> MilpResults:
+    """One HiGHS run of the model (``a`` in CSC with sorted indices)."""
     import highspy
 
     t0 = time.perf_counter()
     h = new_highs()
-    a = sp.csc_array(a)
-    a.sort_indices()
-    mip = integer is not None and bool(np.any(integer))
     # Any dense row, binding or not: a restricted MILP of c25-r150 (a gNB link row with 37 % of
     # the columns that cannot bind) ran past 70 s of a 16 s limit with the sub-MIPs on, and
     # ended on time with them off (reports/highs/README.md, "A dense row that cannot bind").
@@ -316,6 +414,7 @@ def solve_arrays(
         lp.integrality_ = [kint if f else kcont for f in np.asarray(integer).tolist()]
     if h.passModel(lp) == highspy.HighsStatus.kError:
         raise SolverError("HiGHS rejected the model")
+    misjudged: list[float] = []
     if start is not None and mip:
         if not options.guarded:
             # Feasibility jump only looks for a first incumbent, which the start already is;
@@ -327,6 +426,7 @@ def solve_arrays(
         sol.value_valid = True
         sol.dual_valid = False
         h.setSolution(sol)
+        misjudged = _watch_objective(h, cost, offset)
     load_s = time.perf_counter() - t0
     try:
         solve_s = _run(h, options.threads)
@@ -335,7 +435,108 @@ def solve_arrays(
             h, mip=mip, load_s=load_s, solve_s=time.perf_counter() - t0 - load_s, dense=dense
         )
         raise
-    return _results(h, mip=mip, load_s=load_s, solve_s=solve_s, dense=dense)
+    res = _results(h, mip=mip, load_s=load_s, solve_s=solve_s, dense=dense)
+    if misjudged:
+        res = dataclasses.replace(res, objective_reported=misjudged[0])
+    return res
+
+
+def _agree(a: float, b: float) -> bool:
+    return abs(a - b) <= OBJECTIVE_CHECK_RTOL * max(1.0, abs(a), abs(b))
+
+
+def _watch_objective(h: Any, cost: np.ndarray, offset: float) -> list[float]:
+    """Stop HiGHS at its next interrupt check once it reports a solution at a value that is not
+    ``cost·x + offset`` of that solution (the MIP start mis-carried through presolve: HiGHS
+    reports it as its first solution, before the root LP); returns the list the misjudged
+    values go to."""
+    misjudged: list[float] = []
+
+    def on_solution(e: Any) -> None:
+        d = e.data_out
+        z = float(np.dot(cost, np.asarray(d.mip_solution)) + offset)
+        if not _agree(float(d.objective_function_value), z):
+            misjudged.append(float(d.objective_function_value))
+
+    def on_interrupt(e: Any) -> None:
+        if misjudged:
+            e.interrupt()
+
+    h.cbMipImprovingSolution += on_solution
+    h.cbMipInterrupt += on_interrupt
+    return misjudged
+
+
+def _objective_checked(res: MilpResults, cost: np.ndarray, offset: float) -> MilpResults:
+    """``res``, or when HiGHS's objective disagrees with ``cost·x + offset`` of its solution: that
+    value as objective, a bound no higher, not proven (``objective_reported``: HiGHS's value).
+
+    The bound stays a lower bound: HiGHS pruned only nodes whose LP value reached the value it
+    held, so a better plan than the one returned is worth at least min(bound, that value).
+    """
+    if res.x is None or res.objective is None:
+        return res
+    z = float(np.dot(cost, res.x) + offset)
+    if _agree(res.objective, z):
+        return res
+    bound = None if res.bound is None else min(res.bound, z)
+    return dataclasses.replace(
+        res,
+        proven_optimal=False,
+        objective=z,
+        bound=bound,
+        gap=None if bound is None else (z - bound) / max(abs(z), 1e-300),
+        objective_reported=res.objective
+        if res.objective_reported is None
+        else res.objective_reported,
+    )
+
+
+def _merged(first: MilpResults, again: MilpResults, cutoff: float) -> MilpResults:
+    """The run with a start whose objective was corrected (``first``) and the run without it,
+    under ``cutoff`` (``again``): the better solution, the higher valid bound, the second run's
+    status.
+
+    Under a cutoff HiGHS's bound holds for plans below it only: it may even stop "Optimal" at a
+    plan above the cutoff with the bound there (seen: 1.6769 under a cutoff of 1.6569), which
+    says that no plan below the cutoff exists. So the second run's bound counts up to the cutoff,
+    and an exhausted search ("Optimal", or "Infeasible": nothing below the cutoff) proves the
+    better of its plan and the start.
+    """
+    use_again = again.x is not None and (
+        first.objective is None
+        or (again.objective is not None and again.objective <= first.objective)
+    )
+    best = again if use_again else first
+    exhausted = again.proven_optimal or again.infeasible
+    capped: float | None = None
+    if again.infeasible:
+        capped = cutoff
+    elif again.bound is not None:
+        capped = min(again.bound, cutoff)
+    bounds = [b for b in (first.bound, capped) if b is not None]
+    bound = max(bounds) if bounds else None
+    if bound is not None and best.objective is not None:
+        bound = min(bound, best.objective)
+    return dataclasses.replace(
+        again,
+        termination="Optimal" if exhausted and best.x is not None else again.termination,
+        proven_optimal=exhausted and best.x is not None,
+        infeasible=again.infeasible and best.x is None,
+        objective=best.objective,
+        x=best.x,
+        bound=bound,
+        gap=None
+        if bound is None or best.objective is None
+        else (best.objective - bound) / max(abs(best.objective), 1e-300),
+        nodes=first.nodes + again.nodes,
+        simplex_iterations=first.simplex_iterations + again.simplex_iterations,
+        load_s=first.load_s + again.load_s,
+        solve_s=first.solve_s + again.solve_s,
+        dense_row_guard=first.dense_row_guard or again.dense_row_guard,
+        objective_reported=first.objective_reported,
+        start_dropped=True,
+    )
 
 
 def _results(

@@ -296,8 +296,9 @@ def solve(
     if a is not None and objective is not None:
         z = evaluate(problem, a).objective
         if not objectives_agree(objective, z):
-            # HiGHS's value for its own incumbent is off (seen, rarely, on tiny symmetric models):
-            # the plan stands on the referee's value, nothing HiGHS proved is claimed.
+            # HiGHS's value for its own incumbent is off (the known cause, a MIP start HiGHS
+            # mis-carries through presolve, is handled in highs.solve_arrays; this stays as the
+            # net): the plan stands on the referee's value, nothing HiGHS proved is claimed.
             message += (
                 f"; HiGHS reported {objective:.9g} for a plan worth {z:.9g}: its bound is not used"
             )

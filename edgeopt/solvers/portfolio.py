@@ -243,6 +243,8 @@ def best(
                 "bound_highs": res.bound,
                 "solve_s": round(res.solve_s, 4),
             }
+            if res.start_dropped:  # HiGHS misjudged the start: asked again without it
+                mip["start_dropped"] = True
             if sub_a is not None and sub_a.size == problem.n_items:
                 ev = evaluate(problem, sub_a)
                 if ev.feasible and ev.objective < inc_z:

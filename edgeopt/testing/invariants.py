@@ -259,11 +259,6 @@ def _solve_exactly(problem: Problem, time_limit_s: float) -> float:
     from edgeopt.solvers.registry import get_solver  # testing sits above solvers; import lazily
 
     res = get_solver("milp")(problem, seed=0, time_limit_s=time_limit_s)
-    if res.status == "feasible":
-        # HiGHS stopped "Optimal" but its objective disagreed with the referee, so the bound was
-        # not used (seen after a MIP start: tests/data/milp-start-disagrees.json); the proof is
-        # asked again without the start
-        res = get_solver("milp")(problem, seed=0, time_limit_s=time_limit_s, warm_start="none")
     if res.status == "infeasible":
         return math.inf
     if res.status != "optimal" or res.objective is None:
