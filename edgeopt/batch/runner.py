@@ -240,6 +240,7 @@ def run_batch(
     db: str | os.PathLike[str],
     *,
     time_limit_s: float | None = None,
+    time_limits: dict[str, float] | None = None,
     seed: int | None = 0,
     workers: int | None = None,
     scheduler: str | None = None,
@@ -253,6 +254,7 @@ def run_batch(
     :param paths: files, folders and glob patterns of scenario or core-problem files.
     :param solvers: registered solver names (``X+ls`` allowed).
     :param time_limit_s: per-solve time limit (None = the solver's own).
+    :param time_limits: per-solver time limits that replace ``time_limit_s`` for those solvers.
     :param seed: seed given to every solver.
     :param workers: local worker processes (None = one per core; 1 = in this process).
     :param scheduler: address of a Dask distributed scheduler; overrides ``workers``.
@@ -282,7 +284,9 @@ def run_batch(
                 "overwrite it"
             )
     per_solver = {
-        s: solver_settings(s, seed=seed, time_limit_s=time_limit_s, options=options)
+        s: solver_settings(
+            s, seed=seed, time_limit_s=(time_limits or {}).get(s, time_limit_s), options=options
+        )
         for s in solvers
     }
     for s in solvers:  # an option a solver does not take, or out of range: refused, not error rows
