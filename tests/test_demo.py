@@ -3,9 +3,6 @@ other solver the demo's ``--time-limit``, and each limit runs as one batch into 
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
-import edgeopt.demo as demo
 from edgeopt.demo import DEMO_TIME_LIMITS_S, demo_solvers, demo_time_limits
 
 
@@ -24,28 +21,25 @@ def test_a_smaller_time_limit_caps_the_demo_limits():
     assert set(demo_time_limits(demo_solvers(), 3.0).values()) == {3.0}
 
 
-def test_each_limit_is_one_batch_into_the_same_results_file(tmp_path, monkeypatch, capsys):
-    (tmp_path / "inst").mkdir()
-    (tmp_path / "inst" / "a.json").write_text("{}")
-    calls = []
+def test_a_batch_gives_each_solver_its_own_time_limit(tmp_path):
+    """The demo's one batch: ``time_limits`` replaces the batch limit for the solvers it names
+    (the stored settings say which limit each run had, and lns honours its 0.5 s)."""
+    from edgeopt.batch.runner import run_batch
+    from edgeopt.batch.store import read_rows
+    from tests.helpers import make_instances
 
-    def fake_batch(paths, solvers, db, *, time_limit_s, options, **kw):
-        calls.append((tuple(solvers), db, time_limit_s, options))
-        return SimpleNamespace(line=lambda: "batch", error_messages=[])
-
-    monkeypatch.setattr(demo, "write_suite", lambda *a, **k: [])
-    monkeypatch.setattr(demo, "run_batch", fake_batch)
-    monkeypatch.setattr(demo, "read_rows", lambda db: [])
-    monkeypatch.setattr(demo, "compare", lambda rows, instances: None)
-    monkeypatch.setattr(demo, "format_table", lambda c: "table")
-    monkeypatch.setattr(demo, "build_report", lambda *a, **k: None)
-    demo.run_demo(out_dir=tmp_path / "out", instances_dir=tmp_path / "inst", progress=False)
-
-    by_limit = {lim: set(solvers) for solvers, _, lim, _ in calls}
-    assert by_limit[10.0] == {"best", "cg", "dw", "lns"}
-    assert set(demo_solvers()) == set().union(*by_limit.values())
-    assert len(calls) == len(by_limit) and {db for _, db, _, _ in calls} == {
-        tmp_path / "out" / "results.sqlite"
-    }
-    for solvers, _, _, options in calls:  # milp and lp keep one HiGHS thread per solve
-        assert options == {k: {"threads": 1} for k in ("milp", "lp") if k in solvers}
+    files = make_instances(tmp_path / "inst", 1, requests=12)
+    db = tmp_path / "r.sqlite"
+    run_batch(
+        [str(f) for f in files],
+        ["greedy", "lns"],
+        db,
+        time_limit_s=30.0,
+        time_limits={"lns": 0.5},
+        workers=1,
+        progress=False,
+    )
+    rows = {r["solver"]: r for r in read_rows(db)}
+    assert rows["greedy"]["settings"]["time_limit_s"] == 30.0
+    assert rows["lns"]["settings"]["time_limit_s"] == 0.5
+    assert rows["lns"]["wall_s"] < 0.5 + 2.0
