@@ -98,15 +98,10 @@ def generate_rounds(
         drifts = []
         for rid, fn, fl in moves:
             r = current[rid]
-            d = Drift(
-                rid,
-                train_samples=max(1, int(round(r.train_samples * fn))),
-                inference_rate_hz=float(round(r.inference_rate_hz * fl, 3)),
-            )
-            current[rid] = dataclasses.replace(
-                r, train_samples=d.train_samples, inference_rate_hz=d.inference_rate_hz
-            )
-            drifts.append(d)
+            samples = max(1, int(round(r.train_samples * fn)))
+            rate = float(round(r.inference_rate_hz * fl, 3))
+            current[rid] = dataclasses.replace(r, train_samples=samples, inference_rate_hz=rate)
+            drifts.append(Drift(rid, train_samples=samples, inference_rate_hz=rate))
         arrive = []
         for k in range(count):
             r = dataclasses.replace(pool[used + k], id=f"r{n + used + k}")

@@ -95,6 +95,9 @@ def _series_plot(runs: list[Run], key: str, title: str, ylabel: str, *, log: boo
             ys = np.cumsum(ys)
         style = "--" if run["kind"] == "reference" else "-"
         ax.plot(xs, ys, style, marker="o", ms=3, label=run["label"])
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title(title)
     ax.set_xlabel("round")
     ax.set_ylabel(ylabel)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,9 +53,9 @@ def policy_label(policy: str, solver: str) -> str:
     return f"resolve[{solver}]" if policy == "resolve" else policy
 
 
-def run_simulate(cfg: SimulateConfig) -> list[str]:
-    """Run it all; returns the summary lines to print. Bad input raises ``InputError`` before
-    anything is written."""
+def run_simulate(cfg: SimulateConfig, say: Callable[[str], None] | None = None) -> list[str]:
+    """Run it all; returns the summary lines, each also passed to ``say`` as soon as it is known.
+    Bad input raises ``InputError`` before anything is written."""
     for p in cfg.policies:
         if p not in POLICIES:
             raise InputError(f"unknown policy {p!r} (one of {', '.join(POLICIES)})", field="policy")
@@ -71,7 +72,7 @@ def run_simulate(cfg: SimulateConfig) -> list[str]:
     sha = hashlib.sha256(raw).hexdigest()
     compiled = compile_rounds(rounds, max_columns=cfg.max_columns, progress=cfg.progress)
     store = RoundsStore(cfg.db) if cfg.db is not None else None
-    lines: list[str] = []
+    lines = _Lines(say)
     sims: list[Simulation] = []
     runs: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
     try:
@@ -158,13 +159,12 @@ def run_simulate(cfg: SimulateConfig) -> list[str]:
             store.close()
     if cfg.db is not None:
         runs = read_runs(cfg.db, sha)  # the report shows every run stored for this file
-    ref = competitive(runs)
-    if ref["optimum"] is not None:
-        for run, _ in runs:
-            if run["kind"] == "policy" and run["objective"] is not None:
-                lines.append(
-                    f"competitive ratio {run['label']}: {run['objective'] / ref['optimum']:.4f}"
-                )
+    best = competitive(runs)
+    if best["optimum"] is not None:
+        for stored, _ in runs:
+            if stored["kind"] == "policy" and stored["objective"] is not None:
+                ratio = stored["objective"] / best["optimum"]
+                lines.append(f"competitive ratio {stored['label']}: {ratio:.4f}")
     if cfg.report is not None:
         build_rounds_report(
             runs,
@@ -175,6 +175,19 @@ def run_simulate(cfg: SimulateConfig) -> list[str]:
         )
         lines.append(f"report written to {cfg.report}")
     return lines
+
+
+class _Lines(list[str]):
+    """The summary lines, each said as it is appended."""
+
+    def __init__(self, say: Callable[[str], None] | None):
+        super().__init__()
+        self.say = say
+
+    def append(self, line: str) -> None:
+        super().append(line)
+        if self.say is not None:
+            self.say(line)
 
 
 def _policy_run(

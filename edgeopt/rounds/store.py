@@ -79,7 +79,12 @@ class RoundsStore:
         self.path = str(path)
         self.store = Store(path)  # the results schema, WAL, and the newer-schema refusal
         self.con = self.store.con
-        self._guard(lambda: (self.con.execute(_RUNS), self.con.execute(_ROUNDS), self.con.commit()))
+        def create() -> None:
+            self.con.execute(_RUNS)
+            self.con.execute(_ROUNDS)
+            self.con.commit()
+
+        self._guard(create)
 
     def _guard(self, fn: Any) -> Any:
         try:
