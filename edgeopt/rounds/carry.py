@@ -25,6 +25,7 @@ __all__ = [
     "round_problem",
     "next_state",
     "MIGRATION_ROW",
+    "with_cap",
 ]
 
 #: Resource id of the migration-count row a cap adds (capacity = the cap).
@@ -132,15 +133,6 @@ def round_problem(
     stays_possible = np.bincount(ci[on_old], minlength=n_i) > 0
     capped = moved & stays_possible[ci]
     mig_cost = float(weight) * migration_gbl
-    keep_mask = ~capped if cap == 0 else np.ones(base.n_columns, dtype=bool)
-    use = base.use
-    capacity, balanced, resource_ids = base.capacity, base.balanced, base.resource_ids
-    if cap is not None and cap > 0 and capped.any():
-        row = sp.csr_array(capped.astype(np.float64)[None, :])
-        use = sp.csc_array(sp.vstack([sp.csr_array(base.use), row]))
-        capacity = np.r_[base.capacity, float(cap)]
-        balanced = np.r_[base.balanced, False]
-        resource_ids = [*base.resource_ids, MIGRATION_ROW]
     info = dict(base.col_info)
     info.update(
         migration_mb=migration_mb,
@@ -154,7 +146,7 @@ def round_problem(
         item_ids=base.item_ids,
         bin_ids=base.bin_ids,
         option_ids=base.option_ids,
-        resource_ids=resource_ids,
+        resource_ids=base.resource_ids,
         item_ptr=base.item_ptr,
         col_item=ci,
         col_bin=cb,
@@ -162,16 +154,14 @@ def round_problem(
         col_cost=base.col_cost + mig_cost,
         col_terms=np.column_stack([base.col_terms, mig_cost]),
         term_names=(*base.term_names, "migration"),
-        use=sp.csc_array(use),
-        capacity=capacity,
-        balanced=balanced,
+        use=base.use,
+        capacity=base.capacity,
+        balanced=base.balanced,
         balance_weight=base.balance_weight,
         meta={**base.meta, "kind": "round", "migration_weight": float(weight), "cap": cap},
         col_info=info,
     )
-    if not keep_mask.all():
-        p = p.subset(keep_mask)
-    sel = np.flatnonzero(keep_mask)
+    p, sel = with_cap(p, capped, cap)
     keep = np.full(n_i, -1, dtype=np.int64)
     same = on_old[sel] & (p.col_option == prev_opt[p.col_item])
     cols = np.flatnonzero(same)
@@ -187,6 +177,41 @@ def round_problem(
         weight=float(weight),
         cap=cap,
     )
+
+
+def with_cap(p: Problem, capped: np.ndarray, cap: int | None) -> tuple[Problem, np.ndarray]:
+    """``p`` with at most ``cap`` of the ``capped`` columns in a plan (None: ``p`` itself), and
+    the indices of ``p``'s columns kept: a ``migrations`` row of capacity ``cap`` using 1 per
+    capped column, or for ``cap == 0`` the capped columns dropped."""
+    every = np.arange(p.n_columns)
+    if cap is None or not capped.any():
+        return p, every
+    if cap == 0:
+        keep = ~capped
+        return p.subset(keep), every[keep]
+    row = sp.csr_array(capped.astype(np.float64)[None, :])
+    out = Problem(
+        name=p.name,
+        sense=p.sense,
+        item_ids=p.item_ids,
+        bin_ids=p.bin_ids,
+        option_ids=p.option_ids,
+        resource_ids=[*p.resource_ids, MIGRATION_ROW],
+        item_ptr=p.item_ptr,
+        col_item=p.col_item,
+        col_bin=p.col_bin,
+        col_option=p.col_option,
+        col_cost=p.col_cost,
+        col_terms=p.col_terms,
+        term_names=p.term_names,
+        use=sp.csc_array(sp.vstack([sp.csr_array(p.use), row])),
+        capacity=np.r_[p.capacity, float(cap)],
+        balanced=np.r_[p.balanced, False],
+        balance_weight=p.balance_weight,
+        meta=dict(p.meta),
+        col_info=dict(p.col_info),
+    )
+    return out, every
 
 
 def next_state(problem: Problem, assignment: np.ndarray, model_mb: dict[str, dict[str, float]],

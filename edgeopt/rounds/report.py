@@ -39,8 +39,9 @@ def format_summary(runs: list[Run]) -> str:
     ref = competitive(runs)
     lines = [
         "| policy | rounds | total Z | ratio to horizon optimum | ratio to best bound | "
-        "migrations | model MB moved | migration GB·links | plan s (mean / max per round) |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "migrations | model MB moved | migration GB·links | plan s (mean / max per round) | "
+        "plan CPU s (mean / max) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for run, rows in runs:
         if run["kind"] != "policy":
@@ -53,14 +54,15 @@ def format_summary(runs: list[Run]) -> str:
             f"{_ratio(run['objective'], ref['optimum'])} | {_ratio(run['objective'], ref['bound'])} | "
             f"{t.get('migrations', 0)} | {t.get('migration_mb', 0.0):.2f} | "
             f"{t.get('migration_gb_links', 0.0):.4f} | "
-            f"{t.get('plan_s', 0.0) / n:.3f} / {t.get('max_plan_s', 0.0):.3f} |"
+            f"{t.get('plan_s', 0.0) / n:.3f} / {t.get('max_plan_s', 0.0):.3f} | "
+            f"{t.get('plan_cpu_s', 0.0) / n:.3f} / {t.get('max_plan_cpu_s', 0.0):.3f} |"
         )
     for run, _ in runs:
         if run["kind"] == "reference":
             st = run["status"]
             val = "–" if run["objective"] is None else f"{run['objective']:.6f}"
             bnd = "–" if run["bound"] is None else f"{run['bound']:.6f}"
-            lines.append(f"| *{run['label']}* ({st}) | {run['n_rounds']} | {val} | bound {bnd} | | | | | |")
+            lines.append(f"| *{run['label']}* ({st}) | {run['n_rounds']} | {val} | bound {bnd} | | | | | | |")
     return "\n".join(lines)
 
 

@@ -35,6 +35,8 @@ class SimulateConfig:
     solver: str = "greedy+ls"
     #: per round, per policy (None: the policy's own stopping rule)
     time_limit_s: float | None = None
+    #: ``incremental``'s voluntary migrations per round (None: only the file's cap)
+    moves: int | None = 0
     db: str | None = "results.sqlite"
     report: str | None = None
     #: per-round one-round optima (MILP), a lower bound for any horizon
@@ -49,8 +51,12 @@ class SimulateConfig:
     command: str = ""
 
 
-def policy_label(policy: str, solver: str) -> str:
-    return f"resolve[{solver}]" if policy == "resolve" else policy
+def policy_label(policy: str, solver: str, moves: int | None = 0) -> str:
+    if policy == "resolve":
+        return f"resolve[{solver}]"
+    if policy == "incremental" and moves != 0:
+        return f"incremental[moves={'any' if moves is None else moves}]"
+    return policy
 
 
 def run_simulate(cfg: SimulateConfig, say: Callable[[str], None] | None = None) -> list[str]:
@@ -77,10 +83,11 @@ def run_simulate(cfg: SimulateConfig, say: Callable[[str], None] | None = None) 
     runs: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
     try:
         for policy in cfg.policies:
-            label = policy_label(policy, cfg.solver)
+            label = policy_label(policy, cfg.solver, cfg.moves)
             settings = {
                 "policy": policy,
                 "solver": cfg.solver if policy == "resolve" else None,
+                "moves": cfg.moves if policy == "incremental" else None,
                 "time_limit_s": cfg.time_limit_s,
             }
             if store is not None and store.has(sha, label, settings):
@@ -91,6 +98,7 @@ def run_simulate(cfg: SimulateConfig, say: Callable[[str], None] | None = None) 
                 policy,
                 solver=cfg.solver,
                 time_limit_s=cfg.time_limit_s,
+                moves=cfg.moves,
                 progress=cfg.progress,
             )
             sims.append(sim)
@@ -103,7 +111,9 @@ def run_simulate(cfg: SimulateConfig, say: Callable[[str], None] | None = None) 
             z = "no complete plan" if t["objective"] is None else f"total Z {t['objective']:.6f}"
             lines.append(
                 f"{label}: {z}, {t['migrations']} migrations, {t['migration_mb']:.1f} MB moved, "
-                f"plan {t['plan_s'] / max(t['rounds'], 1):.3f} s/round (max {t['max_plan_s']:.3f})"
+                f"plan {t['plan_s'] / max(t['rounds'], 1):.3f} s/round (max {t['max_plan_s']:.3f}; "
+                f"CPU {t['plan_cpu_s'] / max(t['rounds'], 1):.3f} s/round, max "
+                f"{t['max_plan_cpu_s']:.3f})"
             )
         refs: list[Reference] = []
         if cfg.round_optimum or cfg.horizon:

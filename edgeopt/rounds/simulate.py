@@ -96,6 +96,8 @@ class RoundRecord:
     compile_s: float
     carry_s: float
     plan_s: float
+    #: CPU seconds of this process while planning (wall time inflates on a shared machine)
+    plan_cpu_s: float = 0.0
     message: str = ""
 
 
@@ -132,6 +134,8 @@ class Simulation:
             "migration_gb_links": sum(r.migration_gb_links for r in recs),
             "plan_s": sum(r.plan_s for r in recs),
             "max_plan_s": max((r.plan_s for r in recs), default=0.0),
+            "plan_cpu_s": sum(r.plan_cpu_s for r in recs),
+            "max_plan_cpu_s": max((r.plan_cpu_s for r in recs), default=0.0),
             "compile_s": sum(r.compile_s for r in recs),
         }
 
@@ -150,6 +154,7 @@ def simulate(
     *,
     solver: str = "greedy+ls",
     time_limit_s: float | None = None,
+    moves: int | None = 0,
     progress: bool = False,
 ) -> Simulation:
     """Run ``policy`` over every round. A round whose plan fails (no feasible plan in the limits)
@@ -157,7 +162,8 @@ def simulate(
     from tqdm.auto import tqdm
 
     sim = Simulation(
-        policy, {"policy": policy, "solver": solver, "time_limit_s": time_limit_s}
+        policy,
+        {"policy": policy, "solver": solver, "time_limit_s": time_limit_s, "moves": moves},
     )
     state: State = {}
     rounds = compiled.rounds.rounds
@@ -165,9 +171,14 @@ def simulate(
         t0 = time.perf_counter()
         rp = compiled.round_problem(t, state)
         carry_s = time.perf_counter() - t0
-        res = plan_round(policy, rp, seed=rounds[t].seed, time_limit_s=time_limit_s, solver=solver)
+        cpu0 = time.process_time()
+        res = plan_round(
+            policy, rp, seed=rounds[t].seed, time_limit_s=time_limit_s, solver=solver, moves=moves
+        )
+        cpu = time.process_time() - cpu0
         rec = _record(compiled, t, rp, res.assignment if res.has_plan else None, state)
         rec.status, rec.plan_s, rec.carry_s, rec.message = res.status, res.wall_s, carry_s, res.message
+        rec.plan_cpu_s = cpu
         sim.records.append(rec)
         if not res.has_plan or res.assignment is None:
             break

@@ -57,6 +57,7 @@ ROUND_COLUMNS: tuple[tuple[str, str], ...] = (
     ("compile_s", "REAL"),
     ("carry_s", "REAL"),
     ("plan_s", "REAL"),
+    ("plan_cpu_s", "REAL"),
     ("message", "TEXT"),
 )
 _RUNS = (
