@@ -371,3 +371,23 @@ def test_host_hops_follow_the_fixed_routing(fixture_catalog: dict) -> None:
              for b in ("c0", "c1", "c2", "cloud")] for a in ("c0", "c1", "c2", "cloud")]  # fmt: skip
     assert host_hops(s, ["c0", "c1", "c2", "cloud"]).tolist() == want
     assert round_problem  # the one-round builder is public API
+
+
+def test_incremental_with_no_budget_moves_only_requests_that_cannot_stay(
+    fixture_catalog: dict, devices: dict
+) -> None:
+    rs = generate_rounds(_cfg(requests=10), fixture_catalog, devices, rounds=4, churn=0.3,
+                         drift=0.5, migration_weight=0.0)  # fmt: skip
+    c = compile_rounds(rs)
+    free = simulate(c, "incremental", moves=None)
+    none = simulate(c, "incremental", moves=0)
+    assert free.complete and none.complete
+    for t in range(1, 4):
+        p = c.bases[t]
+        for rid, (_, host) in none.plans[t].items():
+            old = none.plans[t - 1].get(rid)
+            if old is not None and old[1] != host:  # moved: it had no column on its old host
+                i = p.item_ids.index(rid)
+                hosts = {p.bin_ids[p.col_bin[j]] for j in p.columns_of(i)}
+                assert old[1] not in hosts
+    assert sum(r.migrations for r in free.records) >= 1  # the budget is what held it back
