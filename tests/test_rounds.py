@@ -128,9 +128,7 @@ def test_cap_is_a_migration_row_and_zero_cap_keeps_requests_home(fixture_catalog
     items = [p.item_ids[i] for i in p.col_item]
     assert use.tolist() == [float(h != state[r].host) for r, h in zip(items, hosts)]
     # a plan moving both breaks the cap; the referee says so
-    a = [
-        next(j for j in p.columns_of(i) if hosts[j] == "c2") for i in range(p.n_items)
-    ]
+    a = [next(j for j in p.columns_of(i) if hosts[j] == "c2") for i in range(p.n_items)]
     ev = evaluate(p, np.array(a))
     assert not ev.feasible and any(v.startswith("migrations:") for v in ev.violations)
     data["max_migrations"] = 0
@@ -333,7 +331,9 @@ def test_simulate_stores_runs_and_writes_a_report(
     assert code == 0, err
     assert "incremental: total Z" in out and "resolve[greedy]: total Z" in out
     con = sqlite3.connect(db)
-    runs = con.execute("SELECT label, n_rounds, objective FROM rounds_runs ORDER BY label").fetchall()
+    runs = con.execute(
+        "SELECT label, n_rounds, objective FROM rounds_runs ORDER BY label"
+    ).fetchall()
     per_round = con.execute(
         "SELECT label, SUM(objective), COUNT(*) FROM rounds GROUP BY label ORDER BY label"
     ).fetchall()
@@ -342,7 +342,11 @@ def test_simulate_stores_runs_and_writes_a_report(
     for (label, total, n), (label2, _, z) in zip(per_round, runs):
         assert label == label2 and n == 3 and total == pytest.approx(z, rel=1e-12)
     assert {p.name for p in rep.iterdir()} == {
-        "README.md", "z.png", "cumulative.png", "migrations.png", "plan_time.png"
+        "README.md",
+        "z.png",
+        "cumulative.png",
+        "migrations.png",
+        "plan_time.png",
     }
     # run again: already stored, nothing replaced
     code, out, _ = run_cli(capsys, "simulate", rounds_file, "--policy", "incremental", "--db", db,

@@ -214,8 +214,12 @@ def with_cap(p: Problem, capped: np.ndarray, cap: int | None) -> tuple[Problem, 
     return out, every
 
 
-def next_state(problem: Problem, assignment: np.ndarray, model_mb: dict[str, dict[str, float]],
-               families: dict[str, str]) -> State:
+def next_state(
+    problem: Problem,
+    assignment: np.ndarray,
+    model_mb: dict[str, dict[str, float]],
+    families: dict[str, str],
+) -> State:
     """The deployments a plan leaves: request → (configuration, host, model size).
 
     ``model_mb[family][config]`` is the catalog's model size; ``families[request]`` its family.
@@ -225,5 +229,7 @@ def next_state(problem: Problem, assignment: np.ndarray, model_mb: dict[str, dic
     for i, j in enumerate(a.tolist()):
         rid = problem.item_ids[i]
         cfg = problem.option_ids[int(problem.col_option[j])]
-        out[rid] = Deployment(cfg, problem.bin_ids[int(problem.col_bin[j])], model_mb[families[rid]][cfg])
+        out[rid] = Deployment(
+            cfg, problem.bin_ids[int(problem.col_bin[j])], model_mb[families[rid]][cfg]
+        )
     return out

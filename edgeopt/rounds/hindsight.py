@@ -116,7 +116,11 @@ def horizon_optimum(
     stats = {**res.stats(), "variables": int(model.cost.size), "rows": int(model.row_lower.size)}
     if res.x is None:
         return Reference(
-            "horizon-optimum", None, res.bound, False, wall_s=time.perf_counter() - t_start,
+            "horizon-optimum",
+            None,
+            res.bound,
+            False,
+            wall_s=time.perf_counter() - t_start,
             stats=stats,
         )
     plans = model.plans(res.x)
@@ -131,7 +135,11 @@ def horizon_optimum(
         stats.update(res.stats(), started_again_without_start=True)
         if res.x is None:
             return Reference(
-                "horizon-optimum", None, None, False, wall_s=time.perf_counter() - t_start,
+                "horizon-optimum",
+                None,
+                None,
+                False,
+                wall_s=time.perf_counter() - t_start,
                 stats=stats,
             )
         plans = model.plans(res.x)
@@ -224,7 +232,9 @@ class _Model:
         for t, flows in enumerate(self.flows, start=1):
             for off, grp_of_prev, slot_of_new, dims in flows:
                 i_prev, i_new, n_slots = int(dims[0]), int(dims[1]), int(dims[2])
-                g = int(grp_of_prev[cols[t - 1][i_prev] - self.compiled.bases[t - 1].item_ptr[i_prev]])
+                g = int(
+                    grp_of_prev[cols[t - 1][i_prev] - self.compiled.bases[t - 1].item_ptr[i_prev]]
+                )
                 s = int(slot_of_new[cols[t][i_new] - self.compiled.bases[t].item_ptr[i_new]])
                 x[off + g * n_slots + s] = 1.0
         return x
@@ -258,7 +268,9 @@ def _build(c: Compiled, round_bounds: list[float | None] | None = None) -> _Mode
         n_var += cost.size
         return off
 
-    def add_rows(r: np.ndarray, v_idx: np.ndarray, v: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
+    def add_rows(
+        r: np.ndarray, v_idx: np.ndarray, v: np.ndarray, lo: np.ndarray, hi: np.ndarray
+    ) -> None:
         nonlocal n_row
         rows.append(r + n_row)
         cols.append(v_idx)
@@ -273,7 +285,11 @@ def _build(c: Compiled, round_bounds: list[float | None] | None = None) -> _Mode
         off = add_vars(p.col_cost.copy(), np.zeros(p.n_columns), np.ones(p.n_columns), True)
         x_off.append(off)
         has_u = bool(p.balanced.any()) and p.balance_weight != 0.0
-        u = add_vars(np.array([p.balance_weight]), np.zeros(1), np.array([np.inf]), False) if has_u else -1
+        u = (
+            add_vars(np.array([p.balance_weight]), np.zeros(1), np.array([np.inf]), False)
+            if has_u
+            else -1
+        )
         u_ix.append(u)
         lb = None if round_bounds is None else round_bounds[len(x_off) - 1]
         if lb is not None:  # Σ c·x + w_U·U_t ≥ the round's proven one-round bound
@@ -332,8 +348,10 @@ def _build(c: Compiled, round_bounds: list[float | None] | None = None) -> _Mode
             g_host = groups[:, 0].astype(np.int64)
             g_size = groups[:, 1]
             n_g, n_s = groups.shape[0], hosts1.size
-            f_cost = (w * c.hops[g_host[:, None], hosts1[None, :]] * g_size[:, None] / 1000.0).ravel()
-            move = (g_host[:, None] != hosts1[None, :])
+            f_cost = (
+                w * c.hops[g_host[:, None], hosts1[None, :]] * g_size[:, None] / 1000.0
+            ).ravel()
+            move = g_host[:, None] != hosts1[None, :]
             voluntary = move & np.isin(g_host, hosts1)[:, None]
             f_hi = np.ones(n_g * n_s)
             if cap == 0:
@@ -363,8 +381,11 @@ def _build(c: Compiled, round_bounds: list[float | None] | None = None) -> _Mode
             v = np.concatenate(cap_idx)
             if v.size:
                 add_rows(
-                    np.zeros(v.size, dtype=np.int64), v, np.ones(v.size),
-                    np.array([-np.inf]), np.array([float(cap)]),
+                    np.zeros(v.size, dtype=np.int64),
+                    v,
+                    np.ones(v.size),
+                    np.array([-np.inf]),
+                    np.array([float(cap)]),
                 )
         flows.append(tflows)
     a = sp.csc_array(

@@ -107,15 +107,16 @@ def _incremental(
     stats.update(stuck=stuck, kept_in_start=int(((start == keep) & (keep >= 0)).sum()))
     if not evaluate(rp.problem, plan).feasible and sub is not rp.problem:
         # the budget left no feasible plan the search could find: repair with every move allowed
-        plan, more = oscillate(
-            rp.problem, plan, seed=seed, deadline=deadline, stall=stall
-        )
+        plan, more = oscillate(rp.problem, plan, seed=seed, deadline=deadline, stall=stall)
         stats["budget_lifted"] = True
         stats["so_steps"] += more["so_steps"]
     stats.pop("trace", None)
     status = "time_limit" if deadline.passed() else None
     settings = {"seed": seed, "time_limit_s": time_limit_s, "moves": moves}
     return referee(
-        rp.problem, "incremental", Outcome(plan, status, stats=stats), started=started,
+        rp.problem,
+        "incremental",
+        Outcome(plan, status, stats=stats),
+        started=started,
         settings=settings,
     )

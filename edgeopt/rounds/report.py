@@ -62,7 +62,9 @@ def format_summary(runs: list[Run]) -> str:
             st = run["status"]
             val = "–" if run["objective"] is None else f"{run['objective']:.6f}"
             bnd = "–" if run["bound"] is None else f"{run['bound']:.6f}"
-            lines.append(f"| *{run['label']}* ({st}) | {run['n_rounds']} | {val} | bound {bnd} | | | | | | |")
+            lines.append(
+                f"| *{run['label']}* ({st}) | {run['n_rounds']} | {val} | bound {bnd} | | | | | | |"
+            )
     return "\n".join(lines)
 
 
@@ -80,8 +82,16 @@ def _png(fig: Any) -> bytes:
     return buf.getvalue()
 
 
-def _series_plot(runs: list[Run], key: str, title: str, ylabel: str, *, log: bool = False,
-                 cumulative: bool = False, with_refs: bool = False) -> bytes:
+def _series_plot(
+    runs: list[Run],
+    key: str,
+    title: str,
+    ylabel: str,
+    *,
+    log: bool = False,
+    cumulative: bool = False,
+    with_refs: bool = False,
+) -> bytes:
     import numpy as np
 
     fig = _figure(7.0, 3.6)
@@ -111,19 +121,32 @@ def _series_plot(runs: list[Run], key: str, title: str, ylabel: str, *, log: boo
 
 
 def build_rounds_report(
-    runs: list[Run], out_dir: str | os.PathLike[str], *, title: str, command: str = "",
+    runs: list[Run],
+    out_dir: str | os.PathLike[str],
+    *,
+    title: str,
+    command: str = "",
     inputs: list[str | os.PathLike[str]] | None = None,
 ) -> list[Path]:
     """Write ``README.md`` and its plots into ``out_dir`` (all of them or none)."""
     files: dict[str, str | bytes] = {
-        Z_PNG: _series_plot(runs, "objective", "Z per round (references dashed)", "Z_t",
-                            with_refs=True),
-        CUM_PNG: _series_plot(runs, "objective", "cumulative Z over the horizon", "Σ Z_t",
-                              cumulative=True, with_refs=True),
-        MIG_PNG: _series_plot(runs, "migrations", "kept requests moved to another host",
-                              "migrations"),
-        TIME_PNG: _series_plot(runs, "plan_s", "planning time per round", "seconds (log)",
-                               log=True),
+        Z_PNG: _series_plot(
+            runs, "objective", "Z per round (references dashed)", "Z_t", with_refs=True
+        ),
+        CUM_PNG: _series_plot(
+            runs,
+            "objective",
+            "cumulative Z over the horizon",
+            "Σ Z_t",
+            cumulative=True,
+            with_refs=True,
+        ),
+        MIG_PNG: _series_plot(
+            runs, "migrations", "kept requests moved to another host", "migrations"
+        ),
+        TIME_PNG: _series_plot(
+            runs, "plan_s", "planning time per round", "seconds (log)", log=True
+        ),
     }
     ref = competitive(runs)
     text = [

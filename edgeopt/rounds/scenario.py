@@ -97,9 +97,7 @@ class Rounds:
             for rid in rd.depart:
                 del now[rid]
             for d in rd.drift:
-                changes = {
-                    k: getattr(d, k) for k in DRIFT_KEYS if getattr(d, k) is not None
-                }
+                changes = {k: getattr(d, k) for k in DRIFT_KEYS if getattr(d, k) is not None}
                 now[d.id] = dataclasses.replace(now[d.id], **changes)
             for r in rd.arrive:
                 now[r.id] = r
@@ -203,7 +201,9 @@ def _rounds(f: Fields, data: Any, graph: nx.Graph, catalog: dict[str, Any]) -> l
                 raise f.fail(f"{dfl}.id", f"unknown request {rid!r} (not present)")
             if len(dd) == 1:
                 raise f.fail(dfl, f"changes nothing (give {' or '.join(DRIFT_KEYS)})")
-            vals = {key: f.number(dd[key], f"{dfl}.{key}", min=0.0) for key in DRIFT_KEYS if key in dd}
+            vals = {
+                key: f.number(dd[key], f"{dfl}.{key}", min=0.0) for key in DRIFT_KEYS if key in dd
+            }
             drift.append(Drift(rid, **{key: dd[key] for key in vals}))
         if len({x.id for x in drift}) != len(drift):
             raise f.fail(f"{fld}.drift", "a request drifts twice in one round")
@@ -248,7 +248,10 @@ def rounds_to_dict(r: Rounds) -> dict[str, Any]:
                 "arrive": [{k: getattr(q, k) for k in REQUEST_KEYS} for q in rd.arrive],
                 "depart": list(rd.depart),
                 "drift": [
-                    {"id": d.id, **{k: getattr(d, k) for k in DRIFT_KEYS if getattr(d, k) is not None}}
+                    {
+                        "id": d.id,
+                        **{k: getattr(d, k) for k in DRIFT_KEYS if getattr(d, k) is not None},
+                    }
                     for d in rd.drift
                 ],
             }

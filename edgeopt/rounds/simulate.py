@@ -177,7 +177,12 @@ def simulate(
         )
         cpu = time.process_time() - cpu0
         rec = _record(compiled, t, rp, res.assignment if res.has_plan else None, state)
-        rec.status, rec.plan_s, rec.carry_s, rec.message = res.status, res.wall_s, carry_s, res.message
+        rec.status, rec.plan_s, rec.carry_s, rec.message = (
+            res.status,
+            res.wall_s,
+            carry_s,
+            res.message,
+        )
         rec.plan_cpu_s = cpu
         sim.records.append(rec)
         if not res.has_plan or res.assignment is None:

@@ -80,6 +80,7 @@ class RoundsStore:
         self.path = str(path)
         self.store = Store(path)  # the results schema, WAL, and the newer-schema refusal
         self.con = self.store.con
+
         def create() -> None:
             self.con.execute(_RUNS)
             self.con.execute(_ROUNDS)
@@ -164,7 +165,9 @@ def read_runs(
     try:
         con.row_factory = sqlite3.Row
         where, args = ("WHERE instance_sha256 = ?", (sha256,)) if sha256 else ("", ())
-        runs = [dict(r) for r in con.execute(f"SELECT * FROM rounds_runs {where} ORDER BY rowid", args)]
+        runs = [
+            dict(r) for r in con.execute(f"SELECT * FROM rounds_runs {where} ORDER BY rowid", args)
+        ]
         out = []
         for run in runs:
             rows = [
