@@ -23,7 +23,7 @@ __all__ = ["POLICIES", "plan_round", "incremental_start", "restricted"]
 POLICIES = {
     "resolve": "each round from scratch with the given solver (migration priced in)",
     "incremental": "keep every deployment that still fits, place the rest by regret greedy, "
-    "repair with strategic oscillation moving at most MOVES kept requests (default 0)",
+    "repair with strategic oscillation (moves priced; --moves B: at most B per round)",
     "learned": "the drl solver on the round's problem (carried state seen through the priced costs)",
 }
 
@@ -35,7 +35,7 @@ def plan_round(
     seed: int,
     time_limit_s: float | None,
     solver: str = "greedy+ls",
-    moves: int | None = 0,
+    moves: int | None = None,
 ) -> SolveResult:
     """Plan round problem ``rp`` with ``policy``; the result is refereed on ``rp.problem``.
 

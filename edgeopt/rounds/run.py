@@ -36,7 +36,7 @@ class SimulateConfig:
     #: per round, per policy (None: the policy's own stopping rule)
     time_limit_s: float | None = None
     #: ``incremental``'s voluntary migrations per round (None: only the file's cap)
-    moves: int | None = 0
+    moves: int | None = None
     db: str | None = "results.sqlite"
     report: str | None = None
     #: per-round one-round optima (MILP), a lower bound for any horizon
@@ -51,11 +51,11 @@ class SimulateConfig:
     command: str = ""
 
 
-def policy_label(policy: str, solver: str, moves: int | None = 0) -> str:
+def policy_label(policy: str, solver: str, moves: int | None = None) -> str:
     if policy == "resolve":
         return f"resolve[{solver}]"
-    if policy == "incremental" and moves != 0:
-        return f"incremental[moves={'any' if moves is None else moves}]"
+    if policy == "incremental" and moves is not None:
+        return f"incremental[moves={moves}]"
     return policy
 
 

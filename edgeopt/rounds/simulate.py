@@ -154,7 +154,7 @@ def simulate(
     *,
     solver: str = "greedy+ls",
     time_limit_s: float | None = None,
-    moves: int | None = 0,
+    moves: int | None = None,
     progress: bool = False,
 ) -> Simulation:
     """Run ``policy`` over every round. A round whose plan fails (no feasible plan in the limits)
