@@ -171,8 +171,15 @@ def build_rounds_report(
         "(an upper bound on the ratio) otherwise.",
         "",
     ]
-    if command:
-        text += ["Made by:", "", "```sh", command, "```", ""]
+    made = list(
+        dict.fromkeys(
+            c
+            for c in [*((run.get("totals") or {}).get("command") for run, _ in runs), command]
+            if c
+        )
+    )
+    if made:
+        text += ["Made by (the runs stored for this file):", "", "```sh", *made, "```", ""]
     text += [format_summary(runs), ""]
     if ref["optimum"] is None:
         text += [

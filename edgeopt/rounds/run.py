@@ -144,7 +144,7 @@ def run_simulate(cfg: SimulateConfig, say: Callable[[str], None] | None = None) 
                 "n_rounds": compiled.n_rounds,
                 "objective": ref.objective,
                 "bound": ref.bound,
-                "totals": {**ref.stats, "wall_s": ref.wall_s},
+                "totals": {**ref.stats, "wall_s": ref.wall_s, "command": cfg.command},
             }
             rows = [
                 {"round": k + 1, "objective": v, "bound": b, "status": "reference"}
@@ -221,6 +221,6 @@ def _policy_run(
         "n_rounds": len(sim.records),
         "objective": sim.total_objective,
         "bound": None,
-        "totals": sim.totals(),
+        "totals": {**sim.totals(), "command": cfg.command},
         "edgeopt_version": __version__,
     }
