@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from edgeopt.core.evaluate import FEAS_TOL, objectives_agree
-from edgeopt.core.result import relative_gap
+from edgeopt.core.gaps import proof_gap
 from edgeopt.errors import SolverError
 from edgeopt.rounds.simulate import Compiled, replay
 from edgeopt.solvers.highs import HighsOptions, solve_arrays
@@ -151,7 +151,7 @@ def horizon_optimum(
             f"plans' total {total!r}"
         )
     bound = None if res.bound is None else min(float(res.bound), total)
-    gap = relative_gap(total, bound)
+    gap = proof_gap(total, bound)
     proven = gap is not None and gap <= 1e-6
     return Reference(
         "horizon-optimum",

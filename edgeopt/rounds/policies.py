@@ -12,10 +12,11 @@ import numpy as np
 from edgeopt.core.evaluate import evaluate
 from edgeopt.core.plan import PlanState
 from edgeopt.core.problem import Problem
-from edgeopt.core.result import Outcome, SolveResult
+from edgeopt.core.referee import referee
+from edgeopt.core.result import Outcome, SolveResult, Status
 from edgeopt.errors import InputError
 from edgeopt.rounds.carry import MIGRATION_ROW, RoundProblem, with_cap
-from edgeopt.solvers.registry import Deadline, get_solver, referee
+from edgeopt.solvers.registry import Deadline, get_solver
 
 __all__ = ["POLICIES", "plan_round", "incremental_start", "restricted"]
 
@@ -111,12 +112,12 @@ def _incremental(
         stats["budget_lifted"] = True
         stats["so_steps"] += more["so_steps"]
     stats.pop("trace", None)
-    status = "time_limit" if deadline.passed() else None
+    status: Status | None = "time_limit" if deadline.passed() else None
     settings = {"seed": seed, "time_limit_s": time_limit_s, "moves": moves}
     return referee(
         rp.problem,
         "incremental",
         Outcome(plan, status, stats=stats),
-        started=started,
+        wall_s=time.perf_counter() - started,
         settings=settings,
     )
