@@ -30,6 +30,13 @@ def competitive(runs: list[Run]) -> dict[str, Any]:
     }
 
 
+def shown_label(run: dict[str, Any]) -> str:
+    """A run's label with its per-round time limit, when it had one (two runs of one policy with
+    different limits are told apart)."""
+    limit = (run.get("settings") or {}).get("time_limit_s")
+    return run["label"] if limit is None else f"{run['label']} (limit {limit:g} s/round)"
+
+
 def _ratio(x: float | None, y: float | None) -> str:
     return "–" if x is None or y is None or y <= 0 else f"{x / y:.4f}"
 
@@ -50,7 +57,7 @@ def format_summary(runs: list[Run]) -> str:
         n = max(len(rows), 1)
         z = "–" if run["objective"] is None else f"{run['objective']:.6f}"
         lines.append(
-            f"| {run['label']} | {len(rows)} | {z} | "
+            f"| {shown_label(run)} | {len(rows)} | {z} | "
             f"{_ratio(run['objective'], ref['optimum'])} | {_ratio(run['objective'], ref['bound'])} | "
             f"{t.get('migrations', 0)} | {t.get('migration_mb', 0.0):.2f} | "
             f"{t.get('migration_gb_links', 0.0):.4f} | "
@@ -106,7 +113,7 @@ def _series_plot(
         if cumulative:
             ys = np.cumsum(ys)
         style = "--" if run["kind"] == "reference" else "-"
-        ax.plot(xs, ys, style, marker="o", ms=3, label=run["label"])
+        ax.plot(xs, ys, style, marker="o", ms=3, label=shown_label(run))
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
