@@ -188,7 +188,13 @@ def build_rounds_report(
     if made:
         text += ["Made by (the runs stored for this file):", "", "```sh", *made, "```", ""]
     text += [format_summary(runs), ""]
-    if ref["optimum"] is None:
+    if not any(run["kind"] == "reference" for run, _ in runs):
+        text += [
+            "No hindsight reference was computed for this file (`--round-optimum`, `--horizon`): "
+            "the ratio columns are empty.",
+            "",
+        ]
+    elif ref["optimum"] is None:
         text += [
             "The whole-horizon optimum is not proven here"
             + (f" (best plan {ref['incumbent']:.6f})" if ref["incumbent"] is not None else "")
