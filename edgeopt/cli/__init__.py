@@ -79,6 +79,9 @@ COMMANDS: dict[str, Entry] = {
     "import-gap": Command(
         "import_gap", "turn a GAP file (OR-Library or single-problem) into core-problem files"
     ),
+    "simulate": Command(
+        "simulate", "plan a rounds file round by round with policies, against hindsight"
+    ),
     "bench": Group(
         BENCHMARKS,
         "run a benchmark (orlib, drl, scale, symmetry, heuristics, gap-large)",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from edgeopt.argcheck import COUNT, SEED, Range, check_options
 from edgeopt.errors import InputError
@@ -56,6 +57,24 @@ def configure(p: argparse.ArgumentParser) -> None:
         "--devices",
         default=None,
         help="device profiles (default: the measured profiles shipped with edgeopt)",
+    )
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        help="write a rounds file (edgeopt-rounds/1) of this many maintenance rounds instead",
+    )
+    p.add_argument(
+        "--churn", type=float, default=0.1, help="with --rounds: P(a request leaves) per round"
+    )
+    p.add_argument(
+        "--drift", type=float, default=0.1, help="with --rounds: σ of the log data-volume drift"
+    )
+    p.add_argument(
+        "--migration-weight", type=float, default=1.0, help="with --rounds: w_M (per GB·link)"
+    )
+    p.add_argument(
+        "--max-migrations", type=int, default=None, help="with --rounds: cap on moves per round"
     )
 
 
@@ -110,7 +129,38 @@ def run(a: argparse.Namespace) -> int:
         window_s=a.window_s,
         name=a.name,
     )
+    if a.rounds is not None:
+        return _rounds(a, cfg, catalog, load_devices(dev_path), str(cat_path))
     s = generate(cfg, catalog, load_devices(dev_path), catalog_source=str(cat_path))
     save_scenario(s, a.out)
     print(f"{a.out}: {s.name}: {len(s.controllers)} controllers, {len(s.requests)} requests")
+    return 0
+
+
+def _rounds(a: argparse.Namespace, cfg: Any, catalog: Any, devices: Any, source: str) -> int:
+    """``--rounds T``: the rounds file of docs/model.md §9.1."""
+    from edgeopt.rounds.generate import generate_rounds
+    from edgeopt.rounds.scenario import save_rounds
+
+    check_options(
+        a,
+        rounds=Range(1, 100_000, integer=True),
+        churn=Range(0, 1),
+        drift=Range(0, 5),
+        migration_weight=Range(0, 1e9),
+        max_migrations=Range(0, 10**9, integer=True),
+    )
+    rs = generate_rounds(
+        cfg,
+        catalog,
+        devices,
+        rounds=a.rounds,
+        churn=a.churn,
+        drift=a.drift,
+        migration_weight=a.migration_weight,
+        max_migrations=a.max_migrations,
+        catalog_source=source,
+    )
+    save_rounds(rs, a.out)
+    print(f"{a.out}: {rs.name}: {len(rs.rounds)} rounds, {a.requests} requests per round")
     return 0

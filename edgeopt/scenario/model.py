@@ -239,11 +239,20 @@ def _topology(f: Fields, data: Any) -> tuple[nx.Graph, list[tuple[str, str]]]:
     return g, order
 
 
-def _requests(f: Fields, data: Any, graph: nx.Graph, catalog: dict[str, Any]) -> list[Request]:
+def _requests(
+    f: Fields,
+    data: Any,
+    graph: nx.Graph,
+    catalog: dict[str, Any],
+    *,
+    field: str = "requests",
+    allow_empty: bool = False,
+) -> list[Request]:
+    """Validated requests of array ``field`` (a rounds file's arrivals name their own field)."""
     out: list[Request] = []
     ids: set[str] = set()
-    for k, r in enumerate(f.arr(data, "requests")):
-        fld = f"requests[{k}]"
+    for k, r in enumerate(f.arr(data, field)):
+        fld = f"{field}[{k}]"
         r = f.obj(r, fld)
         f.keys(r, fld, REQUEST_KEYS)
         rid = f.string(r["id"], f"{fld}.id")
@@ -266,8 +275,8 @@ def _requests(f: Fields, data: Any, graph: nx.Graph, catalog: dict[str, Any]) ->
         f.number(r["max_latency_ms"], f"{fld}.max_latency_ms", min=0.0, min_exclusive=True)
         f.number(r["weight"], f"{fld}.weight", min=0.0, min_exclusive=True)
         out.append(Request(**{key: r[key] for key in REQUEST_KEYS}))
-    if not out:
-        raise f.fail("requests", "must not be empty")
+    if not out and not allow_empty:
+        raise f.fail(field, "must not be empty")
     return out
 
 
