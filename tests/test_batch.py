@@ -257,3 +257,26 @@ def test_dask_local_cluster_gives_the_serial_rows(tmp_path):
     assert s.backend == "dask" and s.workers == 2
     a, b = outcome(serial), outcome(dask_db)
     assert len(a) == 9 and a == b
+
+
+def test_a_worker_whose_solve_overruns_its_limit_by_far_ends(tmp_path):
+    """The batch's watchdog: in a pool worker, a solve still running long past its time limit
+    ends the process (exit 70, one line on stderr), so one stuck solver cannot stall a batch;
+    outside a pool (``--workers 1``) nothing is ever ended."""
+    import subprocess
+    import sys
+
+    code = """
+import time
+from edgeopt.batch import worker
+worker.OVERRUN_GRACE_S, worker.OVERRUN_SHARE = 0.2, 0.0
+assert worker._watchdog(0.1, "test") is None      # not a pool worker: no watchdog
+worker.IN_POOL[0] = True
+worker._watchdog(0.1, "slow on p")
+time.sleep(5)
+print("not ended")
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 70, proc.stdout + proc.stderr
+    assert "slow on p still running" in proc.stderr and "time limit 0.1 s" in proc.stderr
+    assert "not ended" not in proc.stdout

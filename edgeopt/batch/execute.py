@@ -25,6 +25,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from edgeopt.batch import worker
+
 __all__ = [
     "Backend",
     "SerialBackend",
@@ -86,6 +88,7 @@ def die_with_batch(batch_pid: int) -> None:
     outlives a killed batch while workers hold its pipe, so the worker watches
     the batch itself; ``PR_SET_PDEATHSIG`` covers the forkserver going first.
     """
+    worker.IN_POOL[0] = True  # a solve that overruns its limit by far ends this process
     if sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(None, use_errno=True)

@@ -6,6 +6,9 @@ Workers never touch the database; the parent re-checks and stores what they retu
 from __future__ import annotations
 
 import inspect
+import os
+import sys
+import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +31,36 @@ def one_line(text: str, limit: int = 500) -> str:
 
 
 _WARMED: set[str] = set()
+
+#: A solve still running this long after its time limit (seconds, or this share of the limit
+#: when larger) has stopped honouring it: the worker process ends, so the batch goes on (the
+#: runner retries the task once, then stores an error row).
+OVERRUN_GRACE_S, OVERRUN_SHARE = 60.0, 1.0
+
+
+#: Set in pool worker processes only (``execute.die_with_batch``): a solve in the user's own
+#: process (``--workers 1``) is never ended this way.
+IN_POOL = [False]
+
+
+def _watchdog(time_limit_s: float | None, what: str) -> threading.Timer | None:
+    """A timer that ends this worker process when a solve overruns its limit by far."""
+    if time_limit_s is None or not IN_POOL[0]:
+        return None
+    after = time_limit_s + max(OVERRUN_GRACE_S, OVERRUN_SHARE * time_limit_s)
+
+    def end() -> None:
+        sys.stderr.write(
+            f"edgeopt worker: {what} still running {after:.0f} s after its start "
+            f"(time limit {time_limit_s:g} s); ending the worker\n"
+        )
+        sys.stderr.flush()
+        os._exit(70)
+
+    timer = threading.Timer(after, end)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 def _warm_up(solve: Any, name: str) -> None:
@@ -87,7 +120,12 @@ def solve_task(
         _warm_up(solve, solver)
         started_at = now_iso()
         t0 = time.perf_counter()
-        res = solve(problem, seed=seed, time_limit_s=time_limit_s, **options)
+        timer = _watchdog(time_limit_s, f"{solver} on {problem.name}")
+        try:
+            res = solve(problem, seed=seed, time_limit_s=time_limit_s, **options)
+        finally:
+            if timer is not None:
+                timer.cancel()
     except Exception as exc:  # noqa: BLE001 - any failure becomes an error row
         msg = str(exc) if isinstance(exc, EdgeoptError) else f"{type(exc).__name__}: {exc}"
         if isinstance(exc, TypeError) and "unexpected keyword argument" in str(exc):
