@@ -261,15 +261,14 @@ class PlanBatch:
         self.cur_cand = np.where(k[None, :] < (hi - lo)[:, None], lo[:, None] + k[None, :], -1)
         self._mask: np.ndarray | None = None
 
-    def item_regret(self, b: int) -> np.ndarray:
-        """Problem ``b``'s items as the regret rule ranks them: second-best − best fitting ΔZ, an
-        item with no fitting column +inf, one with a single fitting column 1e300."""
+    def item_regret(self, b: int, items: int | slice = slice(None)) -> np.ndarray:
+        """Problem ``b``'s items (all, or ``items``) as the regret rule ranks them: second-best −
+        best fitting ΔZ, an item with no fitting column +inf, one with a single one 1e300."""
         st = self.states[b]
+        best, second = st.best[items], st.second[items]
         with np.errstate(invalid="ignore"):
             return np.where(
-                ~np.isfinite(st.best),
-                np.inf,
-                np.where(np.isfinite(st.second), st.second - st.best, 1e300),
+                ~np.isfinite(best), np.inf, np.where(np.isfinite(second), second - best, 1e300)
             )
 
     def expected_bottleneck(self) -> np.ndarray:

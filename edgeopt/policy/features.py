@@ -192,7 +192,7 @@ class PolicyBatch(PlanBatch):
         tight_share = np.zeros(self.B)
         for b in np.flatnonzero(~self.done):
             st = self.states[b]
-            reg = self.item_regret(int(b))[int(self.cur[b] - self.item_off[b])]
+            reg = float(self.item_regret(int(b), int(self.cur[b] - self.item_off[b])))
             cur_regret[b] = reg / self.scale[b] if reg < 1e299 else CLIP
             tight_share[b] = float((st.open & ~np.isfinite(st.second)).sum()) / max(
                 int(st.open.sum()), 1
