@@ -451,6 +451,21 @@ def test_drl_sampling_honours_the_time_limit_in_bounded_chunks(monkeypatch, scen
 
 
 # ================================================================ Ctrl-C
+def _wait_for_cpu(p, seconds: float, *, at_most_s: float = 90.0) -> None:
+    """Until child ``p`` has used ``seconds`` of its own CPU time (or ended, or ``at_most_s`` of
+    waiting): on a busy machine a fixed wall-clock wait may not reach the stage a test means."""
+    import os
+    import time
+
+    ticks = os.sysconf("SC_CLK_TCK")
+    waited = time.perf_counter()
+    while time.perf_counter() - waited < at_most_s and p.poll() is None:
+        fields = Path(f"/proc/{p.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        if (int(fields[11]) + int(fields[12])) / ticks >= seconds:
+            return
+        time.sleep(0.2)
+
+
 def test_ctrl_c_stops_milp_within_two_seconds_keeping_its_best_plan(capsys, tmp_path):
     import signal
     import subprocess
@@ -473,7 +488,7 @@ def test_ctrl_c_stops_milp_within_two_seconds_keeping_its_best_plan(capsys, tmp_
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
-        time.sleep(6.0)  # past the warm start and the model build: HiGHS is searching
+        _wait_for_cpu(p, 6.0)  # past the warm start and the model build: HiGHS is searching
         t0 = time.perf_counter()
         p.send_signal(signal.SIGINT)
         _, err = p.communicate(timeout=30)
@@ -748,7 +763,6 @@ def test_drl_lns_repair_stops_at_the_deadline(scenario):
 def test_ctrl_c_stops_cg_and_dw_within_two_seconds_keeping_their_plan(capsys, tmp_path, solver):
     """cg drives highspy itself, best/dw run numba searches and their own HiGHS models: Ctrl-C
     stops each within 2 s, writing the best plan so far (status time_limit, refereed)."""
-    import os
     import signal
     import subprocess
     import sys
@@ -769,15 +783,7 @@ def test_ctrl_c_stops_cg_and_dw_within_two_seconds_keeping_their_plan(capsys, tm
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
-        # past the start plan, the bound being computed: 8 s of the solver's own CPU time (on a
-        # busy machine 8 s of wall time may not reach the start plan), at most 90 s of waiting
-        ticks = os.sysconf("SC_CLK_TCK")
-        waited = time.perf_counter()
-        while time.perf_counter() - waited < 90.0 and p.poll() is None:
-            fields = Path(f"/proc/{p.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            if (int(fields[11]) + int(fields[12])) / ticks >= 8.0:
-                break
-            time.sleep(0.2)
+        _wait_for_cpu(p, 8.0)  # past the start plan: the bound is being computed
         t0 = time.perf_counter()
         p.send_signal(signal.SIGINT)
         _, err = p.communicate(timeout=30)
