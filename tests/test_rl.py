@@ -429,18 +429,99 @@ def test_short_seeded_training_beats_the_untrained_network_and_the_heuristic_fir
     assert t["proven"] == t["instances"] > 90 and trained[3]["dagger"][0]["states"] > 90
 
 
-def test_numpy_forward_equals_the_keras_forward(trained):
+def test_numpy_forward_equals_the_keras_forward_for_both_heads(trained):
     agent = trained[1]
     probs = tiny_problems(trained[2], range(740, 746)) + [gap_problem(4)]
     batch = PolicyBatch(probs)
     policy = agent.numpy_policy()
     for _ in range(5):
         obs = batch.observe()
-        k, n = agent.logits(obs), policy.logits(obs)
+        (k, kv), (n, nv) = agent.heads(obs), policy.heads(obs)
         on = obs["choice"]
         np.testing.assert_allclose(n[on], k[on], rtol=1e-5, atol=1e-5)
         assert (n[~on] == k[~on]).all()
+        np.testing.assert_allclose(nv, kv, rtol=1e-5, atol=1e-5)
+        assert np.abs(nv).max() > 1e-3  # a trained critic, not a zero output
+        np.testing.assert_array_equal(policy.logits(obs), n)
+        np.testing.assert_array_equal(policy.value(obs), nv)
         batch.step(np.argmax(n, axis=1))
+
+
+def test_the_critics_cost_to_go_is_zero_on_a_complete_plan_whatever_the_weights(trained):
+    from edgeopt.policy.decode import rollout
+    from edgeopt.rl.agent import Agent
+
+    probs = tiny_problems(trained[2], range(750, 754)) + [gap_problem(2)]
+    for policy in (trained[1].numpy_policy(), Agent(seed=9).numpy_policy()):
+        batch = rollout(policy, probs)
+        assert batch.done.all() and (~batch.stuck).sum() >= 4  # complete (a stuck one is done too)
+        obs = batch.observe()
+        assert (obs["left"] == 0).all()
+        assert policy.value(obs).shape == (len(probs),)
+        np.testing.assert_array_equal(policy.cost_to_go(obs), 0.0)
+        # and not zero before the end: the output is the network's, gated only by open items
+        start = PolicyBatch(probs)
+        o0 = start.observe()
+        assert (o0["left"] == [p.n_items for p in probs]).all()
+        assert np.all(policy.cost_to_go(o0) != 0.0)
+
+
+def _z_of_partial(p, plan, items):
+    """Z of the plan restricted to ``items``, computed here from the problem's arrays: column
+    costs plus w_U times the largest load on a balanced resource."""
+    load = np.zeros(p.n_resources)
+    cost = 0.0
+    for i in items:
+        j = int(plan[i])
+        cost += float(p.col_cost[j])
+        a, b = p.use.indptr[j], p.use.indptr[j + 1]
+        load[p.use.indices[a:b]] += p.use.data[a:b]
+    u = float(load[p.balanced].max()) if p.balanced.any() else 0.0
+    return cost + p.balance_weight * u
+
+
+def test_the_critics_target_on_a_dagger_state_is_the_exact_completions_cost(trained):
+    from edgeopt.core.batch import cost_scale
+    from edgeopt.policy.decode import rollout
+    from edgeopt.rl.imitation import collect, exact_completions
+    from edgeopt.solvers.highs import HighsOptions
+    from edgeopt.solvers.lns import restrict
+    from edgeopt.solvers.milp import solve_model
+
+    probs = tiny_problems(trained[2], range(760, 766))
+    policy = trained[1].numpy_policy()
+    ps, plans, ts, counts = exact_completions(policy, probs, np.random.default_rng(4))
+    assert counts["states"] == len(ps) >= 4 and counts["proven"] == counts["states"]
+    samples = collect(ps, plans, record_from=ts)
+    checked = 0
+    for b, (p, plan, t) in enumerate(zip(ps, plans, ts)):
+        first = [s for s in samples if s["problem"] == b]
+        assert len(first) == p.n_items - t  # every state from the cut on, one per open item
+        # the cut: the policy's first t decisions, in the env's order, are fixed
+        batch = rollout(policy, [p])
+        fixed_items = batch.items[0, :t]
+        assert np.array_equal(plan[fixed_items], batch.assignment(0)[fixed_items])
+        z_full = evaluate(p, plan).objective
+        expected = (z_full - _z_of_partial(p, plan, fixed_items)) / cost_scale(p)
+        assert first[0]["v_target"] == pytest.approx(expected, rel=1e-9, abs=1e-12)
+        assert first[0]["left"] == p.n_items - t
+        # and the exact completion is optimal: no other completion of the prefix is cheaper
+        free = np.sort(batch.items[0, t : p.n_items])
+        sub, cols = restrict(p, free, np.ones(p.n_columns, dtype=bool))
+        fixed_load = np.zeros(p.n_resources)
+        for i in fixed_items:
+            j = int(plan[i])
+            a, c = p.use.indptr[j], p.use.indptr[j + 1]
+            fixed_load[p.use.indices[a:c]] += p.use.data[a:c]
+        res, sub_a, _ = solve_model(
+            sub, HighsOptions(time_limit_s=20, threads=1), fixed_load=fixed_load
+        )
+        assert res.proven_optimal
+        best = plan.copy()
+        best[free] = cols[sub_a]
+        assert evaluate(p, best).objective == pytest.approx(z_full, rel=1e-6, abs=1e-9)
+        checked += 1
+    assert checked >= 4
 
 
 def test_saved_and_loaded_checkpoint_reproduces_decisions_exactly(trained, tmp_path):
@@ -506,9 +587,13 @@ def _break(path: Path, how: str) -> None:
         cfg.write_text(json.dumps(d))
     elif how == "missing":
         (path / "policy.npz").unlink()
+    elif how == "critic":  # an actor without its critic
+        with np.load(path / "policy.npz") as z:
+            arrays = {k: z[k] for k in z.files if not k.startswith("value")}
+        np.savez(path / "policy.npz", **arrays)
 
 
-BREAKS = ["weights", "json", "features", "hidden", "shape", "nan", "format", "missing"]
+BREAKS = ["weights", "json", "features", "hidden", "shape", "nan", "format", "missing", "critic"]
 
 
 @pytest.mark.parametrize("how", BREAKS)

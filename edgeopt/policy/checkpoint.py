@@ -45,7 +45,8 @@ __all__ = [
     "checkpoint_sha256",
 ]
 
-CHECKPOINT_FORMAT = "edgeopt-drl-checkpoint/2"
+CHECKPOINT_FORMAT = "edgeopt-drl-checkpoint/3"
+_FORMAT_STEM = "edgeopt-drl-checkpoint/"
 WEIGHTS_FILE = "policy.npz"
 CONFIG_FILE = "config.json"
 #: Widest hidden layer a checkpoint may ask for (the shipped one uses 64; 200 000 would exhaust memory).
@@ -89,6 +90,12 @@ def read_checkpoint(
         raise InputError(f"{CONFIG_FILE}: {exc.bare_message}", source=src) from None
     if not isinstance(meta, dict) or meta.get("format") != CHECKPOINT_FORMAT:
         got = meta.get("format") if isinstance(meta, dict) else None
+        if isinstance(got, str) and got < CHECKPOINT_FORMAT and got.startswith(_FORMAT_STEM):
+            raise InputError(
+                f"{CONFIG_FILE}: format {got!r} is an older checkpoint without the critic "
+                f"(this edgeopt reads {CHECKPOINT_FORMAT!r}); retrain it",
+                source=src,
+            )
         raise InputError(
             f"{CONFIG_FILE}: unknown format {got!r}, expected {CHECKPOINT_FORMAT!r}", source=src
         )

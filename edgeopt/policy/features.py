@@ -19,7 +19,10 @@ scenarios and OR-Library GAP problems alike:
 ``choice``, ``rep`` (B, K)
     interchangeable candidates merged (:meth:`PolicyBatch._class_rep`);
 ``dz``, ``dz_level`` (B, K)
-    ΔZ of each candidate now, and against the expected final bottleneck.
+    ΔZ of each candidate now, and against the expected final bottleneck;
+``left`` (B,)
+    the open items, the current one included (0 once done, where the critic's
+    cost-to-go is 0).
 
 Lagrangian prices (:mod:`edgeopt.core.lagrange`) of each problem, with the
 fixed loads taken off the capacities, feed the ``lagrangian_*``, ``price``
@@ -84,6 +87,8 @@ GLOBALS = (
     "expected_bottleneck",  # expected U: mean over balanced resources of (load + expected later demand), / mean balanced capacity
     "item_regret",  # (second-best − best ΔZ of the current item's fitting columns) / scale; _CLIP when one fits
     "tight_items",  # share of the open items (this one included) with at most one fitting column
+    "open_min_cost",  # sum over the open items (this one included) of their cheapest column / scale
+    "expected_balance_cost",  # w_U * max(0, expected U - U) / scale: the balance term still to come
 )
 #: Per-resource features (rows of ``resources``): what a controller's compute, memory or a link
 #: still has and what the open demand will ask of it.
@@ -180,6 +185,9 @@ class PolicyBatch(PlanBatch):
         self.col_cost_s = self.cost / col_scale
         item_min = segment_min(self.cost, self.item_ptr)
         self.col_above_min_s = (self.cost - item_min[self.col_item]) / col_scale
+        self.item_min_cost_s = np.where(np.isfinite(item_min), item_min, 0.0) / self.scale[
+            self.item_env
+        ]
 
     def _select(self) -> None:
         super()._select()
@@ -274,6 +282,11 @@ class PolicyBatch(PlanBatch):
         mean_util = np.bincount(self.res_env, weights=util, minlength=B) / n_res
         mean_pres = np.bincount(self.res_env, weights=pres, minlength=B) / n_res
         n_valid = np.maximum(valid.sum(axis=1), 1)
+        still_open = self.open.copy()  # not yet asked about, and each row's current item
+        still_open[self.cur[self.cur >= 0]] = True
+        open_min = np.bincount(
+            self.item_env, weights=self.item_min_cost_s * still_open, minlength=B
+        )
         glob = np.stack(
             [
                 t / np.maximum(self.n_items, 1),
@@ -286,6 +299,8 @@ class PolicyBatch(PlanBatch):
                 u_exp / self.bal_cap,
                 cur_regret,
                 tight_share,
+                np.where(self.done, 0.0, open_min),
+                self.w_u * np.maximum(u_exp - self.u, 0.0) / self.scale,
             ],
             axis=1,
         )
@@ -337,6 +352,8 @@ class PolicyBatch(PlanBatch):
             "edge_mask": edge_mask,
             "dz": dz,
             "dz_level": dzl,
+            # open items, this one included (0 once done: the critic's cost-to-go is then 0)
+            "left": np.where(self.done, 0, self.n_items - t).astype(np.float32),
         }
         if self.merge:
             rep = self._class_rep(cost, amt, load, cap, idx, valid)

@@ -18,7 +18,12 @@ L resources, R resources per column, H hidden units):
    after); max-pooled over the column's resources.
 4. **Candidates**: two dense layers over the column's features, its pooled edges
    and the state; then a layer that also sees the masked mean and max over the
-   item's fitting candidates; a linear score.
+   item's fitting candidates; a linear score (the actor).
+5. **Value** (the critic): a dense layer over the state embedding and the masked
+   mean and max of the candidate embeddings, then a linear output ``v``: the cost
+   still to come from this partial plan (final Z minus Z so far), in units of the
+   problem's cost scale. It counts only while items are open (``obs['left'] > 0``),
+   so the cost-to-go of a complete plan is 0 whatever the weights.
 
 Every step is the same function of each resource or candidate, and pooling is
 symmetric, so the scores are equivariant under any relabelling of items,
@@ -43,6 +48,7 @@ __all__ = [
     "CANDIDATE_INPUTS",
     "RESOURCE_INPUTS",
     "NumpyPolicy",
+    "VALUE_LAYERS",
     "layer_shapes",
     "masked_log_softmax",
     "NEG",
@@ -80,7 +86,11 @@ LAYERS = (
     "mix_h",
     "mix_ctx",
     "score",
+    "value_h",
+    "value",
 )
+#: The critic's layers (a checkpoint without them has no critic: it is refused, retrain it).
+VALUE_LAYERS = ("value_h", "value")
 
 
 #: Largest weight magnitude a checkpoint may hold (the shipped one's is 2.9): beyond it the
@@ -103,6 +113,8 @@ def layer_shapes(F: int, G: int, Fr: int, Fe: int, H: int) -> dict[str, tuple[in
         "mix_h": (H, H, True),
         "mix_ctx": (2 * H, H, False),
         "score": (H, 1, True),
+        "value_h": (3 * H, H, True),
+        "value": (H, 1, True),
     }
 
 
@@ -145,6 +157,23 @@ class NumpyPolicy:
 
     def logits(self, obs: dict[str, np.ndarray]) -> np.ndarray:
         """Scores (B, K) float32, :data:`NEG` outside ``obs['choice']``."""
+        return self.heads(obs, value=False)[0]
+
+    def value(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        """The critic's raw output (B,) float32: the predicted cost-to-go / scale."""
+        return self.heads(obs, logits=False)[1]
+
+    def cost_to_go(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        """Predicted cost still to come (B,) float64, in units of each row's cost scale; exactly
+        0 on a complete (or stuck) plan, where ``obs['left']`` is 0."""
+        return np.where(obs["left"] > 0, self.value(obs).astype(np.float64), 0.0)
+
+    def heads(
+        self, obs: dict[str, np.ndarray], *, logits: bool = True, value: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Both heads over one encoder pass: scores (B, K) float32 (:data:`NEG` outside
+        ``obs['choice']``) and the critic's raw value (B,) float32; a head not asked for is
+        an empty array."""
         res = obs["resources"]
         B = res.shape[0]
         r = _relu(self._dense("res1", res))
@@ -162,10 +191,16 @@ class NumpyPolicy:
         c += (g @ self.weights["cand1_g"][0])[:, None, :]
         c = _relu(self._dense("cand2", _relu(c)))
         c_mean, c_max = _masked_mean_max(c, obs["mask"])
-        m = self._dense("mix_h", c)
-        m += (np.concatenate([c_mean, c_max], axis=1) @ self.weights["mix_ctx"][0])[:, None, :]
-        s = self._dense("score", _relu(m))[..., 0]
-        return np.where(obs["choice"], s, np.float32(NEG)).astype(np.float32)
+        out_s = out_v = np.zeros(0, np.float32)
+        if value:
+            v = _relu(self._dense("value_h", np.concatenate([g, c_mean, c_max], axis=1)))
+            out_v = self._dense("value", v)[:, 0].astype(np.float32)
+        if logits:
+            m = self._dense("mix_h", c)
+            m += (np.concatenate([c_mean, c_max], axis=1) @ self.weights["mix_ctx"][0])[:, None, :]
+            s = self._dense("score", _relu(m))[..., 0]
+            out_s = np.where(obs["choice"], s, np.float32(NEG)).astype(np.float32)
+        return out_s, out_v
 
     # ----------------------------------------------------------------- files
     def to_bytes(self) -> bytes:

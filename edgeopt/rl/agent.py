@@ -69,7 +69,7 @@ def quiet_tensorflow() -> None:
 
 
 class Agent:
-    """The policy in Keras: ``model(inputs) -> logits (B, K)`` with the layers of
+    """The policy in Keras: ``model(inputs) -> (logits (B, K), value (B,))`` with the layers of
     :data:`edgeopt.policy.network.LAYERS`; :meth:`numpy_policy` exports the weights."""
 
     def __init__(self, config: AgentConfig | None = None, *, seed: int = 0):
@@ -83,6 +83,14 @@ class Agent:
 
     def logits(self, obs: dict[str, np.ndarray]) -> np.ndarray:
         """Keras forward pass (B, K), as :meth:`NumpyPolicy.logits`."""
+        return self.heads(obs)[0]
+
+    def value(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        """The critic's raw output (B,), as :meth:`NumpyPolicy.value`."""
+        return self.heads(obs)[1]
+
+    def heads(self, obs: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Keras forward pass of both heads: scores (B, K) and the critic's raw value (B,)."""
         if self._forward is None:
             import tensorflow as tf
 
@@ -93,7 +101,8 @@ class Agent:
                 return model(dict(zip(INPUTS, xs)), training=False)
 
             self._forward = fwd
-        return np.asarray(self._forward(*(obs[k] for k in INPUTS)))
+        s, v = self._forward(*(obs[k] for k in INPUTS))
+        return np.asarray(s), np.asarray(v)
 
     def numpy_policy(self) -> NumpyPolicy:
         w: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
@@ -110,7 +119,7 @@ class Agent:
 
 
 def _build(hidden: int) -> Any:
-    """The Keras model: dense layers named as in :data:`LAYERS`, wired as :meth:`NumpyPolicy.logits`."""
+    """The Keras model: dense layers named as in :data:`LAYERS`, wired as :meth:`NumpyPolicy.heads`."""
     import keras
     import tensorflow as tf
 
@@ -150,7 +159,8 @@ def _build(hidden: int) -> Any:
             c_mean, c_max = mean_max(c, x["mask"])
             m = d["mix_h"](c) + d["mix_ctx"](tf.concat([c_mean, c_max], axis=1))[:, None, :]
             s = tf.squeeze(d["score"](relu(m)), -1)
-            return tf.where(x["choice"], s, NEG)
+            v = relu(d["value_h"](tf.concat([g, c_mean, c_max], axis=1)))
+            return tf.where(x["choice"], s, NEG), tf.squeeze(d["value"](v), -1)
 
     return PolicyNet()
 

@@ -42,9 +42,17 @@ def collect(
     order: str = "regret",
     record_from: Sequence[int] | None = None,
 ) -> list[dict[str, Any]]:
-    """Teacher-forced steps of every problem along its plan: observation and target position
-    (the first candidate of the teacher column's class). Steps with a single choice are kept
-    out (nothing to learn); so are the steps of problem ``b`` before ``record_from[b]``."""
+    """Teacher-forced steps of every problem along its plan, each with two labels:
+
+    - ``target``: the actor's, the position of the first candidate of the teacher column's
+      class; ``pi`` is false for a step with a single choice (nothing to learn there);
+    - ``ctg``: the critic's, the plan's cost still to come from this state, in units of the
+      problem's cost scale: (Z of the whole plan − Z of the partial plan before the step) /
+      scale, the value head's target ``v_target``. Along an optimal plan, or a prefix of the
+      policy's own completed exactly by the MILP (:func:`exact_completions`), it is the
+      optimal cost-to-go.
+
+    The steps of problem ``b`` before ``record_from[b]`` are kept out."""
 
     batch = PolicyBatch(list(problems), order=order)
     out: list[dict[str, Any]] = []
@@ -65,11 +73,25 @@ def collect(
             action[b] = k
             target = int(obs["rep"][b, k])
             late = record_from is None or batch.t >= record_from[b]
-            if late and int(obs["choice"][b].sum()) >= 2:
-                out.append({**crop(obs, b, hi - lo, n_res[b]), "target": target, "problem": b})
+            if late:
+                out.append(
+                    {
+                        **crop(obs, b, hi - lo, n_res[b]),
+                        "target": target,
+                        "pi": int(obs["choice"][b].sum()) >= 2,
+                        "left": float(obs["left"][b]),
+                        "z_before": batch.z(b),
+                        "problem": b,
+                    }
+                )
         batch.step(action)
     if batch.stuck.any():  # cannot happen for feasible plans
         raise ValueError("a teacher plan got stuck")
+    z_final = [batch.z(b) for b in range(batch.B)]
+    for s in out:
+        b = s["problem"]
+        s["ctg"] = (z_final[b] - s.pop("z_before")) / float(batch.scale[b])
+        s["v_target"] = s["ctg"]
     return out
 
 
@@ -103,6 +125,9 @@ def pad(samples: Sequence[dict[str, Any]]) -> dict[str, np.ndarray]:
         out["edge_mask"][r, :k, :rr] = s["edge_mask"]
     if "target" in first:
         out["target"] = np.array([s["target"] for s in samples], dtype=np.int32)
+    for key in ("pi", "v_target", "left"):
+        if key in first:
+            out[key] = np.array([s[key] for s in samples], dtype=np.float32)
     return out
 
 

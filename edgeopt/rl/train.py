@@ -12,9 +12,16 @@ written out. ``edgeopt train --help`` lists the flags.
 3. **DAgger with exact completions.** The policy decodes the teachers; each plan is cut
    at a random step and the open requests re-solved by the MILP with the policy's first
    choices fixed: the policy's own states, labelled by an exact completion, join the set.
-4. **RL fine-tuning.** Fresh instances, each decoded ``rollouts`` times by sampling;
-   REINFORCE with POMO's shared baseline (a plan's advantage is its return minus the
-   mean of its instance's group, over the group's spread), no critic.
+4. **RL fine-tuning, actor-critic.** Fresh instances, each decoded ``rollouts`` times by
+   sampling; policy gradient with the advantage ``--baseline`` names: POMO's shared
+   baseline (a plan's return minus its group's mean, over the group's spread), the
+   critic's (each step's realised cost-to-go against the critic's prediction, over the
+   same spread), or the mean of the two. The critic regresses on the realised
+   cost-to-go meanwhile.
+
+The critic (the value head, :mod:`edgeopt.policy.network`) learns from phase 2 on:
+along the teachers' optimal plans and the DAgger completions its label is the exact
+optimal cost-to-go (the MILP's completion cost from that state).
 
 The weights kept are those of the best validation (greedy decoding, mean gap to the
 MILP optima of ``val_instances`` fixed instances), over both phases.
@@ -110,6 +117,13 @@ class Args:
     """RL Adam learning rate"""
     ent_coef: float = 0.0
     """RL entropy bonus"""
+    critic_coef: float = 0.5
+    """weight of the critic's loss (Huber on the cost-to-go, in cost-scale units)
+    beside the actor's; 0 trains no critic (the ablation)"""
+    baseline: str = "both"
+    """RL baseline: 'pomo' (a plan's return against its group's mean), 'critic' (each step's
+    realised cost-to-go against the critic's prediction) or 'both' (the mean of the two
+    advantages)"""
     max_grad_norm: float = 1.0
     """global gradient-norm clip"""
     order: str = "regret"
@@ -141,21 +155,29 @@ class Args:
 def validate(
     policy: Any, problems: list[Any], optima: dict[str, dict[str, Any]], order: str = "regret"
 ) -> dict[str, float]:
-    """Greedy decoding on ``problems``: mean / max gap to proven optima, stuck share."""
+    """Greedy decoding on ``problems``: mean / max gap to proven optima, stuck share; with a
+    critic, also its mean relative error at the empty plan (predicted cost-to-go against Z*)."""
 
     batch = rollout(policy, problems, order=order)
-    gaps = []
+    gaps, root = [], []
+    start = PolicyBatch(problems, order=order) if hasattr(policy, "cost_to_go") else None
+    pred = start.scale * policy.cost_to_go(start.observe()) if start is not None else None
     for b, p in enumerate(problems):
         opt = optima.get(p.name, {})
         if batch.stuck[b] or opt.get("status") != "optimal":
             continue
         z = evaluate(p, batch.assignment(b)).objective
         gaps.append((z - opt["objective"]) / max(abs(opt["objective"]), 1e-9))
-    return {
+        if pred is not None:  # the critic at the empty plan against the optimum
+            root.append(abs(pred[b] - opt["objective"]) / max(abs(opt["objective"]), 1e-9))
+    out = {
         "gap_mean": float(np.mean(gaps)) if gaps else float("nan"),
         "gap_max": float(np.max(gaps)) if gaps else float("nan"),
         "stuck": float(batch.stuck.mean()),
     }
+    if root:
+        out["critic_root_error"] = float(np.mean(root))
+    return out
 
 
 def plot_curve(
@@ -231,6 +253,7 @@ def check_args(args: Args) -> None:
         rollouts=count(10**4, 2),
         rl_learning_rate=Range(0, 1, lo_open=True),
         ent_coef=Range(0, 100),
+        critic_coef=Range(0, 100),
         max_grad_norm=Range(0, 10**6, lo_open=True),
         min_controllers=count(10**4),
         max_controllers=count(10**4),
@@ -250,6 +273,12 @@ def check_args(args: Args) -> None:
         raise InputError(
             "--max-requests-per-controller: must be >= --min-requests-per-controller "
             f"({args.min_requests_per_controller}), got {args.max_requests_per_controller}"
+        )
+    if args.baseline not in BASELINES:
+        raise InputError(f"--baseline: must be one of {list(BASELINES)}, got {args.baseline!r}")
+    if args.baseline != "pomo" and args.critic_coef == 0 and args.rl_updates:
+        raise InputError(
+            f"--baseline {args.baseline}: needs a critic; give --critic-coef > 0 or --baseline pomo"
         )
     if args.order not in ITEM_RULES:
         raise InputError(f"--order: must be one of {list(ITEM_RULES)}, got {args.order!r}")
@@ -278,6 +307,9 @@ def check_args(args: Args) -> None:
                     f"(format {OPTIMA_FORMAT!r}); refusing to overwrite it"
                 )
 
+
+#: RL baselines (``--baseline``).
+BASELINES = ("pomo", "critic", "both")
 
 #: The first bytes of a PNG file: ``--curve`` replaces only a PNG (or nothing).
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -392,7 +424,7 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
         proven, [np.array(t_opt[p.name]["assignment"]) for p in proven], order=args.order
     )
     t_ready = time.perf_counter() - started
-    n_teacher_steps = len(samples)
+    n_teacher_steps = sum(bool(x["pi"]) for x in samples)
 
     if args.init:
         init_policy, _, _ = read_checkpoint(args.init)
@@ -410,6 +442,8 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
             return
         v = validate(agent.numpy_policy(), val_problems, optima, args.order)
         history[-1].update(val_gap=v["gap_mean"], val_gap_max=v["gap_max"], val_stuck=v["stuck"])
+        if "critic_root_error" in v:
+            history[-1]["val_critic_root_error"] = v["critic_root_error"]
         score = v["stuck"] + (v["gap_mean"] if np.isfinite(v["gap_mean"]) else 1.0)
         if score < best["score"]:
             best.clear()
@@ -425,17 +459,31 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
     il_opt.build(model.trainable_variables)
     spec = _input_spec()
 
-    @tf.function(input_signature=[*spec, tf.TensorSpec([None], tf.int32)], reduce_retracing=True)
+    huber = keras.losses.Huber(delta=1.0, reduction="none")
+    critic_coef = float(args.critic_coef)
+
+    @tf.function(
+        input_signature=[
+            *spec,
+            tf.TensorSpec([None], tf.int32),
+            tf.TensorSpec([None], tf.float32),
+            tf.TensorSpec([None], tf.float32),
+        ],
+        reduce_retracing=True,
+    )
     def il_step(*xs: Any) -> Any:
-        *inp, target = xs
+        *inp, target, pi, v_target = xs
         with tf.GradientTape() as tape:
-            logits = model(dict(zip(INPUTS, inp)), training=True)
+            logits, value = model(dict(zip(INPUTS, inp)), training=True)
             ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=target, logits=logits)
-            loss = tf.reduce_mean(ce)
+            n_pi = tf.maximum(tf.reduce_sum(pi), 1.0)
+            actor = tf.reduce_sum(pi * ce) / n_pi
+            critic = tf.reduce_mean(huber(v_target[:, None], value[:, None]))
+            loss = actor + critic_coef * critic
         grads = tape.gradient(loss, model.trainable_variables)
         il_opt.apply_gradients(zip(grads, model.trainable_variables))
         hit = tf.cast(tf.equal(tf.argmax(logits, axis=1, output_type=tf.int32), target), tf.float32)
-        return loss, tf.reduce_mean(hit)
+        return actor, tf.reduce_sum(pi * hit) / n_pi, critic, tf.reduce_sum(pi)
 
     n_epochs = args.epochs + args.dagger_rounds * args.dagger_epochs
     bar = tqdm(
@@ -450,24 +498,30 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
         for _ in range(count):
             state["epoch"] += 1
             epoch = state["epoch"]
-            losses, hits, ns = [], [], []
+            losses, hits, ns, v_losses, n_states = [], [], [], [], 0
             for idx in batches(samples, args.batch_size, rng):
                 frac = min(it / steps, 1.0)
                 il_opt.learning_rate.assign(lr0 * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * frac))))
                 it += 1
                 mb = pad([samples[i] for i in idx])
-                loss, hit = il_step(*(mb[k] for k in INPUTS), mb["target"])
-                losses.append(float(loss) * len(idx))
-                hits.append(float(hit) * len(idx))
-                ns.append(len(idx))
+                loss, hit, v_loss, n_pi = il_step(
+                    *(mb[k] for k in INPUTS), mb["target"], mb["pi"], mb["v_target"]
+                )
+                losses.append(float(loss) * float(n_pi))
+                hits.append(float(hit) * float(n_pi))
+                ns.append(float(n_pi))
+                v_losses.append(float(v_loss) * len(idx))
+                n_states += len(idx)
             history.append(
                 {
                     "phase": phase,
                     "x": epoch,
                     "epoch": epoch,
-                    "loss": sum(losses) / sum(ns),
-                    "accuracy": sum(hits) / sum(ns),
-                    "decisions": len(samples),
+                    "loss": sum(losses) / max(sum(ns), 1.0),
+                    "accuracy": sum(hits) / max(sum(ns), 1.0),
+                    "critic_loss": sum(v_losses) / max(n_states, 1),
+                    "decisions": int(sum(ns)),
+                    "states": n_states,
                     "wall_s": round(time.perf_counter() - started, 1),
                 }
             )
@@ -491,29 +545,38 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
         )
         new = collect(ps, plans, order=args.order, record_from=ts)
         samples.extend(new)
-        dagger_counts.append({**counts, "decisions": len(new)})
+        dagger_counts.append({**counts, "decisions": sum(bool(x["pi"]) for x in new)})
         run_epochs(args.dagger_epochs, "dagger", args.learning_rate / 3)
 
-    # ---- RL fine-tuning: sampled plans, POMO shared baseline (no critic)
+    # ---- RL fine-tuning: sampled plans, actor-critic (--baseline)
     rl_opt = keras.optimizers.Adam(
         learning_rate=args.rl_learning_rate, global_clipnorm=args.max_grad_norm
     )
     rl_opt.build(model.trainable_variables)
 
     @tf.function(
-        input_signature=[*spec, tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], tf.float32)],
+        input_signature=[
+            *spec,
+            tf.TensorSpec([None], tf.int32),
+            tf.TensorSpec([None], tf.float32),
+            tf.TensorSpec([None], tf.float32),
+            tf.TensorSpec([None], tf.float32),
+        ],
         reduce_retracing=True,
     )
     def pg_grads(*xs: Any) -> Any:
-        *inp, act, weight = xs
+        *inp, act, weight, v_target, v_weight = xs
         with tf.GradientTape() as tape:
-            logits = model(dict(zip(INPUTS, inp)), training=True)
+            logits, value = model(dict(zip(INPUTS, inp)), training=True)
             logp_all = tf.nn.log_softmax(logits, axis=-1)
             lp = tf.gather(logp_all, act, batch_dims=1)
             choice = tf.cast(inp[2], tf.float32)
             ent = -tf.reduce_sum(tf.exp(logp_all) * logp_all * choice, axis=-1)
-            loss = -tf.reduce_sum(weight * lp) - args.ent_coef * tf.reduce_sum(
-                tf.abs(tf.sign(weight)) * ent
+            critic = tf.reduce_sum(v_weight * huber(v_target[:, None], value[:, None]))
+            loss = (
+                -tf.reduce_sum(weight * lp)
+                - args.ent_coef * tf.reduce_sum(tf.abs(tf.sign(weight)) * ent)
+                + critic_coef * critic
             )
         return tape.gradient(loss, model.trainable_variables)
 
@@ -526,26 +589,51 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
         policy = agent.numpy_policy()
         batch = PolicyBatch(group, order=args.order)
         rec_steps = []
-        ret = np.zeros(batch.B)
+        rewards = []
         while not batch.done.all():
             obs = batch.observe()
-            action = choose(policy.logits(obs), obs["choice"], rng)
-            active = (~batch.done) & (obs["choice"].sum(axis=1) >= 2)
-            rec_steps.append(({k: obs[k] for k in INPUTS}, action.astype(np.int32), active))
+            logits, value = policy.heads(obs)
+            action = choose(logits, obs["choice"], rng)
+            live = ~batch.done
+            active = live & (obs["choice"].sum(axis=1) >= 2)
+            pred = np.where(obs["left"] > 0, value.astype(np.float64), 0.0)  # cost-to-go / scale
+            rec_steps.append(
+                (
+                    {k: obs[k] for k in INPUTS},
+                    action.astype(np.int32),
+                    active,
+                    live,
+                    pred,
+                )
+            )
             reward, _ = batch.step(action)
-            ret += reward
-        r = (ret / batch.scale).reshape(-1, args.rollouts)
-        adv = r - r.mean(axis=1, keepdims=True)
-        adv = adv / (r.std(axis=1, keepdims=True) + 1e-8)
-        adv = adv.ravel()
-        n_dec = max(1, int(sum(a.sum() for _, _, a in rec_steps)))
+            rewards.append(reward / batch.scale)
+        # realised cost-to-go (scale units) before each step: minus the rewards from it on
+        ctg = -np.cumsum(np.array(rewards)[::-1], axis=0)[::-1]
+        ret = -ctg[0]
+        r = ret.reshape(-1, args.rollouts)
+        spread = r.std(axis=1, keepdims=True) + 1e-8
+        adv_pomo = ((r - r.mean(axis=1, keepdims=True)) / spread).ravel()
+        spread_b = np.repeat(spread.ravel(), args.rollouts)
+        n_dec = max(1, int(sum(st[2].sum() for st in rec_steps)))
+        n_live = max(1, int(sum(st[3].sum() for st in rec_steps)))
         acc = [tf.zeros_like(v) for v in model.trainable_variables]
-        for o, act, active in rec_steps:
-            if not active.any():
+        v_err = []
+        for t_, (o, act, active, live, pred) in enumerate(rec_steps):
+            sel = np.flatnonzero(live)
+            if not sel.size:
                 continue
-            sel = np.flatnonzero(active)
-            w = (adv[sel] / n_dec).astype(np.float32)
-            grads = pg_grads(*(o[k][sel] for k in INPUTS), act[sel], w)
+            adv_critic = (pred[sel] - ctg[t_, sel]) / spread_b[sel]
+            a = {
+                "pomo": adv_pomo[sel],
+                "critic": adv_critic,
+                "both": 0.5 * (adv_pomo[sel] + adv_critic),
+            }[args.baseline]
+            w = np.where(active[sel], a / n_dec, 0.0).astype(np.float32)
+            v_t = ctg[t_, sel].astype(np.float32)
+            v_w = np.full(sel.size, 1.0 / n_live, np.float32)
+            v_err.append(np.abs(pred[sel] - ctg[t_, sel]))
+            grads = pg_grads(*(o[k][sel] for k in INPUTS), act[sel], w, v_t, v_w)
             acc = [x + y for x, y in zip(acc, grads)]
         rl_opt.apply_gradients(zip(acc, model.trainable_variables))
         history.append(
@@ -553,8 +641,9 @@ def train(args: Args, *, command: str = "") -> dict[str, Any]:
                 "phase": "rl",
                 "x": n_epochs + update / 2,
                 "update": update,
-                "return": float(np.mean(ret / batch.scale)),
+                "return": float(np.mean(ret)),
                 "stuck": float(batch.stuck.mean()),
+                "critic_abs_error": float(np.mean(np.concatenate(v_err))) if v_err else None,
                 "wall_s": round(time.perf_counter() - started, 1),
             }
         )

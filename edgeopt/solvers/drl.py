@@ -1,4 +1,4 @@
-"""The learned planner as a solver: greedy or best-of-N sampled decoding, in NumPy.
+"""The learned planner as a solver: greedy decoding, value-guided beam search and sampling, in NumPy.
 
 The checkpoint's exported weights (``policy.npz``) run in :mod:`edgeopt.policy.network`;
 TensorFlow is never imported here (it is the training framework only).
@@ -16,7 +16,8 @@ from edgeopt.core.problem import Problem
 from edgeopt.core.result import Outcome, Status
 from edgeopt.errors import InputError
 from edgeopt.policy.checkpoint import checkpoint_sha256, load_policy
-from edgeopt.policy.decode import best_plan, rollout
+from edgeopt.core.tolerances import IMPROVE_TOL
+from edgeopt.policy.decode import beam_search, best_plan, rollout
 from edgeopt.solvers.registry import get_solver, register
 
 __all__ = ["drl", "learned_repair"]
@@ -48,6 +49,22 @@ def learned_repair(
 SAMPLE_CHUNK, SAMPLE_CELLS = 256, 2_000_000
 #: Time the greedy repair gets when decoding used up the limit (it plans c50-r400 in milliseconds).
 MIN_REPAIR_S = 0.5
+#: The default budget without a time limit: value-guided beams of these widths, widest last.
+DEFAULT_BEAM = 16
+#: Sampled plans per round once the widest beam is done, under a time limit; at most
+#: SAMPLE_CAP in all (a long limit on a small problem stops there, not at the limit).
+SAMPLE_ROUND, SAMPLE_CAP = 16, 100_000
+
+
+def beam_widths(n_columns: int, widest: int) -> list[int]:
+    """The schedule's beam widths: 1 (greedy decoding), 2, 4, ... up to ``widest``, and no wider
+    than memory allows (a width-w beam holds w² plans of ``n_columns`` columns)."""
+    cap = max(1, int(np.sqrt(SAMPLE_CELLS / max(1, n_columns))))
+    widths, w = [], 1
+    while w <= min(widest, cap):
+        widths.append(w)
+        w *= 2
+    return widths
 
 
 def _weights(settings: dict[str, Any]) -> dict[str, Any]:
@@ -62,7 +79,8 @@ def _repair(settings: dict[str, Any], deadline_end: float | None) -> Any:
 
 @register(
     "drl",
-    "learned planner, NumPy inference (greedy decoding; samples=N: best of N sampled plans)",
+    "learned planner, NumPy inference: value-guided beams of width 1 (greedy), 2, 4, ... up to "
+    "beam=16 (the critic ranks partial plans), then sampled plans until the time limit",
     fingerprint=_weights,
     repair=_repair,
 )
@@ -71,48 +89,87 @@ def drl(
     *,
     seed: int | None = None,
     time_limit_s: float | None = None,
+    beam: int = DEFAULT_BEAM,
     samples: int = 0,
+    critic: bool = True,
     checkpoint: str | None = None,
     repair: bool = True,
 ) -> Outcome:
-    """Decode a plan with the trained policy; the evaluator referees it.
+    """Decode plans with the trained actor-critic; keep the best; the evaluator referees it.
 
-    Greedy decoding takes the most probable fitting column for each item, the
-    items taken in the env's dynamic order (by default the item of largest
-    regret among fitting columns next, as the ``greedy`` heuristic does). With ``samples=N`` (N ≥ 1) it also draws N
-    plans from the policy (seeded by ``seed``) in one batch and keeps the best
-    feasible one of the N + 1. Status is ``feasible`` (never ``optimal``).
+    The schedule, one fixed sequence for a given ``seed`` (docs/drl.md):
 
-    When every decoded plan gets stuck (an item with no fitting column), the
-    documented repair is the ``greedy`` heuristic's plan; ``stats['repair']``
-    says so, and ``repair=False`` reports ``error`` instead.
+    1. greedy decoding (the actor's most probable fitting column for each item, the items in
+       the env's order: the item of largest regret next, as the ``greedy`` heuristic);
+    2. beam search of width 2, 4, 8, ... up to ``beam``: each partial plan is expanded into
+       its ``width`` most probable choices and the ``width`` children of least
+       Z so far + the critic's predicted cost-to-go go on (``critic=False``: of highest
+       probability, the classic beam, the ablation);
+    3. ``samples`` plans sampled from the actor; under a time limit, sampling goes on in
+       rounds of :data:`SAMPLE_ROUND` until the limit.
+
+    The time limit stops the schedule wherever it is; the schedule is the same for every
+    budget, so a larger budget never returns a worse plan on the same seed. ``beam=0`` or
+    ``beam=1`` is greedy decoding (plus samples). Status is ``feasible`` (never ``optimal``),
+    or ``time_limit`` when the limit cut the default work short.
+
+    When every decoded plan gets stuck (an item with no fitting column), the documented
+    repair is the ``greedy`` heuristic's plan; ``stats['repair']`` says so, and
+    ``repair=False`` reports ``error`` instead.
     """
     t0 = time.perf_counter()
     samples = int(samples or 0)
     if samples < 0:
         raise InputError("must be >= 0", field="samples")
+    if int(beam) < 0:
+        raise InputError("must be >= 0", field="beam")
     policy, order = load_policy(checkpoint)
 
     t_load = time.perf_counter() - t0
     deadline = None if time_limit_s is None else t0 + time_limit_s
     greedy_batch = rollout(policy, [problem], order=order, deadline=deadline)
-    runs = [greedy_batch]
+    runs: list[Any] = [greedy_batch]
+    best_z = best_plan(runs)[1]
+    found_by, widths_done = "greedy", [1]
+    for w in beam_widths(problem.n_columns, max(1, int(beam)))[1:]:
+        if deadline is not None and time.perf_counter() >= deadline:
+            break
+        res = beam_search(policy, problem, w, order=order, deadline=deadline, value=critic)
+        if not res.finished and deadline is not None and time.perf_counter() >= deadline:
+            break
+        runs.append(res)
+        widths_done.append(w)
+        z = best_plan([res])[1]
+        if z < best_z - IMPROVE_TOL:
+            best_z, found_by = z, f"beam {w}"
     drawn = 0
-    if samples:
-        # in chunks, so memory stays bounded (about 0.5 kB per column per plan) and the time
-        # limit is checked between and within them
-        chunk = max(1, min(SAMPLE_CHUNK, SAMPLE_CELLS // max(1, problem.n_columns)))
-        rng = np.random.default_rng(seed)
-        while drawn < samples and (deadline is None or time.perf_counter() < deadline):
-            n = min(chunk, samples - drawn)
-            runs.append(rollout(policy, [problem] * n, rng, order=order, deadline=deadline))
-            drawn += n
-    timed_out = any(not r.done.all() for r in runs) or drawn < samples
+    chunk = max(1, min(SAMPLE_CHUNK, SAMPLE_CELLS // max(1, problem.n_columns)))
+    rng = np.random.default_rng(seed)
+    while deadline is None or time.perf_counter() < deadline:
+        if drawn >= samples and (deadline is None or drawn + SAMPLE_ROUND > SAMPLE_CAP):
+            break
+        n = min(chunk, samples - drawn) if drawn < samples else min(chunk, SAMPLE_ROUND)
+        run = rollout(policy, [problem] * n, rng, order=order, deadline=deadline)
+        if not run.done.all():
+            break
+        runs.append(run)
+        drawn += n
+        z = best_plan([run])[1]
+        if z < best_z - IMPROVE_TOL:
+            best_z, found_by = z, "sampling"
+    timed_out = (
+        not greedy_batch.done.all()
+        or widths_done[-1] < beam_widths(problem.n_columns, max(1, int(beam)))[-1]
+        or drawn < samples
+    )
     best, _, stuck = best_plan(runs)
     greedy_done = bool(greedy_batch.done[0] and not greedy_batch.stuck[0])
     stats: dict[str, Any] = {
-        "plans": 1 + drawn,
+        "beam_widths": widths_done,
+        "critic": bool(critic),
+        "sampled_plans": drawn,
         "stuck_plans": stuck,
+        "found_by": found_by if best is not None else None,
         "load_s": round(t_load, 4),
         "greedy_objective": greedy_batch.z(0) if greedy_done else None,
     }
