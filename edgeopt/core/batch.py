@@ -339,8 +339,16 @@ class PlanBatch:
             if n:
                 rows = arr[:n].reshape(B, n // B)
                 rows[:] = rows[src]
-        for arr in (self.u, self.done, self.stuck, self.actions, self.items, self.rest_cost):
-            arr[:] = arr[src]
+        per_row: tuple[np.ndarray, ...] = (
+            self.u,
+            self.done,
+            self.stuck,
+            self.actions,
+            self.items,
+            self.rest_cost,
+        )
+        for per in per_row:
+            per[:] = per[src]
         col_shift = self.col_off[:-1] - self.col_off[src]
         ch = self.chosen[src]
         self.chosen[:] = np.where(ch >= 0, ch + col_shift[:, None], -1)
