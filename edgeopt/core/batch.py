@@ -203,6 +203,7 @@ class PlanBatch:
         loc = np.arange(self.L)
         self.res_mask = loc[None, :] < res_n[:, None]
         self.res_map = np.where(self.res_mask, self.res_off[:-1, None] + loc[None, :], self.dummy)
+        self._uniform: bool | None = None
         self.reset()
 
     # ----------------------------------------------------------------- state
@@ -228,6 +229,7 @@ class PlanBatch:
         ).astype(np.float64)
         self.demand = np.zeros(self.cap.shape[0])
         np.add.at(self.demand, self.dem_res, self.dem_val)
+        self._state_rows: dict[str, np.ndarray] = {}
         self._select()
 
     def _select(self) -> None:
@@ -260,6 +262,104 @@ class PlanBatch:
         k = np.arange(self.k_step)
         self.cur_cand = np.where(k[None, :] < (hi - lo)[:, None], lo[:, None] + k[None, :], -1)
         self._mask: np.ndarray | None = None
+
+    # ------------------------------------------------------------- row copy
+    #: The :class:`PlanState` arrays a step mutates (in place), copied by :meth:`copy_rows`.
+    _STATE_ARRAYS = (
+        "assignment",
+        "overflow_count",
+        "open",
+        "best",
+        "best_col",
+        "second",
+        "second_col",
+    )
+    #: Its scalars (``cost``: Σ c_j; ``_u_seen``: the U its regret values were computed at).
+    _STATE_SCALARS = ("cost", "_u_seen")
+
+    def is_uniform(self) -> bool:
+        """Whether every row is the same :class:`Problem` object with the same fixed loads
+        (what :meth:`copy_rows` needs)."""
+        if self._uniform is None:
+            p0, b0 = self.problems[0], self.base_loads[0]
+            self._uniform = all(p is p0 for p in self.problems) and all(
+                b is b0
+                or (
+                    b is not None
+                    and b0 is not None
+                    and np.array_equal(np.asarray(b), np.asarray(b0))
+                )
+                for b in self.base_loads
+            )
+        return self._uniform
+
+    def _state_matrix(self, name: str) -> np.ndarray:
+        """(B, n): every row's plan-state array ``name``, the states' arrays being its rows (views),
+        built on first need and rebuilt if a state's array was replaced."""
+        mat = self._state_rows.get(name)
+        if mat is None or any(getattr(st, name).base is not mat for st in self.states):
+            mat = np.stack([getattr(st, name) for st in self.states])
+            for st, row in zip(self.states, mat):
+                setattr(st, name, row)
+            self._state_rows[name] = mat
+        return mat
+
+    def copy_rows(self, src: np.ndarray) -> None:
+        """Gather rows: afterwards row ``r`` holds exactly the state row ``src[r]`` held before,
+        for every ``r`` at once (a source may be overwritten by the same call).
+
+        Everything the process depends on is copied: loads (in place in :attr:`load`, still
+        the plan states' own arrays), every plan-state array and scalar a step changes, and
+        the batch's per-row arrays (global item and column indices shifted to the row);
+        ``t`` is shared. This step's width ``k_step`` is recomputed for the rows now held, as
+        :meth:`_select` would. Only for a batch whose rows are all the same problem object
+        with the same fixed loads (:meth:`is_uniform`), e.g. ``PlanBatch([p] * n)``.
+        """
+        B = self.B
+        src = np.asarray(src, dtype=np.int64).reshape(-1)
+        if src.shape != (B,):
+            raise ValueError(f"copy_rows needs one source row per row ({B}), got {src.shape}")
+        if src.size and (src.min() < 0 or src.max() >= B):
+            raise ValueError("copy_rows: a source row is out of range")
+        if not self.is_uniform():
+            raise ValueError(
+                "copy_rows needs a uniform batch (every row the same Problem and fixed loads)"
+            )
+        # plan states: their arrays are rows of one matrix per attribute, gathered at once
+        for name in self._STATE_ARRAYS:
+            mat = self._state_matrix(name)
+            mat[:] = mat[src]
+        for name in self._STATE_SCALARS:
+            vals = [getattr(st, name) for st in self.states]
+            for st, s in zip(self.states, src.tolist()):
+                setattr(st, name, vals[s])
+        # per-row slices of the global resource / item arrays (uniform: equal lengths)
+        n_res, n_it = int(self.res_off[-1]), int(self.item_off[-1])
+        for arr, n in ((self.load, n_res), (self.demand, n_res), (self.open, n_it)):
+            if n:
+                rows = arr[:n].reshape(B, n // B)
+                rows[:] = rows[src]
+        per_row: tuple[np.ndarray, ...] = (
+            self.u,
+            self.done,
+            self.stuck,
+            self.actions,
+            self.items,
+            self.rest_cost,
+        )
+        for per in per_row:
+            per[:] = per[src]
+        col_shift = self.col_off[:-1] - self.col_off[src]
+        ch = self.chosen[src]
+        self.chosen[:] = np.where(ch >= 0, ch + col_shift[:, None], -1)
+        cur = self.cur[src]
+        self.cur = np.where(cur >= 0, cur + self.item_off[:-1] - self.item_off[src], -1)
+        cand = self.cur_cand[src]
+        cand = np.where(cand >= 0, cand + col_shift[:, None], -1)
+        n = int((cand >= 0).sum(axis=1).max(initial=0))
+        self.k_step = min(self.K, max(self.pad_to, -(-n // self.pad_to) * self.pad_to))
+        self.cur_cand = np.ascontiguousarray(cand[:, : self.k_step])
+        self._mask = None
 
     def item_regret(self, b: int, items: int | slice = slice(None)) -> np.ndarray:
         """Problem ``b``'s items (all, or ``items``) as the regret rule ranks them: second-best −

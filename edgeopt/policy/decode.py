@@ -1,12 +1,15 @@
 """Decoding: turn a policy's scores into plans over a :class:`~edgeopt.policy.features.PolicyBatch`.
 
 A policy is anything with ``logits(obs) -> (B, K)`` (:class:`~edgeopt.policy.network.Policy`):
-the learned network, or :class:`FirstPass`, the regret greedy's own choice.
+the learned network, or :class:`FirstPass`, the regret greedy's own choice. :func:`beam_search`
+also reads ``cost_to_go(obs) -> (B,)`` (a critic) when the policy has one.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -15,7 +18,17 @@ from edgeopt.core.problem import Problem
 from edgeopt.core.tolerances import IMPROVE_TOL
 from edgeopt.policy.features import PolicyBatch
 
-__all__ = ["Policy", "FirstPass", "choose", "rollout", "best_plan"]
+__all__ = [
+    "Policy",
+    "Critic",
+    "Plans",
+    "FirstPass",
+    "BeamResult",
+    "choose",
+    "rollout",
+    "beam_search",
+    "best_plan",
+]
 
 
 class Policy(Protocol):
@@ -23,6 +36,32 @@ class Policy(Protocol):
     ``obs['choice']``."""
 
     def logits(self, obs: dict[str, np.ndarray]) -> np.ndarray: ...
+
+
+class Critic(Protocol):
+    """A policy with a value head: per row, the cost still to come from its partial plan, in
+    units of the row's cost scale (``batch.scale``), 0 for a row that is done."""
+
+    def logits(self, obs: dict[str, np.ndarray]) -> np.ndarray: ...
+
+    def cost_to_go(self, obs: dict[str, np.ndarray]) -> np.ndarray: ...
+
+
+class Plans(Protocol):
+    """What :func:`best_plan` reads: rows of plans (a :class:`PolicyBatch`, a :class:`BeamResult`)."""
+
+    @property
+    def B(self) -> int: ...
+
+    @property
+    def stuck(self) -> np.ndarray: ...
+
+    @property
+    def done(self) -> np.ndarray: ...
+
+    def z(self, b: int) -> float: ...
+
+    def assignment(self, b: int) -> np.ndarray: ...
 
 
 class FirstPass:
@@ -65,9 +104,10 @@ def rollout(
     return batch
 
 
-def best_plan(batches: list[PolicyBatch]) -> tuple[np.ndarray | None, float, int]:
-    """Over every row of the ``batches``: the plan of least Z (the env's exact Z, fixed loads
-    included), that Z, and how many rows got stuck (or were stopped unfinished)."""
+def best_plan(batches: Sequence[Plans]) -> tuple[np.ndarray | None, float, int]:
+    """Over every row of the ``batches`` (:class:`PolicyBatch` or :class:`BeamResult`): the plan
+    of least Z (the env's exact Z, fixed loads included), that Z, and how many rows got stuck
+    (or were stopped unfinished)."""
     best, best_z, stuck = None, np.inf, 0
     for batch in batches:
         for b in range(batch.B):
@@ -78,3 +118,167 @@ def best_plan(batches: list[PolicyBatch]) -> tuple[np.ndarray | None, float, int
             if z < best_z - IMPROVE_TOL:
                 best, best_z = batch.assignment(b), z
     return best, best_z, stuck
+
+
+@dataclass
+class BeamResult:
+    """The final beam of :func:`beam_search`, row-like for :func:`best_plan`: row ``b`` is
+    ``batch`` row ``rows[b]``, best score first.
+
+    After a complete search the rows are the (at most ``width``) complete plans kept at the last
+    depth; when every child of some depth got stuck, they are those stuck children; when the
+    deadline stopped the search, the live partial plans (not done: no plan).
+    """
+
+    #: the search's batch (``width**2`` rows of the problem)
+    batch: PolicyBatch
+    #: the batch rows of the final beam, best score first
+    rows: np.ndarray
+    #: their scores (value-guided: Z + predicted cost to go; classic: −log-probability)
+    scores: np.ndarray
+    #: children dropped as stuck over the whole search
+    n_stuck: int
+    #: steps taken (items assigned in every live plan)
+    depth: int
+    #: whether the search reached the last item (False: deadline, or every child stuck)
+    finished: bool
+
+    @property
+    def B(self) -> int:
+        return int(self.rows.size)
+
+    @property
+    def stuck(self) -> np.ndarray:
+        return self.batch.stuck[self.rows]
+
+    @property
+    def done(self) -> np.ndarray:
+        return self.batch.done[self.rows]
+
+    def z(self, b: int) -> float:
+        return self.batch.z(int(self.rows[b]))
+
+    def assignment(self, b: int) -> np.ndarray:
+        return self.batch.assignment(int(self.rows[b]))
+
+
+def _state_keys(batch: PolicyBatch, rows: np.ndarray) -> np.ndarray:
+    """Per row, what its future depends on: loads, open items and Σ cost (two plans with equal
+    keys differ only by items with identical columns trading places)."""
+    n_res, n_it = int(batch.res_off[-1]), int(batch.item_off[-1])
+    cost = np.array([batch.states[r].cost for r in rows.tolist()])
+    return np.concatenate(
+        [
+            batch.load[:n_res].reshape(batch.B, -1)[rows],
+            batch.open[:n_it].reshape(batch.B, -1)[rows].astype(np.float64),
+            cost[:, None],
+        ],
+        axis=1,
+    )
+
+
+def beam_search(
+    policy: Policy,
+    problem: Problem,
+    width: int,
+    *,
+    order: str = "regret",
+    loads: np.ndarray | None = None,
+    deadline: float | None = None,
+    value: bool = True,
+) -> BeamResult:
+    """Beam search over the policy's choices, guided by its critic.
+
+    One uniform :class:`PolicyBatch` of ``width**2`` rows (interchangeable columns merged into
+    one choice). At each depth every live plan (at most ``width``) is expanded into its
+    ``width`` best choices by the policy's logits (fewer when it has fewer; the first of equal
+    scores first, as :func:`choose`); the children are made with
+    :meth:`~edgeopt.core.batch.PlanBatch.copy_rows` and one step, then scored by
+    ``Z(child) + scale * policy.cost_to_go(obs)`` — or, with ``value=False`` or a policy
+    without ``cost_to_go``, by their cumulative log-probability (the classic beam). Stuck
+    children are dropped; the ``width`` best distinct children (equal loads, open items and
+    cost are one state; ties by row) are the next depth's plans. The children's observation is
+    computed once and its logits serve the next expansion. ``width=1`` is greedy decoding
+    (:func:`rollout` with ``rng`` None).
+
+    ``loads``: fixed loads as in :class:`~edgeopt.core.batch.PlanBatch`. ``deadline`` (a
+    ``time.perf_counter()`` value): when it passes the search stops and returns the live
+    partial plans (no plan). :func:`best_plan` ``([result])`` gives the best complete plan.
+    """
+    w = int(width)
+    if w < 1:
+        raise ValueError(f"beam width must be at least 1, got {width}")
+    B = w * w
+    batch = PolicyBatch(
+        [problem] * B, order=order, merge=True, loads=None if loads is None else [loads] * B
+    )
+    critic = getattr(policy, "cost_to_go", None) if value else None
+    live = np.zeros(1, dtype=np.int64)  # the root, row 0
+    score = np.zeros(1)
+    logp = np.zeros(1)
+    n_stuck, depth = 0, 0
+    obs = batch.observe()
+    logits, choice = policy.logits(obs), obs["choice"]
+    while not batch.done[live].all():  # one problem: every live plan finishes at the same step
+        if deadline is not None and time.perf_counter() >= deadline:
+            return BeamResult(batch, live, score, n_stuck, depth, False)
+        n = live.size
+        ch = choice[live]
+        lg = np.where(ch, logits[live].astype(np.float64), -np.inf)
+        k = min(w, lg.shape[1])
+        top = np.argsort(-lg, axis=1, kind="stable")[:, :k]  # (n, k): best first, ties by position
+        ok = np.take_along_axis(ch, top, axis=1)
+        # a plan without any choice gets one child stepped outside the mask: stuck, as in rollout
+        dead_end = ~ok.any(axis=1)
+        is_child = ok.copy()
+        is_child[dead_end, 0] = True
+        slot = np.arange(n)[:, None] * w + np.arange(k)[None, :]
+        parent = np.broadcast_to(np.arange(n)[:, None], (n, k))
+        src = np.arange(B)
+        src[slot[is_child]] = live[parent[is_child]]
+        actions = np.full(B, -1, dtype=np.int64)
+        actions[slot[ok]] = top[ok]
+        if critic is None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                m = lg.max(axis=1, keepdims=True)
+                lse = m + np.log(
+                    np.exp(lg - np.where(np.isfinite(m), m, 0.0)).sum(axis=1, keepdims=True)
+                )
+                child_logp = np.full(B, -np.inf)
+                child_logp[slot[ok]] = (logp[:, None] + np.take_along_axis(lg, top, axis=1) - lse)[
+                    ok
+                ]
+        batch.copy_rows(src)
+        batch.step(actions)
+        depth += 1
+        child = np.zeros(B, dtype=bool)
+        child[slot[is_child]] = True
+        good = child & ~batch.stuck
+        n_stuck += int((child & batch.stuck).sum())
+        if not good.any():
+            return BeamResult(
+                batch,
+                np.flatnonzero(child),
+                np.full(int(child.sum()), np.inf),
+                n_stuck,
+                depth,
+                False,
+            )
+        obs = batch.observe() if (critic is not None or not batch.done[good].all()) else {}
+        if critic is not None:
+            ctg = np.asarray(critic(obs), dtype=np.float64).reshape(B)
+            z = np.array([st.z() for st in batch.states])
+            sc = z + batch.scale * np.where(batch.done, 0.0, ctg)
+        else:
+            sc = -child_logp
+        sc = np.where(good, sc, np.inf)
+        cand = np.flatnonzero(good)
+        cand = cand[np.lexsort((cand, sc[cand]))]  # by score, ties by row
+        _, first = np.unique(_state_keys(batch, cand), axis=0, return_index=True)
+        live = cand[np.sort(first)][:w]
+        score = sc[live]
+        if critic is None:
+            logp = child_logp[live]
+        if not batch.done[live].all():
+            logits, choice = policy.logits(obs), obs["choice"]
+    return BeamResult(batch, live, score, n_stuck, depth, True)

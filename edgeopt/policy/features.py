@@ -158,10 +158,16 @@ class PolicyBatch(PlanBatch):
         self.nu_share = np.zeros(n_res + 1)
         self.col_lagr = np.zeros(n_col)
         self.col_lagr_best = np.zeros(n_col)
+        prices: dict[
+            tuple[int, int], tuple[np.ndarray, np.ndarray]
+        ] = {}  # rows repeating a problem
         for b, p in enumerate(self.problems):
             base = self.base_loads[b]
             cap_left = p.capacity if base is None else p.capacity - base
-            y, nu, _ = lagrangian_prices(p, capacity=cap_left)
+            key = (id(p), id(base))
+            if key not in prices:
+                prices[key] = lagrangian_prices(p, capacity=cap_left)[:2]
+            y, nu = prices[key]
             sl = slice(self.res_off[b], self.res_off[b + 1])
             self.price[sl] = y + nu
             self.price_cap[sl] = y * np.maximum(cap_left, 0.0) / self.scale[b]
@@ -191,6 +197,12 @@ class PolicyBatch(PlanBatch):
 
     def _select(self) -> None:
         super()._select()
+        self._obs = None
+
+    def copy_rows(self, src: np.ndarray) -> None:
+        """:meth:`PlanBatch.copy_rows <edgeopt.core.batch.PlanBatch.copy_rows>`; the cached
+        observation is dropped."""
+        super().copy_rows(src)
         self._obs = None
 
     def _current_regret(self) -> tuple[np.ndarray, np.ndarray]:
