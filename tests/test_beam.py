@@ -352,6 +352,22 @@ def test_the_deadline_stops_the_search(shipped):
     assert took < 0.3 * t_full + 0.25  # at most one depth past the deadline (and slack)
 
 
+def test_without_a_critic_the_beam_ranks_by_log_probability(shipped):
+    """value=True on a policy without ``cost_to_go`` is the classic beam (value=False); with a
+    critic the value-guided beam is a different search."""
+    policy, order = shipped
+    p = make_problem("scenario", 3)
+    for w in (2, 4):
+        a = beam_search(policy, p, w, order=order)
+        b = beam_search(policy, p, w, order=order, value=False)
+        c = beam_search(ZeroCritic(policy), p, w, order=order, value=False)
+        for other in (b, c):
+            np.testing.assert_array_equal(a.rows, other.rows)
+            np.testing.assert_array_equal(a.scores, other.scores)
+            np.testing.assert_array_equal(a.batch.chosen, other.batch.chosen)
+        assert (a.scores > 0).all()  # −log-probabilities
+
+
 def test_a_width_below_one_is_refused():
     with pytest.raises(ValueError, match="width"):
         beam_search(FirstPass(), gap_problem(0), 0)

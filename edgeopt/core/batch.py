@@ -36,6 +36,10 @@ Reward
     cost, so a stuck episode always returns less than any complete one.
     ``scale`` (:func:`cost_scale`) is the problem's mean per-item cost spread;
     trainers divide rewards by it so problems of any unit look alike.
+
+Rows of a batch over one problem can be copied onto others (:meth:`PlanBatch.copy_rows`):
+the step of beam search (:func:`edgeopt.policy.decode.beam_search`), which branches one
+partial plan into several.
 """
 
 from __future__ import annotations
