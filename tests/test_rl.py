@@ -651,15 +651,40 @@ def test_drl_solver_is_refereed_and_never_claims_optimality(trained):
     assert (
         r.status == "feasible" and r.evaluation.feasible and r.objective == r.evaluation.objective
     )
+    assert r.stats["beam_widths"] == [1, 2, 4, 8, 16]
+    greedy = get_solver("drl")(p, seed=0, beam=1, checkpoint=ck)
+    assert r.objective <= greedy.objective + 1e-12 and greedy.stats["beam_widths"] == [1]
+    assert greedy.objective == pytest.approx(r.stats["greedy_objective"], rel=1e-12)
     best = get_solver("drl")(p, seed=0, samples=8, checkpoint=ck)
-    assert best.objective <= r.objective + 1e-12 and best.stats["plans"] == 9
+    assert best.objective <= r.objective + 1e-12 and best.stats["sampled_plans"] == 8
     again = get_solver("drl")(p, seed=0, samples=8, checkpoint=ck)
     assert np.array_equal(best.assignment, again.assignment)
     polished = get_solver("drl+ls")(p, seed=0, checkpoint=ck)
     assert polished.status == "feasible" and polished.objective <= r.objective + 1e-12
     repaired = get_solver("drl+lns")(p, seed=0, checkpoint=ck, time_limit_s=20)
     assert repaired.objective <= r.objective + 1e-12 and "lns_repair" in repaired.stats
-    assert repaired.stats["base_objective"] == pytest.approx(r.objective, rel=1e-12)
+    # under a time limit drl spends its share on more search: its plan is at least as good
+    assert repaired.stats["base_objective"] <= r.objective + 1e-12
+
+
+def test_a_larger_budget_never_returns_a_worse_plan_on_the_same_seed(trained):
+    """Work budgets (beam width, samples) and time budgets: the schedule is one sequence, so
+    more budget only goes further along it."""
+    from edgeopt.solvers.registry import get_solver
+
+    drl = get_solver("drl")
+    ck = str(trained[0])
+    for seed, p in enumerate(scenario_problems(3, seed0=90) + tiny_problems(trained[2], [91])):
+        zs = [
+            drl(p, seed=seed, checkpoint=ck, beam=w, samples=n).objective
+            for w, n in ((1, 0), (2, 0), (4, 0), (4, 4), (8, 4), (16, 4), (16, 32))
+        ]
+        assert all(b <= a + 1e-12 for a, b in zip(zs, zs[1:])), zs
+        timed = [drl(p, seed=seed, checkpoint=ck, time_limit_s=t) for t in (0.02, 0.3, 1.5)]
+        z_t = [r.objective for r in timed]
+        assert all(b <= a + 1e-12 for a, b in zip(z_t, z_t[1:])), z_t
+        assert all(r.evaluation.feasible for r in timed)  # refereed, and always a plan
+        assert timed[-1].stats["sampled_plans"] >= timed[0].stats["sampled_plans"]
 
 
 def test_importing_the_drl_solver_does_not_import_tensorflow():

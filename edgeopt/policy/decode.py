@@ -17,6 +17,7 @@ import numpy as np
 from edgeopt.core.problem import Problem
 from edgeopt.core.tolerances import IMPROVE_TOL
 from edgeopt.policy.features import PolicyBatch
+from edgeopt.policy.network import NumpyPolicy
 
 __all__ = [
     "Policy",
@@ -186,12 +187,13 @@ def beam_search(
     loads: np.ndarray | None = None,
     deadline: float | None = None,
     value: bool = True,
+    expand: int | None = None,
 ) -> BeamResult:
     """Beam search over the policy's choices, guided by its critic.
 
-    One uniform :class:`PolicyBatch` of ``width**2`` rows (interchangeable columns merged into
-    one choice). At each depth every live plan (at most ``width``) is expanded into its
-    ``width`` best choices by the policy's logits (fewer when it has fewer; the first of equal
+    One uniform :class:`PolicyBatch` of ``width * e`` rows, ``e = min(width, expand)``
+    (interchangeable columns merged into one choice). At each depth every live plan (at most
+    ``width``) is expanded into its ``e`` best choices by the policy's logits (fewer when it has fewer; the first of equal
     scores first, as :func:`choose`); the children are made with
     :meth:`~edgeopt.core.batch.PlanBatch.copy_rows` and one step, then scored by
     ``Z(child) + scale * policy.cost_to_go(obs)`` — or, with ``value=False`` or a policy
@@ -208,7 +210,8 @@ def beam_search(
     w = int(width)
     if w < 1:
         raise ValueError(f"beam width must be at least 1, got {width}")
-    B = w * w
+    e = w if expand is None else max(1, min(w, int(expand)))
+    B = w * e
     batch = PolicyBatch(
         [problem] * B, order=order, merge=True, loads=None if loads is None else [loads] * B
     )
@@ -217,6 +220,20 @@ def beam_search(
     score = np.zeros(1)
     logp = np.zeros(1)
     n_stuck, depth = 0, 0
+    # the network's own critic: both heads in one encoder pass (a subclass or wrapper with its
+    # own cost_to_go is asked through it)
+    own = isinstance(policy, NumpyPolicy) and type(policy).cost_to_go is NumpyPolicy.cost_to_go
+    heads = policy.heads if own and critic is not None else None
+
+    def forward(o: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
+        """Scores and, with a critic, the cost-to-go: one encoder pass when the policy has both."""
+        if critic is None:
+            return policy.logits(o), None
+        if heads is not None:
+            lg_, v_ = heads(o)
+            return lg_, np.where(o["left"] > 0, np.asarray(v_, dtype=np.float64), 0.0)
+        return policy.logits(o), np.asarray(critic(o), dtype=np.float64)
+
     obs = batch.observe()
     logits, choice = policy.logits(obs), obs["choice"]
     while not batch.done[live].all():  # one problem: every live plan finishes at the same step
@@ -225,14 +242,14 @@ def beam_search(
         n = live.size
         ch = choice[live]
         lg = np.where(ch, logits[live].astype(np.float64), -np.inf)
-        k = min(w, lg.shape[1])
+        k = min(e, lg.shape[1])
         top = np.argsort(-lg, axis=1, kind="stable")[:, :k]  # (n, k): best first, ties by position
         ok = np.take_along_axis(ch, top, axis=1)
         # a plan without any choice gets one child stepped outside the mask: stuck, as in rollout
         dead_end = ~ok.any(axis=1)
         is_child = ok.copy()
         is_child[dead_end, 0] = True
-        slot = np.arange(n)[:, None] * w + np.arange(k)[None, :]
+        slot = np.arange(n)[:, None] * e + np.arange(k)[None, :]
         parent = np.broadcast_to(np.arange(n)[:, None], (n, k))
         src = np.arange(B)
         src[slot[is_child]] = live[parent[is_child]]
@@ -265,8 +282,11 @@ def beam_search(
                 False,
             )
         obs = batch.observe() if (critic is not None or not batch.done[good].all()) else {}
+        next_logits = None
         if critic is not None:
-            ctg = np.asarray(critic(obs), dtype=np.float64).reshape(B)
+            next_logits, ctg_ = forward(obs)
+            assert ctg_ is not None
+            ctg = ctg_.reshape(B)
             z = np.array([st.z() for st in batch.states])
             sc = z + batch.scale * np.where(batch.done, 0.0, ctg)
         else:
@@ -280,5 +300,6 @@ def beam_search(
         if critic is None:
             logp = child_logp[live]
         if not batch.done[live].all():
-            logits, choice = policy.logits(obs), obs["choice"]
+            logits = policy.logits(obs) if next_logits is None else next_logits
+            choice = obs["choice"]
     return BeamResult(batch, live, score, n_stuck, depth, True)

@@ -191,9 +191,9 @@ class PolicyBatch(PlanBatch):
         self.col_cost_s = self.cost / col_scale
         item_min = segment_min(self.cost, self.item_ptr)
         self.col_above_min_s = (self.cost - item_min[self.col_item]) / col_scale
-        self.item_min_cost_s = np.where(np.isfinite(item_min), item_min, 0.0) / self.scale[
-            self.item_env
-        ]
+        self.item_min_cost_s = (
+            np.where(np.isfinite(item_min), item_min, 0.0) / self.scale[self.item_env]
+        )
 
     def _select(self) -> None:
         super()._select()

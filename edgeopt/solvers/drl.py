@@ -108,8 +108,9 @@ def drl(
     3. ``samples`` plans sampled from the actor; under a time limit, sampling goes on in
        rounds of :data:`SAMPLE_ROUND` until the limit.
 
-    The time limit stops the schedule wherever it is; the schedule is the same for every
-    budget, so a larger budget never returns a worse plan on the same seed. ``beam=0`` or
+    The time limit stops the schedule wherever it is, after the greedy decoding (which always
+    finishes); the schedule is the same for every budget, so a larger budget never returns a
+    worse plan on the same seed. ``beam=0`` or
     ``beam=1`` is greedy decoding (plus samples). Status is ``feasible`` (never ``optimal``),
     or ``time_limit`` when the limit cut the default work short.
 
@@ -127,7 +128,9 @@ def drl(
 
     t_load = time.perf_counter() - t0
     deadline = None if time_limit_s is None else t0 + time_limit_s
-    greedy_batch = rollout(policy, [problem], order=order, deadline=deadline)
+    # greedy decoding always finishes, whatever the limit: every budget starts from its plan,
+    # so a larger budget never ends worse
+    greedy_batch = rollout(policy, [problem], order=order)
     runs: list[Any] = [greedy_batch]
     best_z = best_plan(runs)[1]
     found_by, widths_done = "greedy", [1]
@@ -158,9 +161,7 @@ def drl(
         if z < best_z - IMPROVE_TOL:
             best_z, found_by = z, "sampling"
     timed_out = (
-        not greedy_batch.done.all()
-        or widths_done[-1] < beam_widths(problem.n_columns, max(1, int(beam)))[-1]
-        or drawn < samples
+        widths_done[-1] < beam_widths(problem.n_columns, max(1, int(beam)))[-1] or drawn < samples
     )
     best, _, stuck = best_plan(runs)
     greedy_done = bool(greedy_batch.done[0] and not greedy_batch.stuck[0])
