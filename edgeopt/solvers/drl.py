@@ -14,9 +14,9 @@ import numpy as np
 
 from edgeopt.core.problem import Problem
 from edgeopt.core.result import Outcome, Status
+from edgeopt.core.tolerances import IMPROVE_TOL
 from edgeopt.errors import InputError
 from edgeopt.policy.checkpoint import checkpoint_sha256, load_policy
-from edgeopt.core.tolerances import IMPROVE_TOL
 from edgeopt.policy.decode import beam_search, best_plan, rollout
 from edgeopt.solvers.registry import get_solver, register
 
