@@ -24,7 +24,7 @@ from edgeopt.core.gaps import gap_to_reference
 from edgeopt.core.orlib import orlib_dir as find_orlib_dir
 from edgeopt.core.orlib import published_optima, read_gap_file
 from edgeopt.core.result import SolveResult
-from edgeopt.data import display_path
+from edgeopt.data import artefact_path, display_path
 from edgeopt.errors import InputError
 from edgeopt.jsonio import printable, write_text_atomic
 from edgeopt.policy.checkpoint import DEFAULT_CHECKPOINT, AgentConfig, load_policy, read_checkpoint
@@ -37,14 +37,24 @@ from edgeopt.solvers.registry import get_solver
 
 __all__ = ["run", "SOLVERS", "TIME_SIZES"]
 
-#: (label, registry name, options) of every solver in the table; "first-pass" and
-#: "drl-untrained" are the ablations (the heuristic's first pass, the same network untrained).
+#: (label, registry name, options) of every solver in the table. The ablations: "drl, classic
+#: beam" ranks partial plans by probability instead of the critic's Z + cost-to-go; "sampling
+#: only" spends the same 1 s on sampled plans; "no critic" rows use the checkpoint trained
+#: without a critic (``--no-critic-checkpoint``: POMO baseline, no value head in the loss);
+#: "first-pass" and "drl-untrained" are the heuristic's first pass and the network untrained.
 SOLVERS: list[tuple[str, str, dict[str, Any]]] = [
-    ("drl", "drl", {}),
-    ("drl best-of-64", "drl", {"samples": 64}),
-    ("drl untrained", "drl-untrained", {}),
+    ("drl greedy", "drl", {"beam": 1}),
+    ("drl (default: beams to 16)", "drl", {}),
+    ("drl, classic beam (critic off)", "drl", {"critic": False}),
+    ("drl 1 s", "drl", {"time_limit_s": 1.0}),
+    ("drl 1 s, sampling only", "drl", {"beam": 1, "time_limit_s": 1.0}),
+    ("no critic: greedy", "drl-nocritic", {"beam": 1}),
+    ("no critic: classic beam", "drl-nocritic", {"critic": False}),
+    ("no critic: 1 s sampling", "drl-nocritic", {"beam": 1, "time_limit_s": 1.0}),
+    ("drl untrained", "drl-untrained", {"beam": 1}),
     ("heuristic first pass", "first-pass", {}),
     ("greedy", "greedy", {}),
+    ("local-search", "local-search", {}),
     ("greedy+ls", "greedy+ls", {}),
     ("drl+ls", "drl+ls", {}),
     ("greedy+lns (5 s)", "greedy+lns", {"time_limit_s": 5.0}),
@@ -55,6 +65,9 @@ GAP_SOLVERS: list[tuple[str, str, dict[str, Any]]] = [
     ("drl", "drl", {}),
     ("greedy+ls", "greedy+ls", {}),
 ]
+#: The ablation checkpoint trained without a critic (``edgeopt train --critic-coef 0 --baseline
+#: pomo``), shipped beside the default.
+NO_CRITIC_CHECKPOINT = artefact_path("drl", "no-critic")
 #: Sizes (controllers, requests) of the planning-time table.
 TIME_SIZES = ((8, 40), (50, 400), (100, 1000))
 
@@ -89,6 +102,10 @@ def _run(
         return [_decode(FirstPass(), p) for p in problems]
     if name == "drl-untrained":
         name, ckpt = "drl", _UNTRAINED[0]
+    if name == "drl-nocritic":
+        if _NO_CRITIC[0] is None:
+            return []
+        name, ckpt = "drl", _NO_CRITIC[0]
     solver = get_solver(name)
     extra = {"checkpoint": ckpt} if name.startswith("drl") and ckpt else {}
     out: list[SolveResult | Exception] = []
@@ -101,6 +118,7 @@ def _run(
 
 
 _UNTRAINED: list[str | None] = [None]
+_NO_CRITIC: list[str | None] = [None]
 
 
 def _size_rows(
@@ -122,8 +140,10 @@ def _size_rows(
     plans: dict[str, list[Any]] = {}
     for label, name, opts in SOLVERS:
         res = _run(problems, label, name, opts, seed, checkpoint)
-        plans[label] = res
         bar.update(1)
+        if not res:  # an ablation without its checkpoint
+            continue
+        plans[label] = res
         feas = [
             r
             for r in res
@@ -153,7 +173,7 @@ def _size_rows(
         }
     # how often the learned plan differs from the heuristic's first pass
     same_plan, items_diff, n_items = 0, 0, 0
-    for r, f in zip(plans["drl"], plans["heuristic first pass"]):
+    for r, f in zip(plans["drl greedy"], plans["heuristic first pass"]):
         if isinstance(r, Exception) or r.assignment is None or f.assignment is None:
             continue
         d = int((np.asarray(r.assignment) != np.asarray(f.assignment)).sum())
@@ -270,6 +290,7 @@ def _time_table(time_sizes: Sequence[tuple[int, int]], checkpoint: str | None) -
 def run(
     *,
     checkpoint: str | None = None,
+    no_critic_checkpoint: str | None = None,
     held_out: int = 20,
     large: int = 8,
     milp_time_limit_s: float = 60.0,
@@ -284,6 +305,8 @@ def run(
     """Run the benchmark and write ``out/benchmark.md``; returns 0.
 
     :param checkpoint: DRL checkpoint folder (default: the shipped one).
+    :param no_critic_checkpoint: the ablation trained without a critic (default: the shipped
+        ``solvers/drl/no-critic``; '' for none).
     :param held_out: held-out instances of the training distribution.
     :param large: instances twice as large.
     :param milp_time_limit_s: MILP seconds per instance (its optima are cached in ``out``).
@@ -316,6 +339,11 @@ def run(
         save_checkpoint(Agent(AgentConfig(hidden=policy.hidden), seed=0), Path(tmp.name) / "u")
     )
     load_policy(_UNTRAINED[0])
+    if no_critic_checkpoint is None:
+        no_critic_checkpoint = str(NO_CRITIC_CHECKPOINT)
+    _NO_CRITIC[0] = no_critic_checkpoint or None
+    if _NO_CRITIC[0]:
+        load_policy(_NO_CRITIC[0])  # a bad ablation checkpoint fails here, before the long run
     sources = Sources.resolve()
     base = Distribution(
         **{  # type: ignore[arg-type]  # the checkpoint's own record of its distribution
@@ -370,8 +398,8 @@ def run(
     gap_lines = _gap_section(gap_files, gap_dir, seed, checkpoint)
     big = infos["twice as large"]
     speed = (
-        (big["milp_mean_s"] / big["drl"]["wall_mean_s"])
-        if big.get("milp_mean_s") and big["drl"]["wall_mean_s"]
+        (big["milp_mean_s"] / big["drl greedy"]["wall_mean_s"])
+        if big.get("milp_mean_s") and big["drl greedy"]["wall_mean_s"]
         else None
     )
     curve = train_cfg.get("args", {}).get("curve")

@@ -20,6 +20,7 @@ from edgeopt.policy.features import PolicyBatch
 from edgeopt.policy.network import NumpyPolicy
 
 __all__ = [
+    "particle_search",
     "Policy",
     "Critic",
     "Plans",
@@ -102,6 +103,62 @@ def rollout(
             break
         obs = batch.observe()
         batch.step(choose(policy.logits(obs), obs["choice"], rng))
+    return batch
+
+
+def particle_search(
+    policy: Policy,
+    problem: Problem,
+    n: int,
+    rng: np.random.Generator,
+    *,
+    order: str = "regret",
+    loads: np.ndarray | None = None,
+    deadline: float | None = None,
+    resample: int = 4,
+) -> PolicyBatch:
+    """``n`` plans of ``problem`` sampled from the policy together, the critic pruning them on the
+    way (sequential Monte Carlo with the critic as the weight).
+
+    At ``resample`` evenly spaced depths the partial plans are ranked by Z so far + the critic's
+    predicted cost-to-go (``scale * policy.cost_to_go``); the better half goes on twice (each
+    copy then samples on its own) and the worse half, the stuck ones first, is dropped. With
+    ``resample=0``, or a policy without ``cost_to_go``, it is plain sampling. Returns the
+    batch (:func:`best_plan` reads it), finished unless ``deadline`` passed first."""
+    batch = PolicyBatch(
+        [problem] * n, order=order, merge=True, loads=None if loads is None else [loads] * n
+    )
+    critic = getattr(policy, "cost_to_go", None)
+    T = problem.n_items
+    at = (
+        set(np.linspace(0, T, resample + 2)[1:-1].round().astype(int).tolist())
+        if critic is not None and resample > 0 and n >= 2
+        else set()
+    )
+    own = isinstance(policy, NumpyPolicy) and type(policy).cost_to_go is NumpyPolicy.cost_to_go
+    while not batch.done.all():
+        if deadline is not None and time.perf_counter() >= deadline:
+            break
+        obs = batch.observe()
+        if batch.t in at:
+            if own:
+                logits, v = policy.heads(obs)  # type: ignore[attr-defined]
+                ctg = np.where(obs["left"] > 0, v.astype(np.float64), 0.0)
+            else:
+                logits = policy.logits(obs)
+                ctg = np.asarray(critic(obs), dtype=np.float64)  # type: ignore[misc]
+            z = np.array([st.z() for st in batch.states])
+            score = np.where(batch.stuck, np.inf, z + batch.scale * ctg)
+            rank = np.lexsort((np.arange(n), score))
+            keep = rank[: -(-n // 2)]
+            src = np.concatenate([keep, keep])[:n]
+            if not np.array_equal(src, np.arange(n)):
+                batch.copy_rows(np.sort(src))
+                obs = batch.observe()
+                logits = policy.logits(obs)
+        else:
+            logits = policy.logits(obs)
+        batch.step(choose(logits, obs["choice"], rng))
     return batch
 
 

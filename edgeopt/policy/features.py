@@ -89,6 +89,8 @@ GLOBALS = (
     "tight_items",  # share of the open items (this one included) with at most one fitting column
     "open_min_cost",  # sum over the open items (this one included) of their cheapest column / scale
     "expected_balance_cost",  # w_U * max(0, expected U - U) / scale: the balance term still to come
+    "open_best_dz",  # sum over the open items of their least fitting ΔZ now / scale (each alone)
+    "open_best_dz_max",  # the largest of those least ΔZ / scale: the dearest item still to place
 )
 #: Per-resource features (rows of ``resources``): what a controller's compute, memory or a link
 #: still has and what the open demand will ask of it.
@@ -205,11 +207,14 @@ class PolicyBatch(PlanBatch):
         super().copy_rows(src)
         self._obs = None
 
-    def _current_regret(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per problem: the current item's regret / scale (CLIP when one column fits) and the
-        share of open items with at most one fitting column."""
+    def _current_regret(self) -> tuple[np.ndarray, ...]:
+        """Per problem: the current item's regret / scale (CLIP when one column fits), the
+        share of open items with at most one fitting column, and over the open items the sum
+        and the max of their least fitting ΔZ / scale (an item with none counts CLIP)."""
         cur_regret = np.zeros(self.B)
         tight_share = np.zeros(self.B)
+        best_sum = np.zeros(self.B)
+        best_max = np.zeros(self.B)
         for b in np.flatnonzero(~self.done):
             st = self.states[b]
             reg = float(self.item_regret(int(b), int(self.cur[b] - self.item_off[b])))
@@ -217,14 +222,18 @@ class PolicyBatch(PlanBatch):
             tight_share[b] = float((st.open & ~np.isfinite(st.second)).sum()) / max(
                 int(st.open.sum()), 1
             )
-        return cur_regret, tight_share
+            best = st.best[st.open] / self.scale[b]
+            best = np.where(np.isfinite(best), best, CLIP)
+            best_sum[b] = float(best.sum())
+            best_max[b] = float(best.max(initial=0.0))
+        return cur_regret, tight_share, best_sum, best_max
 
     def observe(self) -> dict[str, np.ndarray]:
         """``candidates`` (B, K, F) float32, ``mask`` (B, K) bool, ``state`` (B, G) float32."""
         if self._obs is not None:
             return self._obs
         B, K, t = self.B, self.k_step, self.t
-        cur_regret, tight_share = self._current_regret()
+        cur_regret, tight_share, best_sum, best_max = self._current_regret()
         cand = self.cur_cand
         valid = (cand >= 0) & ~self.done[:, None]
         c = np.where(valid, cand, 0)
@@ -313,6 +322,8 @@ class PolicyBatch(PlanBatch):
                 tight_share,
                 np.where(self.done, 0.0, open_min),
                 self.w_u * np.maximum(u_exp - self.u, 0.0) / self.scale,
+                best_sum,
+                best_max,
             ],
             axis=1,
         )

@@ -117,7 +117,7 @@ class Args:
     """RL Adam learning rate"""
     ent_coef: float = 0.0
     """RL entropy bonus"""
-    critic_coef: float = 0.5
+    critic_coef: float = 1.0
     """weight of the critic's loss (Huber on the cost-to-go, in cost-scale units)
     beside the actor's; 0 trains no critic (the ablation)"""
     baseline: str = "both"

@@ -17,7 +17,7 @@ from edgeopt.core.result import Outcome, Status
 from edgeopt.core.tolerances import IMPROVE_TOL
 from edgeopt.errors import InputError
 from edgeopt.policy.checkpoint import checkpoint_sha256, load_policy
-from edgeopt.policy.decode import beam_search, best_plan, rollout
+from edgeopt.policy.decode import beam_search, best_plan, particle_search, rollout
 from edgeopt.solvers.registry import get_solver, register
 
 __all__ = ["drl", "learned_repair"]
@@ -49,17 +49,19 @@ def learned_repair(
 SAMPLE_CHUNK, SAMPLE_CELLS = 256, 2_000_000
 #: Time the greedy repair gets when decoding used up the limit (it plans c50-r400 in milliseconds).
 MIN_REPAIR_S = 0.5
-#: The default budget without a time limit: value-guided beams of these widths, widest last.
-DEFAULT_BEAM = 16
+#: The default budget without a time limit: value-guided beams of width 1, 2, 4, ... up to this,
+#: each plan expanded into at most DEFAULT_EXPAND children per step.
+DEFAULT_BEAM, DEFAULT_EXPAND = 16, 4
 #: Sampled plans per round once the widest beam is done, under a time limit; at most
 #: SAMPLE_CAP in all (a long limit on a small problem stops there, not at the limit).
 SAMPLE_ROUND, SAMPLE_CAP = 16, 100_000
 
 
-def beam_widths(n_columns: int, widest: int) -> list[int]:
+def beam_widths(n_columns: int, widest: int, expand: int = DEFAULT_EXPAND) -> list[int]:
     """The schedule's beam widths: 1 (greedy decoding), 2, 4, ... up to ``widest``, and no wider
-    than memory allows (a width-w beam holds w² plans of ``n_columns`` columns)."""
-    cap = max(1, int(np.sqrt(SAMPLE_CELLS / max(1, n_columns))))
+    than memory allows (a width-w beam holds w × min(w, expand) plans of ``n_columns`` columns)."""
+    e = max(1, int(expand))
+    cap = max(1, int(SAMPLE_CELLS / max(1, n_columns) / e))
     widths, w = [], 1
     while w <= min(widest, cap):
         widths.append(w)
@@ -90,7 +92,9 @@ def drl(
     seed: int | None = None,
     time_limit_s: float | None = None,
     beam: int = DEFAULT_BEAM,
+    expand: int = DEFAULT_EXPAND,
     samples: int = 0,
+    resample: int = 4,
     critic: bool = True,
     checkpoint: str | None = None,
     repair: bool = True,
@@ -102,7 +106,7 @@ def drl(
     1. greedy decoding (the actor's most probable fitting column for each item, the items in
        the env's order: the item of largest regret next, as the ``greedy`` heuristic);
     2. beam search of width 2, 4, 8, ... up to ``beam``: each partial plan is expanded into
-       its ``width`` most probable choices and the ``width`` children of least
+       its ``min(width, expand)`` most probable choices and the ``width`` children of least
        Z so far + the critic's predicted cost-to-go go on (``critic=False``: of highest
        probability, the classic beam, the ablation);
     3. ``samples`` plans sampled from the actor; under a time limit, sampling goes on in
@@ -124,6 +128,11 @@ def drl(
         raise InputError("must be >= 0", field="samples")
     if int(beam) < 0:
         raise InputError("must be >= 0", field="beam")
+    if int(expand) < 1:
+        raise InputError("must be >= 1", field="expand")
+    resample = int(resample)
+    if resample < 0:
+        raise InputError("must be >= 0", field="resample")
     policy, order = load_policy(checkpoint)
 
     t_load = time.perf_counter() - t0
@@ -134,10 +143,13 @@ def drl(
     runs: list[Any] = [greedy_batch]
     best_z = best_plan(runs)[1]
     found_by, widths_done = "greedy", [1]
-    for w in beam_widths(problem.n_columns, max(1, int(beam)))[1:]:
+    widths = beam_widths(problem.n_columns, max(1, int(beam)), int(expand))
+    for w in widths[1:]:
         if deadline is not None and time.perf_counter() >= deadline:
             break
-        res = beam_search(policy, problem, w, order=order, deadline=deadline, value=critic)
+        res = beam_search(
+            policy, problem, w, order=order, deadline=deadline, value=critic, expand=expand
+        )
         if not res.finished and deadline is not None and time.perf_counter() >= deadline:
             break
         runs.append(res)
@@ -152,7 +164,12 @@ def drl(
         if drawn >= samples and (deadline is None or drawn + SAMPLE_ROUND > SAMPLE_CAP):
             break
         n = min(chunk, samples - drawn) if drawn < samples else min(chunk, SAMPLE_ROUND)
-        run = rollout(policy, [problem] * n, rng, order=order, deadline=deadline)
+        if critic and resample:
+            run = particle_search(
+                policy, problem, n, rng, order=order, deadline=deadline, resample=resample
+            )
+        else:
+            run = rollout(policy, [problem] * n, rng, order=order, deadline=deadline)
         if not run.done.all():
             break
         runs.append(run)
@@ -160,9 +177,7 @@ def drl(
         z = best_plan([run])[1]
         if z < best_z - IMPROVE_TOL:
             best_z, found_by = z, "sampling"
-    timed_out = (
-        widths_done[-1] < beam_widths(problem.n_columns, max(1, int(beam)))[-1] or drawn < samples
-    )
+    timed_out = widths_done[-1] < widths[-1] or drawn < samples
     best, _, stuck = best_plan(runs)
     greedy_done = bool(greedy_batch.done[0] and not greedy_batch.stuck[0])
     stats: dict[str, Any] = {

@@ -30,6 +30,12 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="DRL checkpoint folder (default: the checkpoint shipped with edgeopt)",
     )
     p.add_argument(
+        "--no-critic-checkpoint",
+        default=None,
+        help="the ablation trained without a critic (default: the shipped solvers/drl/no-critic; "
+        "'' for none)",
+    )
+    p.add_argument(
         "--held-out", type=int, default=20, help="held-out instances of the training distribution"
     )
     p.add_argument("--large", type=int, default=8, help="instances twice as large")
@@ -70,6 +76,7 @@ def run(a: argparse.Namespace) -> int:
         raise InputError("--checkpoint: an empty path", field="--checkpoint")
     return bench(
         checkpoint=a.checkpoint,
+        no_critic_checkpoint=a.no_critic_checkpoint,
         held_out=a.held_out,
         large=a.large,
         milp_time_limit_s=a.milp_time_limit,
