@@ -13,12 +13,14 @@ def test_solvers_that_run_to_their_limit_get_the_demo_limits_the_rest_the_given_
         "cg": 10.0,
         "dw": 10.0,
         "lns": 10.0,
+        "drl": 1.0,
     }
     assert limits["milp"] == limits["greedy+ls"] == limits["local-search"] == 60.0
 
 
 def test_a_smaller_time_limit_caps_the_demo_limits():
-    assert set(demo_time_limits(demo_solvers(), 3.0).values()) == {3.0}
+    assert set(demo_time_limits(demo_solvers(), 3.0).values()) == {1.0, 3.0}
+    assert demo_time_limits(demo_solvers(), 0.5)["drl"] == 0.5
 
 
 def test_a_batch_gives_each_solver_its_own_time_limit(tmp_path):

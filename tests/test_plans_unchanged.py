@@ -1,6 +1,7 @@
 """Seeded plans stay the same through refactoring: the demo suite's plans of the deterministic
-planners (greedy, random, the learned planner greedy and sampled, local-search descent), as the
-code made them before the engine refactor of issue 23 (``tests/data/seeded-plans.json``)."""
+planners (greedy, random, local-search descent: as the code made them before the engine refactor
+of issue 23; the learned planner greedy, sampled and with its default beams: as the checkpoint
+retrained with its critic for issue 21 makes them), in ``tests/data/seeded-plans.json``."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def plan(path: Path, what: str) -> np.ndarray:
     if what == "random+descent":
         return descent(p, get_solver("random")(p, seed=5).assignment, seed=0)[0]
     name, *opt = what.split("/")
-    options = {"samples": int(opt[0].split("=")[1])} if opt else {}
+    options = {k: int(v) for k, v in (kv.split("=") for kv in opt[0].split(","))} if opt else {}
     return get_solver(name)(p, seed=3, **options).assignment
 
 
