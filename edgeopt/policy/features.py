@@ -35,7 +35,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from edgeopt.core.batch import PlanBatch
+from edgeopt.core.batch import PlanBatch, _tile
 from edgeopt.core.lagrange import lagrangian_prices, priced_cost
 from edgeopt.core.plan import segment_min
 from edgeopt.core.problem import Problem
@@ -158,42 +158,74 @@ class PolicyBatch(PlanBatch):
         self.nu_share = np.zeros(n_res + 1)
         self.col_lagr = np.zeros(n_col)
         self.col_lagr_best = np.zeros(n_col)
-        prices: dict[
-            tuple[int, int], tuple[np.ndarray, np.ndarray]
-        ] = {}  # rows repeating a problem
+        # per distinct (problem, fixed loads): prices and the columns' priced-cost features
+        local: dict[tuple[int, int], tuple[np.ndarray, ...]] = {}
         for b, p in enumerate(self.problems):
             base = self.base_loads[b]
-            cap_left = p.capacity if base is None else p.capacity - base
             key = (id(p), id(base))
-            if key not in prices:
-                prices[key] = lagrangian_prices(p, capacity=cap_left)[:2]
-            y, nu = prices[key]
+            if key not in local:
+                local[key] = self._price_features(p, base, float(self.scale[b]))
+            price, price_cap, nu_share, col_lagr, col_lagr_best = local[key]
             sl = slice(self.res_off[b], self.res_off[b + 1])
-            self.price[sl] = y + nu
-            self.price_cap[sl] = y * np.maximum(cap_left, 0.0) / self.scale[b]
+            self.price[sl] = price
+            self.price_cap[sl] = price_cap
             if p.balance_weight > 0:
-                self.nu_share[sl] = nu / p.balance_weight
-            priced = priced_cost(p, y + nu)
+                self.nu_share[sl] = nu_share
             if p.n_columns:
-                mins = segment_min(priced, p.item_ptr)
-                above = priced - mins[p.col_item]
                 cs = slice(self.col_off[b], self.col_off[b + 1])
-                self.col_lagr[cs] = above / self.scale[b]
-                tol = IMPROVE_TOL * max(
-                    1.0, float(np.abs(mins[np.isfinite(mins)]).max(initial=0.0))
-                )
-                self.col_lagr_best[cs] = above <= tol
+                self.col_lagr[cs] = col_lagr
+                self.col_lagr_best[cs] = col_lagr_best
         # static per column / per use entry, gathered each step instead of recomputed
-        self.ell_real = self.ell_idx != self.dummy
-        self.ell_share = np.where(self.ell_real, self.ell_amt / self.cap[self.ell_idx], 0.0)
+        if self._same:  # every row the same problem: one row's, tiled
+            p0 = self.problems[0]
+            st = self._statics[0]
+            real0 = st["ell_loc"] < p0.n_resources
+            cap0 = np.concatenate([p0.capacity, [np.inf]])
+            share0 = np.where(real0, st["ell_amt"] / cap0[st["ell_loc"]], 0.0)
+            self.ell_real = _tile(real0, self.B)
+            self.ell_share = _tile(share0, self.B)
+        else:
+            self.ell_real = self.ell_idx != self.dummy
+            self.ell_share = np.where(self.ell_real, self.ell_amt / self.cap[self.ell_idx], 0.0)
         self.col_share_sum = self.ell_share.sum(axis=1)
-        col_scale = self.scale[self.col_env]
-        self.col_cost_s = self.cost / col_scale
-        item_min = segment_min(self.cost, self.item_ptr)
-        self.col_above_min_s = (self.cost - item_min[self.col_item]) / col_scale
-        self.item_min_cost_s = np.where(np.isfinite(item_min), item_min, 0.0) / self.scale[
-            self.item_env
-        ]
+        if self._same:  # one row's, tiled
+            p0, s0 = self.problems[0], self.scale[0]
+            item_min = segment_min(p0.col_cost, p0.item_ptr)
+            self.col_cost_s = _tile(p0.col_cost / s0, self.B)
+            self.col_above_min_s = _tile((p0.col_cost - item_min[p0.col_item]) / s0, self.B)
+            self.item_min_cost_s = _tile(
+                np.where(np.isfinite(item_min), item_min, 0.0) / s0, self.B
+            )
+        else:
+            col_scale = self.scale[self.col_env]
+            self.col_cost_s = self.cost / col_scale
+            item_min = segment_min(self.cost, self.item_ptr)
+            self.col_above_min_s = (self.cost - item_min[self.col_item]) / col_scale
+            self.item_min_cost_s = (
+                np.where(np.isfinite(item_min), item_min, 0.0) / self.scale[self.item_env]
+            )
+
+    @staticmethod
+    def _price_features(
+        p: Problem, base: np.ndarray | None, scale: float
+    ) -> tuple[np.ndarray, ...]:
+        """One problem's Lagrangian features (fixed loads ``base`` taken off the capacities):
+        per resource y + ν, y × cap / scale and ν / w_U; per column (priced cost − the item's
+        least) / scale and whether it is the least."""
+        cap_left = p.capacity if base is None else p.capacity - base
+        y, nu = lagrangian_prices(p, capacity=cap_left)[:2]
+        price = y + nu
+        price_cap = y * np.maximum(cap_left, 0.0) / scale
+        nu_share = nu / p.balance_weight if p.balance_weight > 0 else np.zeros(0)
+        col_lagr = col_lagr_best = np.zeros(0)
+        if p.n_columns:
+            priced = priced_cost(p, y + nu)
+            mins = segment_min(priced, p.item_ptr)
+            above = priced - mins[p.col_item]
+            col_lagr = above / scale
+            tol = IMPROVE_TOL * max(1.0, float(np.abs(mins[np.isfinite(mins)]).max(initial=0.0)))
+            col_lagr_best = above <= tol
+        return price, price_cap, nu_share, col_lagr, col_lagr_best
 
     def _select(self) -> None:
         super()._select()
