@@ -343,7 +343,27 @@ class PlanBatch:
         out of the later demand."""
         B, K = self.B, self.K
         cur = np.full(B, -1, dtype=np.int64)
-        for b in np.flatnonzero(~self.done):
+        rows_on = np.flatnonzero(~self.done)
+        if B > 1 and self.is_uniform():  # the rows' plan states as matrices: all rows at once
+            n = int(self.n_items[0])
+            if self.order_rule == "fixed":
+                score = -self.fixed_rank[:n][None, :]
+            else:
+                best = self._state_matrix("best")[rows_on]
+                second = self._state_matrix("second")[rows_on]
+                with np.errstate(invalid="ignore"):
+                    score = np.where(
+                        ~np.isfinite(best),
+                        np.inf,
+                        np.where(np.isfinite(second), second - best, 1e300),
+                    )
+            is_open = self._state_matrix("open")[rows_on]
+            if rows_on.size:
+                cur[rows_on] = self.item_off[rows_on] + np.argmax(
+                    np.where(is_open, score, -np.inf), axis=1
+                )
+            rows_on = rows_on[:0]
+        for b in rows_on:
             st = self.states[b]
             if self.order_rule == "fixed":
                 score = -self.fixed_rank[self.item_off[b] : self.item_off[b + 1]]
@@ -495,6 +515,14 @@ class PlanBatch:
         overflow counts, kept exact by :class:`PlanState`); false for padding and done rows."""
         if self._mask is None:
             mask = np.zeros(self.cur_cand.shape, dtype=bool)
+            if self.B > 1 and self.is_uniform():  # one gather from the overflow-count matrix
+                cand = self.cur_cand
+                ok = (cand >= 0) & ~self.done[:, None]
+                local = np.where(ok, cand - self.col_off[:-1, None], 0)
+                over = self._state_matrix("overflow_count")
+                mask = ok & (over[np.arange(self.B)[:, None], local] == 0)
+                self._mask = mask
+                return mask
             for b in np.flatnonzero(~self.done):
                 cand = self.cur_cand[b]
                 n = int((cand >= 0).sum())

@@ -242,6 +242,24 @@ class PolicyBatch(PlanBatch):
         share of open items with at most one fitting column."""
         cur_regret = np.zeros(self.B)
         tight_share = np.zeros(self.B)
+        if self.B > 1 and self.is_uniform():  # the rows' plan states as matrices: all rows at once
+            rows = np.flatnonzero(~self.done)
+            if rows.size:
+                i = self.cur[rows] - self.item_off[rows]
+                best = self._state_matrix("best")[rows, i]
+                second = self._state_matrix("second")[rows, i]
+                with np.errstate(invalid="ignore"):
+                    reg = np.where(
+                        ~np.isfinite(best),
+                        np.inf,
+                        np.where(np.isfinite(second), second - best, 1e300),
+                    )
+                cur_regret[rows] = np.where(reg < 1e299, reg / self.scale[rows], CLIP)
+                is_open = self._state_matrix("open")[rows]
+                sec = self._state_matrix("second")[rows]
+                tight = (is_open & ~np.isfinite(sec)).sum(axis=1)
+                tight_share[rows] = tight / np.maximum(is_open.sum(axis=1), 1)
+            return cur_regret, tight_share
         for b in np.flatnonzero(~self.done):
             st = self.states[b]
             reg = float(self.item_regret(int(b), int(self.cur[b] - self.item_off[b])))
