@@ -123,24 +123,29 @@ def _batch_static(problem: Problem, R: int) -> dict:
     p = problem
     use = p.use
     counts = np.diff(use.indptr)
-    cols = np.repeat(np.arange(p.n_columns, dtype=np.int64), counts)
-    pos = np.arange(use.nnz) - np.repeat(use.indptr[:-1], counts)
-    flat = cols * R + pos
+    # entry e of column j goes to flat position j * R + (e - indptr[j])
+    flat = np.arange(use.nnz, dtype=np.int64)
+    flat += np.repeat(np.arange(p.n_columns, dtype=np.int64) * R - use.indptr[:-1], counts)
     ell_loc = np.full(p.n_columns * R, p.n_resources, dtype=np.int64)
     ell_loc[flat] = use.indices
     ell_amt = np.zeros(p.n_columns * R)
     ell_amt[flat] = use.data
+    del flat
     n_cols_item = np.diff(p.item_ptr)
     ne = n_cols_item > 0
     item_max_cost = np.zeros(p.n_items)
     if ne.any():
         item_max_cost[ne] = np.maximum.reduceat(p.col_cost, p.item_ptr[:-1][ne])
-    ent_item = p.col_item[cols]
     dem_res = np.asarray(use.indices, dtype=np.int64)
-    dem_val = use.data / np.maximum(n_cols_item[ent_item], 1)
-    if not bool((ent_item[1:] >= ent_item[:-1]).all()):  # columns grouped by item: sorted already
+    dem_val = use.data / np.repeat(np.maximum(n_cols_item[p.col_item], 1), counts)
+    ci = p.col_item
+    if bool((ci[1:] >= ci[:-1]).all()):  # columns grouped by item: entries sorted already
+        dem_ptr = use.indptr[np.searchsorted(p.col_item, np.arange(p.n_items + 1))]
+    else:
+        ent_item = np.repeat(p.col_item, counts)
         srt = np.argsort(ent_item, kind="stable")
         ent_item, dem_res, dem_val = ent_item[srt], dem_res[srt], dem_val[srt]
+        dem_ptr = np.searchsorted(ent_item, np.arange(p.n_items + 1))
     demand = np.zeros(p.n_resources)
     np.add.at(demand, dem_res, dem_val)
     st = {
@@ -150,7 +155,7 @@ def _batch_static(problem: Problem, R: int) -> dict:
         "item_max_cost": item_max_cost,
         "dem_res": dem_res,
         "dem_val": dem_val,
-        "dem_ptr": np.searchsorted(ent_item, np.arange(p.n_items + 1)),
+        "dem_ptr": np.asarray(dem_ptr, dtype=np.int64),
         "demand": demand,
         "scale": cost_scale(p),
         "bal_cap_max": float(p.capacity[p.balanced].max()) if p.balanced.any() else 0.0,

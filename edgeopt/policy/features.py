@@ -175,19 +175,6 @@ class PolicyBatch(PlanBatch):
                 cs = slice(self.col_off[b], self.col_off[b + 1])
                 self.col_lagr[cs] = col_lagr
                 self.col_lagr_best[cs] = col_lagr_best
-        # static per column / per use entry, gathered each step instead of recomputed
-        if self._same:  # every row the same problem: one row's, tiled
-            p0 = self.problems[0]
-            st = self._statics[0]
-            real0 = st["ell_loc"] < p0.n_resources
-            cap0 = np.concatenate([p0.capacity, [np.inf]])
-            share0 = np.where(real0, st["ell_amt"] / cap0[st["ell_loc"]], 0.0)
-            self.ell_real = _tile(real0, self.B)
-            self.ell_share = _tile(share0, self.B)
-        else:
-            self.ell_real = self.ell_idx != self.dummy
-            self.ell_share = np.where(self.ell_real, self.ell_amt / self.cap[self.ell_idx], 0.0)
-        self.col_share_sum = self.ell_share.sum(axis=1)
         if self._same:  # one row's, tiled
             p0, s0 = self.problems[0], self.scale[0]
             item_min = segment_min(p0.col_cost, p0.item_ptr)
@@ -283,6 +270,7 @@ class PolicyBatch(PlanBatch):
         real = idx != self.dummy
         load = self.load[idx]
         cap = self.cap[idx]
+        share = np.where(real, amt / cap, 0.0)  # a / cap (0 for padding)
         after = (load + amt) / cap
         mask = self.fit_mask()
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -322,7 +310,7 @@ class PolicyBatch(PlanBatch):
                 np.where(mask, rank / np.maximum(n_fit[:, None], 1), 1.0),
                 (mask & (dz == best)).astype(np.float64),
                 left.max(axis=2),
-                self.col_share_sum[c],
+                share.sum(axis=2),
                 np.where(real, after, 0.0).max(axis=2),
                 np.where(real, load / cap, 0.0).max(axis=2),
                 du / self.bal_cap[:, None],
@@ -394,7 +382,7 @@ class PolicyBatch(PlanBatch):
         edge_res = np.where(edge_mask, idx - self.res_off[:-1, None, None], 0)
         edge = np.stack(
             [
-                np.where(edge_mask, self.ell_share[c], 0.0),
+                np.where(edge_mask, share, 0.0),
                 np.where(edge_mask, after, 0.0),
                 press,
                 np.where(edge_mask, self.price[idx] * amt / self.scale[:, None, None], 0.0),
