@@ -287,7 +287,8 @@ class PlanBatch:
 
     def _rows_concat(self, parts: list[np.ndarray], shift: np.ndarray | None = None) -> np.ndarray:
         """Per row its problem's array (``+ shift[b]`` when given), concatenated along axis 0:
-        for a batch of one problem repeated, one broadcast instead of B pieces."""
+        for a batch of one problem repeated, one broadcast instead of B pieces; for one row, a
+        read-only view of the array itself."""
         if self.B > 1 and all(p is parts[0] for p in parts):
             a = parts[0]
             if shift is None:
@@ -295,6 +296,10 @@ class PlanBatch:
             return (a[None] + shift[:-1].reshape((-1,) + (1,) * a.ndim)).reshape(
                 (-1,) + a.shape[1:]
             )
+        if self.B == 1 and (shift is None or (shift[0] == 0 and parts[0].dtype == np.int64)):
+            view = parts[0].view()  # one row: the problem's own array, read-only
+            view.setflags(write=False)
+            return view
         if shift is None:
             return np.concatenate(parts)
         return np.concatenate([a + shift[b] for b, a in enumerate(parts)])

@@ -478,8 +478,8 @@ class PlanState:
             )
             csr.sort_indices()
             st["r_ptr"], st["r_col"], st["r_val"] = (
-                csr.indptr.astype(np.int64),
-                csr.indices.astype(np.int64),
+                csr.indptr.astype(np.int64, copy=False),
+                csr.indices.astype(np.int64, copy=False),
                 csr.data,
             )
             r_max = np.zeros(p.n_resources)  # the largest use on each row

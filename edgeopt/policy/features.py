@@ -288,12 +288,13 @@ class PolicyBatch(PlanBatch):
         n_fit = mask.sum(axis=1)
         # rank = fitting columns of strictly smaller ΔZ, so equal columns get equal features
         order = np.argsort(dz_fit, axis=1, kind="stable")
-        srt = np.take_along_axis(dz_fit, order, axis=1)
+        row_ix = np.arange(B)[:, None]
+        srt = dz_fit[row_ix, order]
         starts = np.ones((B, K), dtype=bool)
         starts[:, 1:] = srt[:, 1:] != srt[:, :-1]
         first = np.maximum.accumulate(np.where(starts, np.arange(K)[None, :], 0), axis=1)
         rank = np.empty((B, K))
-        np.put_along_axis(rank, order, first.astype(np.float64), axis=1)
+        rank[row_ix, order] = first
         press = np.where(real, (load + amt + self.demand[idx]) / cap, 0.0)
         n_real = np.maximum(real.sum(axis=2), 1)
         # Expected final bottleneck if the remaining demand spread evenly over balanced resources.
