@@ -48,7 +48,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from edgeopt.core.plan import PlanState
+from edgeopt.core.plan import PlanState, ranges
 from edgeopt.core.problem import Problem
 from edgeopt.core.tolerances import TINY
 
@@ -112,25 +112,52 @@ def _static_rank(problem: Problem) -> np.ndarray:
     return rank
 
 
-def _batch_static(problem: Problem, R: int) -> dict:
-    """What a :class:`PlanBatch` needs of one problem, in its local indices (padded use entries
-    point at resource ``n_resources``), for ``R`` padded use entries per column: computed once
-    per problem object and width ``R`` (cached on the problem for its latest width), read-only,
-    shared by every row of it (a batch of one row uses its use entries as they are)."""
+def _padded_use(
+    problem: Problem, R: int, cols: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Columns' sparse use as ``R`` padded entries each, (n, R) local resource indices (padding:
+    ``n_resources``) and amounts (padding: 0), in the use matrix's entry order: every column
+    (``cols`` None) or the columns ``cols``."""
+    use = problem.use
+    if cols is None:
+        lo, n = use.indptr[:-1], np.diff(use.indptr)
+        e = np.arange(use.nnz, dtype=np.int64)
+        m = problem.n_columns
+    else:
+        lo = use.indptr[cols]
+        n = use.indptr[cols + 1] - lo
+        e = ranges(lo, lo + n)
+        m = cols.size
+    # entry k of column q goes to flat position q * R + k
+    flat = np.arange(e.size, dtype=np.int64)
+    flat += np.repeat(np.arange(m, dtype=np.int64) * R - (np.cumsum(n) - n), n)
+    loc = np.full(m * R, problem.n_resources, dtype=np.int64)
+    loc[flat] = use.indices[e]
+    amt = np.zeros(m * R)
+    amt[flat] = use.data[e]
+    return loc.reshape(m, R), amt.reshape(m, R)
+
+
+def _ell_static(problem: Problem, R: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_padded_use` of every column, cached on the problem for its latest ``R``, read-only."""
+    cached = problem.__dict__.get("_batch_ell")
+    if cached is None or cached[0] != R:
+        loc, amt = _padded_use(problem, R)
+        loc.setflags(write=False)
+        amt.setflags(write=False)
+        cached = problem.__dict__["_batch_ell"] = (R, loc, amt)
+    return cached[1], cached[2]
+
+
+def _batch_static(problem: Problem) -> dict:
+    """What a :class:`PlanBatch` needs of one problem, in its local indices: computed once per
+    problem object (cached on the problem), read-only, shared by every row of it."""
     cached = problem.__dict__.get("_batch_static")
-    if cached is not None and cached["R"] == R:
+    if cached is not None:
         return cached
     p = problem
     use = p.use
     counts = np.diff(use.indptr)
-    # entry e of column j goes to flat position j * R + (e - indptr[j])
-    flat = np.arange(use.nnz, dtype=np.int64)
-    flat += np.repeat(np.arange(p.n_columns, dtype=np.int64) * R - use.indptr[:-1], counts)
-    ell_loc = np.full(p.n_columns * R, p.n_resources, dtype=np.int64)
-    ell_loc[flat] = use.indices
-    ell_amt = np.zeros(p.n_columns * R)
-    ell_amt[flat] = use.data
-    del flat
     n_cols_item = np.diff(p.item_ptr)
     ne = n_cols_item > 0
     item_max_cost = np.zeros(p.n_items)
@@ -149,9 +176,6 @@ def _batch_static(problem: Problem, R: int) -> dict:
     demand = np.zeros(p.n_resources)
     np.add.at(demand, dem_res, dem_val)
     st = {
-        "R": R,
-        "ell_loc": ell_loc.reshape(p.n_columns, R),
-        "ell_amt": ell_amt.reshape(p.n_columns, R),
         "item_max_cost": item_max_cost,
         "dem_res": dem_res,
         "dem_val": dem_val,
@@ -219,7 +243,7 @@ class PlanBatch:
         R = max(1, max(int(np.diff(p.use.indptr).max(initial=0)) for p in self.problems))
         # Everything per problem is computed once per distinct problem object and placed at
         # each of its rows' offsets (a batch of one problem repeated: once, then tiled).
-        self._statics = [_batch_static(p, R) for p in self.problems]
+        self._statics = [_batch_static(p) for p in self.problems]
         self.cap = np.concatenate([p.capacity for p in self.problems] + [[np.inf]])
         self.balanced = np.concatenate([p.balanced for p in self.problems] + [[False]])
         #: whether every row is the same problem object (its arrays are then tiled, not gathered)
@@ -250,22 +274,8 @@ class PlanBatch:
         ).astype(np.int64)
         self._fixed_rank: np.ndarray | None = None
         self.item_max_cost = self._rows_concat([s["item_max_cost"] for s in self._statics])
-        # padded use entries: local resource (the problem's own dummy, n_resources, where
-        # padded) shifted to the row's resources; one row: the problem's arrays themselves
-        if B == 1:
-            self.ell_idx = self._statics[0]["ell_loc"]
-            self.ell_amt = self._statics[0]["ell_amt"]
-        elif self._same:
-            loc0 = self._statics[0]["ell_loc"]
-            self.ell_idx = np.where(
-                (loc0 < res_n[0])[None], loc0[None] + self.res_off[:-1, None, None], n_res
-            ).reshape(-1, R)
-            self.ell_amt = self._rows_concat([s["ell_amt"] for s in self._statics])
-        else:
-            loc = self._rows_concat([s["ell_loc"] for s in self._statics])
-            real = loc < np.repeat(res_n, col_n)[:, None]
-            self.ell_idx = np.where(real, loc + np.repeat(self.res_off[:-1], col_n)[:, None], n_res)
-            self.ell_amt = self._rows_concat([s["ell_amt"] for s in self._statics])
+        self.R = R
+        self._ell: tuple[np.ndarray, np.ndarray] | None = None
         # Expected demand of item i on resource l: its mean use over its columns (entries
         # grouped by item, each problem's in a block of its own).
         ent_n = np.array([s["dem_res"].size for s in self._statics], dtype=np.int64)
@@ -303,6 +313,47 @@ class PlanBatch:
         if shift is None:
             return np.concatenate(parts)
         return np.concatenate([a + shift[b] for b, a in enumerate(parts)])
+
+    def _ell_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(:attr:`ell_idx`, :attr:`ell_amt`), built on first need."""
+        if self._ell is None:
+            B, R, n_res = self.B, self.R, int(self.res_off[-1])
+            res_n = np.diff(self.res_off)
+            col_n = np.diff(self.col_off)
+            parts = [_ell_static(p, R) for p in self.problems]
+            if B == 1:  # one row: the problem's arrays themselves
+                self._ell = parts[0]
+            elif self._same:
+                loc0 = parts[0][0]
+                idx = np.where(
+                    (loc0 < res_n[0])[None], loc0[None] + self.res_off[:-1, None, None], n_res
+                ).reshape(-1, R)
+                self._ell = (idx, _tile(parts[0][1], B))
+            else:
+                loc = np.concatenate([a for a, _ in parts])
+                real = loc < np.repeat(res_n, col_n)[:, None]
+                idx = np.where(real, loc + np.repeat(self.res_off[:-1], col_n)[:, None], n_res)
+                self._ell = (idx, np.concatenate([a for _, a in parts]))
+        return self._ell
+
+    @property
+    def ell_idx(self) -> np.ndarray:
+        """(n_columns, R): per column its resources (global), the dummy where padded."""
+        return self._ell_arrays()[0]
+
+    @property
+    def ell_amt(self) -> np.ndarray:
+        """(n_columns, R): per column its use of those resources, 0 where padded."""
+        return self._ell_arrays()[1]
+
+    def candidate_use(self, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(ell_idx[c], ell_amt[c])`` for global columns ``c`` (B, k): for one row with the
+        padded arrays not built, read off the use matrix for those columns only."""
+        if self.B == 1 and self._ell is None:
+            loc, amt = _padded_use(self.problems[0], self.R, c.reshape(-1))
+            return loc.reshape(*c.shape, self.R), amt.reshape(*c.shape, self.R)
+        idx, amt = self._ell_arrays()
+        return idx[c], amt[c]
 
     @property
     def fixed_rank(self) -> np.ndarray:

@@ -274,8 +274,7 @@ class PolicyBatch(PlanBatch):
         cand = self.cur_cand
         valid = (cand >= 0) & ~self.done[:, None]
         c = np.where(valid, cand, 0)
-        idx = self.ell_idx[c]  # (B, K, R)
-        amt = self.ell_amt[c]
+        idx, amt = self.candidate_use(c)  # (B, K, R)
         real = idx != self.dummy
         load = self.load[idx]
         cap = self.cap[idx]
