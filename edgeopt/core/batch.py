@@ -46,9 +46,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numba as nb
 import numpy as np
 
-from edgeopt.core.plan import PlanState, ranges
+from edgeopt.core.plan import PlanState
 from edgeopt.core.problem import Problem
 from edgeopt.core.tolerances import TINY
 
@@ -112,6 +113,21 @@ def _static_rank(problem: Problem) -> np.ndarray:
     return rank
 
 
+@nb.njit(cache=True)
+def _padded_use_kernel(indptr, indices, data, cols, R, pad):  # pragma: no cover - compiled
+    """:func:`_padded_use` of the columns ``cols``: copies, entry by entry."""
+    m = cols.size
+    loc = np.full((m, R), pad, np.int64)
+    amt = np.zeros((m, R))
+    for q in range(m):
+        j = cols[q]
+        lo = indptr[j]
+        for k in range(indptr[j + 1] - lo):
+            loc[q, k] = indices[lo + k]
+            amt[q, k] = data[lo + k]
+    return loc, amt
+
+
 def _padded_use(
     problem: Problem, R: int, cols: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -119,15 +135,13 @@ def _padded_use(
     ``n_resources``) and amounts (padding: 0), in the use matrix's entry order: every column
     (``cols`` None) or the columns ``cols``."""
     use = problem.use
-    if cols is None:
-        lo, n = use.indptr[:-1], np.diff(use.indptr)
-        e = np.arange(use.nnz, dtype=np.int64)
-        m = problem.n_columns
-    else:
-        lo = use.indptr[cols]
-        n = use.indptr[cols + 1] - lo
-        e = ranges(lo, lo + n)
-        m = cols.size
+    if cols is not None:
+        return _padded_use_kernel(
+            use.indptr, use.indices, use.data, np.asarray(cols, np.int64), R, problem.n_resources
+        )
+    n = np.diff(use.indptr)
+    e = np.arange(use.nnz, dtype=np.int64)
+    m = problem.n_columns
     # entry k of column q goes to flat position q * R + k
     flat = np.arange(e.size, dtype=np.int64)
     flat += np.repeat(np.arange(m, dtype=np.int64) * R - (np.cumsum(n) - n), n)

@@ -333,7 +333,7 @@ class PolicyBatch(PlanBatch):
             ],
             axis=2,
         )
-        feats = np.where(valid[:, :, None], feats, 0.0)
+        feats[~valid] = 0.0  # (np.stack made a new array)
         feats = _clean(feats)
         util = self.load[:-1] / self.cap[:-1]
         pres = (self.load[:-1] + self.demand[:-1]) / self.cap[:-1]
@@ -385,7 +385,7 @@ class PolicyBatch(PlanBatch):
                 ],
                 axis=2,
             )
-        res = np.where(self.res_mask[:, :, None], res, 0.0)
+        res[~self.res_mask] = 0.0
         res = _clean(res)
         edge_mask = real & valid[:, :, None]
         edge_res = np.where(edge_mask, idx - self.res_off[:-1, None, None], 0)
@@ -398,7 +398,7 @@ class PolicyBatch(PlanBatch):
             ],
             axis=3,
         )
-        edge = np.where(edge_mask[..., None], edge, 0.0)
+        edge[~edge_mask] = 0.0
         edge = _clean(edge)
         self._obs = {
             "candidates": feats.astype(np.float32),
