@@ -245,12 +245,12 @@ class PolicyBatch(PlanBatch):
                 best = self._state_matrix("best")[rows, i]
                 second = self._state_matrix("second")[rows, i]
                 with np.errstate(invalid="ignore"):
-                    reg = np.where(
+                    regs = np.where(
                         ~np.isfinite(best),
                         np.inf,
                         np.where(np.isfinite(second), second - best, 1e300),
                     )
-                cur_regret[rows] = np.where(reg < 1e299, reg / self.scale[rows], CLIP)
+                cur_regret[rows] = np.where(regs < 1e299, regs / self.scale[rows], CLIP)
                 is_open = self._state_matrix("open")[rows]
                 sec = self._state_matrix("second")[rows]
                 tight = (is_open & ~np.isfinite(sec)).sum(axis=1)
