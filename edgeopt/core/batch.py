@@ -46,6 +46,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numba as nb
 import numpy as np
 
 from edgeopt.core.plan import PlanState
@@ -97,6 +98,113 @@ def item_order(problem: Problem) -> np.ndarray:
     return np.lexsort((np.arange(problem.n_items), -size)).astype(np.int64)
 
 
+def _tile(a: np.ndarray, n: int) -> np.ndarray:
+    """``n`` copies of ``a`` one after the other along axis 0 (a new array)."""
+    return np.broadcast_to(a[None], (n, *a.shape)).reshape((-1, *a.shape[1:]))
+
+
+def _static_rank(problem: Problem) -> np.ndarray:
+    """Per item its rank in :func:`item_order` (cached on the problem)."""
+    rank = problem.__dict__.get("_batch_rank")
+    if rank is None:
+        rank = np.empty(problem.n_items, dtype=np.int64)
+        rank[item_order(problem)] = np.arange(problem.n_items)
+        problem.__dict__["_batch_rank"] = rank
+    return rank
+
+
+@nb.njit(cache=True)
+def _padded_use_kernel(indptr, indices, data, cols, R, pad):  # pragma: no cover - compiled
+    """:func:`_padded_use` of the columns ``cols``: copies, entry by entry."""
+    m = cols.size
+    loc = np.full((m, R), pad, np.int64)
+    amt = np.zeros((m, R))
+    for q in range(m):
+        j = cols[q]
+        lo = indptr[j]
+        for k in range(indptr[j + 1] - lo):
+            loc[q, k] = indices[lo + k]
+            amt[q, k] = data[lo + k]
+    return loc, amt
+
+
+def _padded_use(
+    problem: Problem, R: int, cols: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Columns' sparse use as ``R`` padded entries each, (n, R) local resource indices (padding:
+    ``n_resources``) and amounts (padding: 0), in the use matrix's entry order: every column
+    (``cols`` None) or the columns ``cols``."""
+    use = problem.use
+    if cols is not None:
+        return _padded_use_kernel(
+            use.indptr, use.indices, use.data, np.asarray(cols, np.int64), R, problem.n_resources
+        )
+    n = np.diff(use.indptr)
+    e = np.arange(use.nnz, dtype=np.int64)
+    m = problem.n_columns
+    # entry k of column q goes to flat position q * R + k
+    flat = np.arange(e.size, dtype=np.int64)
+    flat += np.repeat(np.arange(m, dtype=np.int64) * R - (np.cumsum(n) - n), n)
+    loc = np.full(m * R, problem.n_resources, dtype=np.int64)
+    loc[flat] = use.indices[e]
+    amt = np.zeros(m * R)
+    amt[flat] = use.data[e]
+    return loc.reshape(m, R), amt.reshape(m, R)
+
+
+def _ell_static(problem: Problem, R: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_padded_use` of every column, cached on the problem for its latest ``R``, read-only."""
+    cached = problem.__dict__.get("_batch_ell")
+    if cached is None or cached[0] != R:
+        loc, amt = _padded_use(problem, R)
+        loc.setflags(write=False)
+        amt.setflags(write=False)
+        cached = problem.__dict__["_batch_ell"] = (R, loc, amt)
+    return cached[1], cached[2]
+
+
+def _batch_static(problem: Problem) -> dict:
+    """What a :class:`PlanBatch` needs of one problem, in its local indices: computed once per
+    problem object (cached on the problem), read-only, shared by every row of it."""
+    cached = problem.__dict__.get("_batch_static")
+    if cached is not None:
+        return cached
+    p = problem
+    use = p.use
+    counts = np.diff(use.indptr)
+    n_cols_item = np.diff(p.item_ptr)
+    ne = n_cols_item > 0
+    item_max_cost = np.zeros(p.n_items)
+    if ne.any():
+        item_max_cost[ne] = np.maximum.reduceat(p.col_cost, p.item_ptr[:-1][ne])
+    dem_res = np.asarray(use.indices, dtype=np.int64)
+    dem_val = use.data / np.repeat(np.maximum(n_cols_item[p.col_item], 1), counts)
+    ci = p.col_item
+    if bool((ci[1:] >= ci[:-1]).all()):  # columns grouped by item: entries sorted already
+        dem_ptr = use.indptr[np.searchsorted(p.col_item, np.arange(p.n_items + 1))]
+    else:
+        ent_item = np.repeat(p.col_item, counts)
+        srt = np.argsort(ent_item, kind="stable")
+        ent_item, dem_res, dem_val = ent_item[srt], dem_res[srt], dem_val[srt]
+        dem_ptr = np.searchsorted(ent_item, np.arange(p.n_items + 1))
+    demand = np.zeros(p.n_resources)
+    np.add.at(demand, dem_res, dem_val)
+    st = {
+        "item_max_cost": item_max_cost,
+        "dem_res": dem_res,
+        "dem_val": dem_val,
+        "dem_ptr": np.asarray(dem_ptr, dtype=np.int64),
+        "demand": demand,
+        "scale": cost_scale(p),
+        "bal_cap_max": float(p.capacity[p.balanced].max()) if p.balanced.any() else 0.0,
+    }
+    for a in st.values():
+        if isinstance(a, np.ndarray):
+            a.setflags(write=False)
+    problem.__dict__["_batch_static"] = st
+    return st
+
+
 class PlanBatch:
     """Many problems stepped together; all share the step counter ``t``.
 
@@ -144,24 +252,28 @@ class PlanBatch:
         self.col_off = np.concatenate([[0], np.cumsum(col_n)]).astype(np.int64)
         self.item_off = np.concatenate([[0], np.cumsum(self.n_items)]).astype(np.int64)
         n_res, n_col = int(self.res_off[-1]), int(self.col_off[-1])
+        n_it = int(self.item_off[-1])
         self.dummy = n_res
         R = max(1, max(int(np.diff(p.use.indptr).max(initial=0)) for p in self.problems))
-        self.ell_idx = np.full((n_col, R), self.dummy, dtype=np.int64)
-        self.ell_amt = np.zeros((n_col, R))
+        # Everything per problem is computed once per distinct problem object and placed at
+        # each of its rows' offsets (a batch of one problem repeated: once, then tiled).
+        self._statics = [_batch_static(p) for p in self.problems]
         self.cap = np.concatenate([p.capacity for p in self.problems] + [[np.inf]])
         self.balanced = np.concatenate([p.balanced for p in self.problems] + [[False]])
-        self.res_env = np.repeat(np.arange(B), res_n)
-        self.col_env = np.repeat(np.arange(B), col_n)
-        self.item_env = np.repeat(np.arange(B), self.n_items)
+        #: whether every row is the same problem object (its arrays are then tiled, not gathered)
+        self._same = B > 1 and all(p is self.problems[0] for p in self.problems)
+        if self._same:
+            self.res_env = np.repeat(np.arange(B), int(res_n[0]))
+            self.col_env = np.repeat(np.arange(B), int(col_n[0]))
+            self.item_env = np.repeat(np.arange(B), int(self.n_items[0]))
+        else:
+            self.res_env = np.repeat(np.arange(B), res_n)
+            self.col_env = np.repeat(np.arange(B), col_n)
+            self.item_env = np.repeat(np.arange(B), self.n_items)
         self.cost = np.concatenate([p.col_cost for p in self.problems])
         self.w_u = np.array([p.balance_weight for p in self.problems])
-        self.scale = np.array([cost_scale(p) for p in self.problems])
-        self.bal_cap_max = np.array(
-            [
-                float(p.capacity[p.balanced].max()) if p.balanced.any() else 0.0
-                for p in self.problems
-            ]
-        )
+        self.scale = np.array([s["scale"] for s in self._statics])
+        self.bal_cap_max = np.array([s["bal_cap_max"] for s in self._statics])
         k_max = max(int(np.diff(p.item_ptr).max(initial=1)) for p in self.problems)
         self.K = int(-(-k_max // pad_to) * pad_to)
         self.pad_to = pad_to
@@ -169,58 +281,125 @@ class PlanBatch:
         self.item_ptr = np.concatenate(
             [p.item_ptr[:-1] + self.col_off[b] for b, p in enumerate(self.problems)] + [[n_col]]
         ).astype(np.int64)
-        self.col_item = np.concatenate(
-            [p.col_item + self.item_off[b] for b, p in enumerate(self.problems)]
+        self.col_item = self._rows_concat([p.col_item for p in self.problems], self.item_off)
+        t_ar = np.arange(self.T)
+        self.item_mat = np.where(
+            t_ar[None, :] < self.n_items[:, None], self.item_off[:-1, None] + t_ar[None, :], -1
         ).astype(np.int64)
-        self.item_mat = np.full((B, self.T), -1, dtype=np.int64)
-        self.fixed_rank = np.zeros(int(self.item_off[-1]))
-        self.item_max_cost = np.zeros(int(self.item_off[-1]))
-        dem_item, dem_res, dem_val = [], [], []
-        for b, p in enumerate(self.problems):
-            use = p.use
-            counts = np.diff(use.indptr)
-            pos = np.arange(use.nnz) - np.repeat(use.indptr[:-1], counts)
-            cols = np.repeat(np.arange(p.n_columns), counts)
-            self.ell_idx[self.col_off[b] + cols, pos] = self.res_off[b] + use.indices
-            self.ell_amt[self.col_off[b] + cols, pos] = use.data
-            g = self.item_off[b] + np.arange(p.n_items)
-            self.item_mat[b, : p.n_items] = g
-            self.fixed_rank[g[item_order(p)]] = np.arange(p.n_items)
-            n_cols_item = np.diff(p.item_ptr)
-            ne = n_cols_item > 0
-            if ne.any():
-                self.item_max_cost[g[ne]] = np.maximum.reduceat(p.col_cost, p.item_ptr[:-1][ne])
-            # Expected demand of item i on resource l: its mean use over its columns.
-            ent_item = p.col_item[cols]
-            dem_item.append(self.item_off[b] + ent_item)
-            dem_res.append(self.res_off[b] + use.indices)
-            dem_val.append(use.data / np.maximum(n_cols_item[ent_item], 1))
-        items_a = np.concatenate(dem_item).astype(np.int64)
-        self.dem_res = np.concatenate(dem_res).astype(np.int64)
-        self.dem_val = np.concatenate(dem_val)
-        if not bool((items_a[1:] >= items_a[:-1]).all()):  # columns grouped by item: sorted already
-            srt = np.argsort(items_a, kind="stable")
-            items_a, self.dem_res, self.dem_val = items_a[srt], self.dem_res[srt], self.dem_val[srt]
-        self.dem_ptr = np.searchsorted(items_a, np.arange(int(self.item_off[-1]) + 1))
+        self._fixed_rank: np.ndarray | None = None
+        self.item_max_cost = self._rows_concat([s["item_max_cost"] for s in self._statics])
+        self.R = R
+        self._ell: tuple[np.ndarray, np.ndarray] | None = None
+        # Expected demand of item i on resource l: its mean use over its columns (entries
+        # grouped by item, each problem's in a block of its own).
+        ent_n = np.array([s["dem_res"].size for s in self._statics], dtype=np.int64)
+        ent_off = np.concatenate([[0], np.cumsum(ent_n)]).astype(np.int64)
+        self.dem_res = self._rows_concat([s["dem_res"] for s in self._statics], self.res_off)
+        self.dem_val = self._rows_concat([s["dem_val"] for s in self._statics])
+        self.dem_ptr = np.concatenate(
+            [s["dem_ptr"][:-1] + ent_off[b] for b, s in enumerate(self._statics)] + [[ent_off[-1]]]
+        ).astype(np.int64)
+        self._demand0 = np.concatenate([s["demand"] for s in self._statics] + [[0.0]])
+        assert self.dem_ptr.size == n_it + 1
         # (problem, local resource) -> global resource (the dummy where padded)
         self.L = int(res_n.max(initial=1)) or 1
-        loc = np.arange(self.L)
-        self.res_mask = loc[None, :] < res_n[:, None]
-        self.res_map = np.where(self.res_mask, self.res_off[:-1, None] + loc[None, :], self.dummy)
+        loc_r = np.arange(self.L)
+        self.res_mask = loc_r[None, :] < res_n[:, None]
+        self.res_map = np.where(self.res_mask, self.res_off[:-1, None] + loc_r[None, :], self.dummy)
         self._uniform: bool | None = None
         self.reset()
+
+    def _rows_concat(self, parts: list[np.ndarray], shift: np.ndarray | None = None) -> np.ndarray:
+        """Per row its problem's array (``+ shift[b]`` when given), concatenated along axis 0:
+        for a batch of one problem repeated, one broadcast instead of B pieces; for one row, a
+        read-only view of the array itself."""
+        if self.B > 1 and all(p is parts[0] for p in parts):
+            a = parts[0]
+            if shift is None:
+                return _tile(a, self.B)
+            return (a[None] + shift[:-1].reshape((-1,) + (1,) * a.ndim)).reshape(
+                (-1,) + a.shape[1:]
+            )
+        if self.B == 1 and (shift is None or (shift[0] == 0 and parts[0].dtype == np.int64)):
+            view = parts[0].view()  # one row: the problem's own array, read-only
+            view.setflags(write=False)
+            return view
+        if shift is None:
+            return np.concatenate(parts)
+        return np.concatenate([a + shift[b] for b, a in enumerate(parts)])
+
+    def _ell_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(:attr:`ell_idx`, :attr:`ell_amt`), built on first need."""
+        if self._ell is None:
+            B, R, n_res = self.B, self.R, int(self.res_off[-1])
+            res_n = np.diff(self.res_off)
+            col_n = np.diff(self.col_off)
+            parts = [_ell_static(p, R) for p in self.problems]
+            if B == 1:  # one row: the problem's arrays themselves
+                self._ell = parts[0]
+            elif self._same:
+                loc0 = parts[0][0]
+                idx = np.where(
+                    (loc0 < res_n[0])[None], loc0[None] + self.res_off[:-1, None, None], n_res
+                ).reshape(-1, R)
+                self._ell = (idx, _tile(parts[0][1], B))
+            else:
+                loc = np.concatenate([a for a, _ in parts])
+                real = loc < np.repeat(res_n, col_n)[:, None]
+                idx = np.where(real, loc + np.repeat(self.res_off[:-1], col_n)[:, None], n_res)
+                self._ell = (idx, np.concatenate([a for _, a in parts]))
+        return self._ell
+
+    @property
+    def ell_idx(self) -> np.ndarray:
+        """(n_columns, R): per column its resources (global), the dummy where padded."""
+        return self._ell_arrays()[0]
+
+    @property
+    def ell_amt(self) -> np.ndarray:
+        """(n_columns, R): per column its use of those resources, 0 where padded."""
+        return self._ell_arrays()[1]
+
+    def candidate_use(self, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(ell_idx[c], ell_amt[c])`` for global columns ``c`` (B, k): for one row with the
+        padded arrays not built, read off the use matrix for those columns only."""
+        if self.B == 1 and self._ell is None:
+            loc, amt = _padded_use(self.problems[0], self.R, c.reshape(-1))
+            return loc.reshape(*c.shape, self.R), amt.reshape(*c.shape, self.R)
+        idx, amt = self._ell_arrays()
+        return idx[c], amt[c]
+
+    @property
+    def fixed_rank(self) -> np.ndarray:
+        """Per global item its rank in :func:`item_order` (the ``"fixed"`` rule), made on first need."""
+        if self._fixed_rank is None:
+            self._fixed_rank = self._rows_concat([_static_rank(p) for p in self.problems]).astype(
+                np.float64
+            )
+        return self._fixed_rank
 
     # ----------------------------------------------------------------- state
     def reset(self) -> None:
         """Back to the empty plan (the fixed loads only)."""
         self.t = 0
         self.load = np.zeros(self.cap.shape[0])
-        self.states = [
-            PlanState(p, track=True, load=base, buffer=self.load[lo:hi])
-            for p, base, lo, hi in zip(
-                self.problems, self.base_loads, self.res_off[:-1], self.res_off[1:]
-            )
-        ]
+        self._state_rows: dict[str, np.ndarray] = {}
+        # one plan state per distinct (problem, fixed loads); its other rows get copies
+        first: dict[tuple[int, int], PlanState] = {}
+        self.states = []
+        for p, base, lo, hi in zip(
+            self.problems, self.base_loads, self.res_off[:-1], self.res_off[1:]
+        ):
+            key = (id(p), id(base))
+            st0 = first.get(key)
+            if st0 is None:
+                st = first[key] = PlanState(p, track=True, load=base, buffer=self.load[lo:hi])
+            else:
+                st = st0.clone(buffer=self.load[lo:hi])
+            self.states.append(st)
+        if self.B > 1 and self.is_uniform():  # the states' arrays as rows of one matrix each
+            for name in self._STATE_ARRAYS:
+                self._state_matrix(name)
         self.u = np.array([st.u() for st in self.states])
         self.done = self.n_items == 0
         self.stuck = np.zeros(self.B, dtype=bool)
@@ -231,9 +410,7 @@ class PlanBatch:
         self.rest_cost: np.ndarray = np.bincount(
             self.item_env, weights=self.item_max_cost, minlength=self.B
         ).astype(np.float64)
-        self.demand = np.zeros(self.cap.shape[0])
-        np.add.at(self.demand, self.dem_res, self.dem_val)
-        self._state_rows: dict[str, np.ndarray] = {}
+        self.demand = self._demand0.copy()
         self._select()
 
     def _select(self) -> None:
@@ -241,7 +418,27 @@ class PlanBatch:
         out of the later demand."""
         B, K = self.B, self.K
         cur = np.full(B, -1, dtype=np.int64)
-        for b in np.flatnonzero(~self.done):
+        rows_on = np.flatnonzero(~self.done)
+        if B > 1 and self.is_uniform():  # the rows' plan states as matrices: all rows at once
+            n = int(self.n_items[0])
+            if self.order_rule == "fixed":
+                score = -self.fixed_rank[:n][None, :]
+            else:
+                best = self._state_matrix("best")[rows_on]
+                second = self._state_matrix("second")[rows_on]
+                with np.errstate(invalid="ignore"):
+                    score = np.where(
+                        ~np.isfinite(best),
+                        np.inf,
+                        np.where(np.isfinite(second), second - best, 1e300),
+                    )
+            is_open = self._state_matrix("open")[rows_on]
+            if rows_on.size:
+                cur[rows_on] = self.item_off[rows_on] + np.argmax(
+                    np.where(is_open, score, -np.inf), axis=1
+                )
+            rows_on = rows_on[:0]
+        for b in rows_on:
             st = self.states[b]
             if self.order_rule == "fixed":
                 score = -self.fixed_rank[self.item_off[b] : self.item_off[b + 1]]
@@ -393,6 +590,14 @@ class PlanBatch:
         overflow counts, kept exact by :class:`PlanState`); false for padding and done rows."""
         if self._mask is None:
             mask = np.zeros(self.cur_cand.shape, dtype=bool)
+            if self.B > 1 and self.is_uniform():  # one gather from the overflow-count matrix
+                cand = self.cur_cand
+                ok = (cand >= 0) & ~self.done[:, None]
+                local = np.where(ok, cand - self.col_off[:-1, None], 0)
+                over = self._state_matrix("overflow_count")
+                mask = ok & (over[np.arange(self.B)[:, None], local] == 0)
+                self._mask = mask
+                return mask
             for b in np.flatnonzero(~self.done):
                 cand = self.cur_cand[b]
                 n = int((cand >= 0).sum())

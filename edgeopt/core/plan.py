@@ -14,6 +14,8 @@ items whose columns the last change touched.
 
 from __future__ import annotations
 
+import copy
+
 import numba as nb
 import numpy as np
 import scipy.sparse as sp
@@ -23,6 +25,10 @@ from edgeopt.core.problem import Problem
 from edgeopt.core.tolerances import CAPACITY_LIMIT
 
 __all__ = ["PlanState", "segment_min", "ranges"]
+
+#: The per-state arrays tracking keeps (besides ``load`` and ``assignment``), copied by
+#: :meth:`PlanState.clone`.
+_TRACKED = ("overflow_count", "open", "best", "best_col", "second", "second_col", "_mark")
 
 
 def segment_min(values: np.ndarray, ptr: np.ndarray) -> np.ndarray:
@@ -233,6 +239,23 @@ class PlanState:
             self.load = buffer
         if track:
             self._start_tracking()
+
+    def clone(self, buffer: np.ndarray | None = None) -> PlanState:
+        """An independent copy of this state (same problem, loads, assignment and tracking),
+        its loads kept in ``buffer`` (overwritten) when given; static per-problem arrays are
+        shared read-only."""
+        new = copy.copy(self)
+        new.capacity = self.capacity.copy()
+        new.assignment = self.assignment.copy()
+        if buffer is not None:
+            buffer[:] = self.load
+            new.load = buffer
+        else:
+            new.load = self.load.copy()
+        if self.track:
+            for name in _TRACKED:
+                setattr(new, name, getattr(self, name).copy())
+        return new
 
     # ------------------------------------------------------------ balanced use
     def _balanced_use(self, p: Problem) -> None:
@@ -455,8 +478,8 @@ class PlanState:
             )
             csr.sort_indices()
             st["r_ptr"], st["r_col"], st["r_val"] = (
-                csr.indptr.astype(np.int64),
-                csr.indices.astype(np.int64),
+                csr.indptr.astype(np.int64, copy=False),
+                csr.indices.astype(np.int64, copy=False),
                 csr.data,
             )
             r_max = np.zeros(p.n_resources)  # the largest use on each row

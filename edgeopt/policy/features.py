@@ -35,7 +35,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from edgeopt.core.batch import PlanBatch
+from edgeopt.core.batch import PlanBatch, _tile
 from edgeopt.core.lagrange import lagrangian_prices, priced_cost
 from edgeopt.core.plan import segment_min
 from edgeopt.core.problem import Problem
@@ -119,6 +119,15 @@ N_RES_FEATURES, N_EDGE_FEATURES = len(RESOURCE_FEATURES), len(EDGE_FEATURES)
 CLIP = 10.0
 
 
+def _max_r(x: np.ndarray) -> np.ndarray:
+    """``x.max(axis=2)`` for (B, K, R) with R small: R - 1 elementwise maxima over (B, K) slices
+    (the same values; NumPy's reduction over a short last axis is several times slower)."""
+    m = x[:, :, 0].copy()
+    for r in range(1, x.shape[2]):
+        np.maximum(m, x[:, :, r], out=m)
+    return m
+
+
 def _clean(x: np.ndarray) -> np.ndarray:
     """NaN to 0, then clipped to ±CLIP (±inf included), in place where possible."""
     x[np.isnan(x)] = 0.0
@@ -160,42 +169,61 @@ class PolicyBatch(PlanBatch):
         self.nu_share = np.zeros(n_res + 1)
         self.col_lagr = np.zeros(n_col)
         self.col_lagr_best = np.zeros(n_col)
-        prices: dict[
-            tuple[int, int], tuple[np.ndarray, np.ndarray]
-        ] = {}  # rows repeating a problem
+        # per distinct (problem, fixed loads): prices and the columns' priced-cost features
+        local: dict[tuple[int, int], tuple[np.ndarray, ...]] = {}
         for b, p in enumerate(self.problems):
             base = self.base_loads[b]
-            cap_left = p.capacity if base is None else p.capacity - base
             key = (id(p), id(base))
-            if key not in prices:
-                prices[key] = lagrangian_prices(p, capacity=cap_left)[:2]
-            y, nu = prices[key]
+            if key not in local:
+                local[key] = self._price_features(p, base, float(self.scale[b]))
+            price, price_cap, nu_share, col_lagr, col_lagr_best = local[key]
             sl = slice(self.res_off[b], self.res_off[b + 1])
-            self.price[sl] = y + nu
-            self.price_cap[sl] = y * np.maximum(cap_left, 0.0) / self.scale[b]
+            self.price[sl] = price
+            self.price_cap[sl] = price_cap
             if p.balance_weight > 0:
-                self.nu_share[sl] = nu / p.balance_weight
-            priced = priced_cost(p, y + nu)
+                self.nu_share[sl] = nu_share
             if p.n_columns:
-                mins = segment_min(priced, p.item_ptr)
-                above = priced - mins[p.col_item]
                 cs = slice(self.col_off[b], self.col_off[b + 1])
-                self.col_lagr[cs] = above / self.scale[b]
-                tol = IMPROVE_TOL * max(
-                    1.0, float(np.abs(mins[np.isfinite(mins)]).max(initial=0.0))
-                )
-                self.col_lagr_best[cs] = above <= tol
-        # static per column / per use entry, gathered each step instead of recomputed
-        self.ell_real = self.ell_idx != self.dummy
-        self.ell_share = np.where(self.ell_real, self.ell_amt / self.cap[self.ell_idx], 0.0)
-        self.col_share_sum = self.ell_share.sum(axis=1)
-        col_scale = self.scale[self.col_env]
-        self.col_cost_s = self.cost / col_scale
-        item_min = segment_min(self.cost, self.item_ptr)
-        self.col_above_min_s = (self.cost - item_min[self.col_item]) / col_scale
-        self.item_min_cost_s = (
-            np.where(np.isfinite(item_min), item_min, 0.0) / self.scale[self.item_env]
-        )
+                self.col_lagr[cs] = col_lagr
+                self.col_lagr_best[cs] = col_lagr_best
+        if self._same:  # one row's, tiled
+            p0, s0 = self.problems[0], self.scale[0]
+            item_min = segment_min(p0.col_cost, p0.item_ptr)
+            self.col_cost_s = _tile(p0.col_cost / s0, self.B)
+            self.col_above_min_s = _tile((p0.col_cost - item_min[p0.col_item]) / s0, self.B)
+            self.item_min_cost_s = _tile(
+                np.where(np.isfinite(item_min), item_min, 0.0) / s0, self.B
+            )
+        else:
+            col_scale = self.scale[self.col_env]
+            self.col_cost_s = self.cost / col_scale
+            item_min = segment_min(self.cost, self.item_ptr)
+            self.col_above_min_s = (self.cost - item_min[self.col_item]) / col_scale
+            self.item_min_cost_s = (
+                np.where(np.isfinite(item_min), item_min, 0.0) / self.scale[self.item_env]
+            )
+
+    @staticmethod
+    def _price_features(
+        p: Problem, base: np.ndarray | None, scale: float
+    ) -> tuple[np.ndarray, ...]:
+        """One problem's Lagrangian features (fixed loads ``base`` taken off the capacities):
+        per resource y + ν, y × cap / scale and ν / w_U; per column (priced cost − the item's
+        least) / scale and whether it is the least."""
+        cap_left = p.capacity if base is None else p.capacity - base
+        y, nu = lagrangian_prices(p, capacity=cap_left)[:2]
+        price = y + nu
+        price_cap = y * np.maximum(cap_left, 0.0) / scale
+        nu_share = nu / p.balance_weight if p.balance_weight > 0 else np.zeros(0)
+        col_lagr = col_lagr_best = np.zeros(0)
+        if p.n_columns:
+            priced = priced_cost(p, y + nu)
+            mins = segment_min(priced, p.item_ptr)
+            above = priced - mins[p.col_item]
+            col_lagr = above / scale
+            tol = IMPROVE_TOL * max(1.0, float(np.abs(mins[np.isfinite(mins)]).max(initial=0.0)))
+            col_lagr_best = above <= tol
+        return price, price_cap, nu_share, col_lagr, col_lagr_best
 
     def _select(self) -> None:
         super()._select()
@@ -215,6 +243,30 @@ class PolicyBatch(PlanBatch):
         tight_share = np.zeros(self.B)
         best_sum = np.zeros(self.B)
         best_max = np.zeros(self.B)
+        if self.B > 1 and self.is_uniform():  # the rows' plan states as matrices: all rows at once
+            rows = np.flatnonzero(~self.done)
+            if rows.size:
+                i = self.cur[rows] - self.item_off[rows]
+                best = self._state_matrix("best")[rows, i]
+                second = self._state_matrix("second")[rows, i]
+                with np.errstate(invalid="ignore"):
+                    regs = np.where(
+                        ~np.isfinite(best),
+                        np.inf,
+                        np.where(np.isfinite(second), second - best, 1e300),
+                    )
+                cur_regret[rows] = np.where(regs < 1e299, regs / self.scale[rows], CLIP)
+                is_open = self._state_matrix("open")[rows]
+                sec = self._state_matrix("second")[rows]
+                tight = (is_open & ~np.isfinite(sec)).sum(axis=1)
+                tight_share[rows] = tight / np.maximum(is_open.sum(axis=1), 1)
+                best_all = self._state_matrix("best")
+                for k, r in enumerate(rows.tolist()):  # row by row: the sums of the loop below
+                    b_r = best_all[r][is_open[k]] / self.scale[r]
+                    b_r = np.where(np.isfinite(b_r), b_r, CLIP)
+                    best_sum[r] = float(b_r.sum())
+                    best_max[r] = float(b_r.max(initial=0.0))
+            return cur_regret, tight_share, best_sum, best_max
         for b in np.flatnonzero(~self.done):
             st = self.states[b]
             reg = float(self.item_regret(int(b), int(self.cur[b] - self.item_off[b])))
@@ -237,18 +289,18 @@ class PolicyBatch(PlanBatch):
         cand = self.cur_cand
         valid = (cand >= 0) & ~self.done[:, None]
         c = np.where(valid, cand, 0)
-        idx = self.ell_idx[c]  # (B, K, R)
-        amt = self.ell_amt[c]
+        idx, amt = self.candidate_use(c)  # (B, K, R)
         real = idx != self.dummy
         load = self.load[idx]
         cap = self.cap[idx]
+        share = np.where(real, amt / cap, 0.0)  # a / cap (0 for padding)
         after = (load + amt) / cap
         mask = self.fit_mask()
         with np.errstate(divide="ignore", invalid="ignore"):
             left = np.where(real, amt / np.maximum(cap - load, TINY * cap), 0.0)
         bal = self.balanced[idx]
         u = self.u[:, None]
-        u_after = np.maximum(u, np.where(bal, load + amt, -np.inf).max(axis=2))
+        u_after = np.maximum(u, _max_r(np.where(bal, load + amt, -np.inf)))
         du = u_after - u
         cost = self.cost[c]
         s = self.scale[:, None]
@@ -259,12 +311,13 @@ class PolicyBatch(PlanBatch):
         n_fit = mask.sum(axis=1)
         # rank = fitting columns of strictly smaller ΔZ, so equal columns get equal features
         order = np.argsort(dz_fit, axis=1, kind="stable")
-        srt = np.take_along_axis(dz_fit, order, axis=1)
+        row_ix = np.arange(B)[:, None]
+        srt = dz_fit[row_ix, order]
         starts = np.ones((B, K), dtype=bool)
         starts[:, 1:] = srt[:, 1:] != srt[:, :-1]
         first = np.maximum.accumulate(np.where(starts, np.arange(K)[None, :], 0), axis=1)
         rank = np.empty((B, K))
-        np.put_along_axis(rank, order, first.astype(np.float64), axis=1)
+        rank[row_ix, order] = first
         press = np.where(real, (load + amt + self.demand[idx]) / cap, 0.0)
         n_real = np.maximum(real.sum(axis=2), 1)
         # Expected final bottleneck if the remaining demand spread evenly over balanced resources.
@@ -280,13 +333,13 @@ class PolicyBatch(PlanBatch):
                 np.where(mask, dz - np.where(np.isfinite(best), best, 0.0), 0.0) / s,
                 np.where(mask, rank / np.maximum(n_fit[:, None], 1), 1.0),
                 (mask & (dz == best)).astype(np.float64),
-                left.max(axis=2),
-                self.col_share_sum[c],
-                np.where(real, after, 0.0).max(axis=2),
-                np.where(real, load / cap, 0.0).max(axis=2),
+                _max_r(left),
+                share.sum(axis=2),
+                _max_r(np.where(real, after, 0.0)),
+                _max_r(np.where(real, load / cap, 0.0)),
                 du / self.bal_cap[:, None],
                 u_after / self.bal_cap[:, None],
-                press.max(axis=2),
+                _max_r(press),
                 press.sum(axis=2) / n_real,
                 dzl / s,
                 np.where(mask, dzl - np.where(np.isfinite(dzl_best), dzl_best, 0.0), 0.0) / s,
@@ -295,7 +348,7 @@ class PolicyBatch(PlanBatch):
             ],
             axis=2,
         )
-        feats = np.where(valid[:, :, None], feats, 0.0)
+        feats[~valid] = 0.0  # (np.stack made a new array)
         feats = _clean(feats)
         util = self.load[:-1] / self.cap[:-1]
         pres = (self.load[:-1] + self.demand[:-1]) / self.cap[:-1]
@@ -349,20 +402,20 @@ class PolicyBatch(PlanBatch):
                 ],
                 axis=2,
             )
-        res = np.where(self.res_mask[:, :, None], res, 0.0)
+        res[~self.res_mask] = 0.0
         res = _clean(res)
         edge_mask = real & valid[:, :, None]
         edge_res = np.where(edge_mask, idx - self.res_off[:-1, None, None], 0)
         edge = np.stack(
             [
-                np.where(edge_mask, self.ell_share[c], 0.0),
+                np.where(edge_mask, share, 0.0),
                 np.where(edge_mask, after, 0.0),
                 press,
                 np.where(edge_mask, self.price[idx] * amt / self.scale[:, None, None], 0.0),
             ],
             axis=3,
         )
-        edge = np.where(edge_mask[..., None], edge, 0.0)
+        edge[~edge_mask] = 0.0
         edge = _clean(edge)
         self._obs = {
             "candidates": feats.astype(np.float32),
