@@ -356,9 +356,14 @@ def test_without_a_critic_the_beam_ranks_by_log_probability(shipped):
     """value=True on a policy without ``cost_to_go`` is the classic beam (value=False); with a
     critic the value-guided beam is a different search."""
     policy, order = shipped
+
+    class ActorOnly:
+        def logits(self, obs):
+            return policy.logits(obs)
+
     p = make_problem("scenario", 3)
     for w in (2, 4):
-        a = beam_search(policy, p, w, order=order)
+        a = beam_search(ActorOnly(), p, w, order=order)
         b = beam_search(policy, p, w, order=order, value=False)
         c = beam_search(ZeroCritic(policy), p, w, order=order, value=False)
         for other in (b, c):
@@ -366,6 +371,9 @@ def test_without_a_critic_the_beam_ranks_by_log_probability(shipped):
             np.testing.assert_array_equal(a.scores, other.scores)
             np.testing.assert_array_equal(a.batch.chosen, other.batch.chosen)
         assert (a.scores > 0).all()  # −log-probabilities
+        # the shipped network has a critic: its scores are Z so far + predicted cost-to-go
+        v = beam_search(policy, p, w, order=order)
+        assert v.finished and np.allclose(v.scores, [v.z(b) for b in range(v.B)], rtol=1e-9)
 
 
 def test_a_width_below_one_is_refused():

@@ -141,8 +141,8 @@ def particle_search(
             break
         obs = batch.observe()
         if batch.t in at:
-            if own:
-                logits, v = policy.heads(obs)  # type: ignore[attr-defined]
+            if isinstance(policy, NumpyPolicy) and own:
+                logits, v = policy.heads(obs)
                 ctg = np.where(obs["left"] > 0, v.astype(np.float64), 0.0)
             else:
                 logits = policy.logits(obs)
@@ -280,7 +280,7 @@ def beam_search(
     # the network's own critic: both heads in one encoder pass (a subclass or wrapper with its
     # own cost_to_go is asked through it)
     own = isinstance(policy, NumpyPolicy) and type(policy).cost_to_go is NumpyPolicy.cost_to_go
-    heads = policy.heads if own and critic is not None else None
+    heads = policy.heads if isinstance(policy, NumpyPolicy) and own and critic else None
 
     def forward(o: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
         """Scores and, with a critic, the cost-to-go: one encoder pass when the policy has both."""

@@ -50,8 +50,9 @@ SAMPLE_CHUNK, SAMPLE_CELLS = 256, 2_000_000
 #: Time the greedy repair gets when decoding used up the limit (it plans c50-r400 in milliseconds).
 MIN_REPAIR_S = 0.5
 #: The default budget without a time limit: value-guided beams of width 1, 2, 4, ... up to this,
-#: each plan expanded into at most DEFAULT_EXPAND children per step.
-DEFAULT_BEAM, DEFAULT_EXPAND = 16, 4
+#: each plan expanded into at most DEFAULT_EXPAND children per step, and DEFAULT_SAMPLES sampled
+#: plans in rounds of SAMPLE_ROUND between them.
+DEFAULT_BEAM, DEFAULT_EXPAND, DEFAULT_SAMPLES = 16, 4, 64
 #: Sampled plans per round once the widest beam is done, under a time limit; at most
 #: SAMPLE_CAP in all (a long limit on a small problem stops there, not at the limit).
 SAMPLE_ROUND, SAMPLE_CAP = 16, 100_000
@@ -81,8 +82,8 @@ def _repair(settings: dict[str, Any], deadline_end: float | None) -> Any:
 
 @register(
     "drl",
-    "learned planner, NumPy inference: value-guided beams of width 1 (greedy), 2, 4, ... up to "
-    "beam=16 (the critic ranks partial plans), then sampled plans until the time limit",
+    "learned actor-critic, NumPy inference: greedy decoding, then sampled plans and beams the "
+    "critic guides (width 2, 4, ... up to beam=16), then more samples until the time limit",
     fingerprint=_weights,
     repair=_repair,
 )
@@ -93,8 +94,8 @@ def drl(
     time_limit_s: float | None = None,
     beam: int = DEFAULT_BEAM,
     expand: int = DEFAULT_EXPAND,
-    samples: int = 0,
-    resample: int = 4,
+    samples: int = DEFAULT_SAMPLES,
+    resample: int = 0,
     critic: bool = True,
     checkpoint: str | None = None,
     repair: bool = True,
@@ -105,18 +106,20 @@ def drl(
 
     1. greedy decoding (the actor's most probable fitting column for each item, the items in
        the env's order: the item of largest regret next, as the ``greedy`` heuristic);
-    2. beam search of width 2, 4, 8, ... up to ``beam``: each partial plan is expanded into
-       its ``min(width, expand)`` most probable choices and the ``width`` children of least
-       Z so far + the critic's predicted cost-to-go go on (``critic=False``: of highest
-       probability, the classic beam, the ablation);
-    3. ``samples`` plans sampled from the actor; under a time limit, sampling goes on in
-       rounds of :data:`SAMPLE_ROUND` until the limit.
+    2. a round of :data:`SAMPLE_ROUND` plans sampled from the actor, then a beam of width 2;
+       a round, a beam of width 4; ... up to width ``beam``, while the ``samples`` last (the
+       rest of them after the widest beam). A beam expands each partial plan into its
+       ``min(width, expand)`` most probable choices and keeps the ``width`` children of
+       least Z so far + the critic's predicted cost-to-go (``critic=False``: of highest
+       probability, the classic beam, the ablation). ``resample=N`` makes each round of
+       samples critic-pruned particles (:func:`~edgeopt.policy.decode.particle_search`);
+    3. under a time limit, rounds of samples until the limit.
 
     The time limit stops the schedule wherever it is, after the greedy decoding (which always
     finishes); the schedule is the same for every budget, so a larger budget never returns a
-    worse plan on the same seed. ``beam=0`` or
-    ``beam=1`` is greedy decoding (plus samples). Status is ``feasible`` (never ``optimal``),
-    or ``time_limit`` when the limit cut the default work short.
+    worse plan on the same seed. ``beam=1, samples=0`` is greedy decoding. Only the best plan
+    so far is kept. Status is ``feasible`` (never ``optimal``), or ``time_limit`` when the
+    limit cut the default work short.
 
     When every decoded plan gets stuck (an item with no fitting column), the documented
     repair is the ``greedy`` heuristic's plan; ``stats['repair']`` says so, and
@@ -140,30 +143,54 @@ def drl(
     # greedy decoding always finishes, whatever the limit: every budget starts from its plan,
     # so a larger budget never ends worse
     greedy_batch = rollout(policy, [problem], order=order)
-    runs: list[Any] = [greedy_batch]
-    best_z = best_plan(runs)[1]
-    found_by, widths_done = "greedy", [1]
+    best, best_z, stuck = best_plan([greedy_batch])
+    found_by, widths_done, drawn = "greedy", [1], 0
+
+    def keep(run: Any, stage: str) -> None:
+        """Take the run's best plan if it beats the best so far (only the best is kept)."""
+        nonlocal best, best_z, stuck, found_by
+        plan, z, n_stuck = best_plan([run])
+        stuck += n_stuck
+        if plan is not None and z < best_z - IMPROVE_TOL:
+            best, best_z, found_by = plan, z, stage
+
     widths = beam_widths(problem.n_columns, max(1, int(beam)), int(expand))
-    for w in widths[1:]:
-        if deadline is not None and time.perf_counter() >= deadline:
-            break
-        res = beam_search(
-            policy, problem, w, order=order, deadline=deadline, value=critic, expand=expand
-        )
-        if not res.finished and deadline is not None and time.perf_counter() >= deadline:
-            break
-        runs.append(res)
-        widths_done.append(w)
-        z = best_plan([res])[1]
-        if z < best_z - IMPROVE_TOL:
-            best_z, found_by = z, f"beam {w}"
-    drawn = 0
     chunk = max(1, min(SAMPLE_CHUNK, SAMPLE_CELLS // max(1, problem.n_columns)))
     rng = np.random.default_rng(seed)
-    while deadline is None or time.perf_counter() < deadline:
-        if drawn >= samples and (deadline is None or drawn + SAMPLE_ROUND > SAMPLE_CAP):
+    rounds = -(-samples // SAMPLE_ROUND) if samples else 0
+    # the schedule: a round of sampled plans before each wider beam, the rest of the
+    # ``samples`` after the widest; then, under a time limit, rounds of samples until it
+    stages: list[tuple[str, int]] = []
+    n_rounds = 0
+    for w in widths[1:]:
+        if n_rounds < rounds:
+            stages.append(("sample", 0))
+            n_rounds += 1
+        stages.append(("beam", w))
+    stages += [("sample", 0)] * (rounds - n_rounds)
+
+    def time_left() -> bool:
+        return deadline is None or time.perf_counter() < deadline
+
+    k = 0
+    while time_left():
+        if k < len(stages):
+            kind, w = stages[k]
+        elif deadline is not None and drawn + SAMPLE_ROUND <= SAMPLE_CAP:
+            kind, w = "sample", 0
+        else:
             break
-        n = min(chunk, samples - drawn) if drawn < samples else min(chunk, SAMPLE_ROUND)
+        k += 1
+        if kind == "beam":
+            res = beam_search(
+                policy, problem, w, order=order, deadline=deadline, value=critic, expand=expand
+            )
+            if not res.finished and not time_left():
+                break
+            widths_done.append(w)
+            keep(res, f"beam {w}")
+            continue
+        n = min(chunk, SAMPLE_ROUND, max(samples - drawn, 0) or SAMPLE_ROUND)
         if critic and resample:
             run = particle_search(
                 policy, problem, n, rng, order=order, deadline=deadline, resample=resample
@@ -172,13 +199,9 @@ def drl(
             run = rollout(policy, [problem] * n, rng, order=order, deadline=deadline)
         if not run.done.all():
             break
-        runs.append(run)
         drawn += n
-        z = best_plan([run])[1]
-        if z < best_z - IMPROVE_TOL:
-            best_z, found_by = z, "sampling"
+        keep(run, "sampling")
     timed_out = widths_done[-1] < widths[-1] or drawn < samples
-    best, _, stuck = best_plan(runs)
     greedy_done = bool(greedy_batch.done[0] and not greedy_batch.stuck[0])
     stats: dict[str, Any] = {
         "beam_widths": widths_done,
