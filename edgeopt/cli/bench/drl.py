@@ -32,7 +32,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-critic-checkpoint",
         default=None,
-        help="the ablation trained without a critic (default: the shipped solvers/drl/no-critic; "
+        help="the ablation trained without a critic (default: the shipped solvers/drl/nocritic; "
         "'' for none)",
     )
     p.add_argument(
