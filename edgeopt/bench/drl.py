@@ -412,6 +412,8 @@ def run(
         else None
     )
     curve = train_cfg.get("args", {}).get("curve")
+    if (out / "learning_curve.png").is_file():  # the curve kept beside this report
+        curve = display_path(out / "learning_curve.png")
     meta = [
         f"- **command**: `{command}`",
         f"- **date**: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}",

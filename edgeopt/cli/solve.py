@@ -59,7 +59,12 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--warm-start", default=None, help="milp: solver whose plan starts the search (e.g. greedy)"
     )
-    p.add_argument("--samples", type=int, default=None, help="drl: best of N sampled plans")
+    p.add_argument(
+        "--samples",
+        type=int,
+        default=None,
+        help="drl: sampled plans in its schedule (default 64; more follow under --time-limit)",
+    )
     p.add_argument(
         "--set",
         action="append",
