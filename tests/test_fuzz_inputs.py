@@ -345,6 +345,24 @@ def test_malformed_checkpoint_configs_fail_cleanly(data):
             assert "\n" not in str(exc)
 
 
+@pytest.mark.parametrize("hidden", [np.timedelta64("NaT"), np.timedelta64(64, "Y"), True, 64.0])
+def test_a_hidden_width_that_is_not_an_integer_is_one_line(hidden, tmp_path):
+    """NumPy counts timedelta64 as an integer type (hypothesis found a NaT width crashing)."""
+    from edgeopt.policy.checkpoint import read_checkpoint
+
+    src = _shipped_checkpoint()
+    with np.load(src / "policy.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["hidden"] = np.array(hidden)
+    d = tmp_path / "ck"
+    d.mkdir()
+    (d / "config.json").write_bytes((src / "config.json").read_bytes())
+    np.savez(d / "policy.npz", **arrays)
+    with pytest.raises(InputError, match="'hidden' must be an integer") as exc:
+        read_checkpoint(d)
+    assert "\n" not in str(exc.value)
+
+
 @pytest.mark.filterwarnings("ignore:Stored array in format")  # numpy saving record dtypes
 @fuzz(0.5)
 @given(data=st.data())

@@ -428,7 +428,7 @@ def test_a_full_disk_on_stdout_is_one_line_not_an_internal_error(scenario):
 def test_drl_sampling_honours_the_time_limit_in_bounded_chunks(monkeypatch, scenario):
     import edgeopt.solvers.drl as policy
     from edgeopt.core.instance import load_instance
-    from edgeopt.solvers.drl import SAMPLE_CHUNK
+    from edgeopt.solvers.drl import SAMPLE_ROUND
     from edgeopt.solvers.registry import get_solver
 
     sizes = []
@@ -443,11 +443,12 @@ def test_drl_sampling_honours_the_time_limit_in_bounded_chunks(monkeypatch, scen
     res = get_solver("drl")(p, seed=0, time_limit_s=1.0, samples=10**6)
     assert res.wall_s <= 1.0 * 1.1 + 1.0
     assert res.status == "time_limit" and res.has_plan
-    assert max(sizes) <= SAMPLE_CHUNK and 1 < res.stats["plans"] < 10**6
+    assert max(sizes) <= SAMPLE_ROUND and 1 < res.stats["sampled_plans"] < 10**6
     sizes.clear()
-    full = get_solver("drl")(p, seed=0, samples=3 * SAMPLE_CHUNK // 2)  # no limit: every sample
-    assert full.status == "feasible" and full.stats["plans"] == 1 + 3 * SAMPLE_CHUNK // 2
-    assert sizes == [1, SAMPLE_CHUNK, SAMPLE_CHUNK // 2]
+    n = 2 * SAMPLE_ROUND + SAMPLE_ROUND // 2
+    full = get_solver("drl")(p, seed=0, beam=1, samples=n)  # no limit: every sample
+    assert full.status == "feasible" and full.stats["sampled_plans"] == n
+    assert sizes == [1, SAMPLE_ROUND, SAMPLE_ROUND, SAMPLE_ROUND // 2]
 
 
 # ================================================================ Ctrl-C

@@ -285,7 +285,7 @@ class NumpyPolicy:
         try:
             with np.load(path, allow_pickle=False) as z:
                 h = member(z, "hidden")
-                if h is not None and h.shape == () and np.issubdtype(h.dtype, np.integer):
+                if h is not None and h.shape == () and h.dtype.kind in "iu":
                     shapes = layer_shapes(*sizes, int(min(max(int(h), 1), 4096)))
                     for name, (n_in, n_out, _) in shapes.items():  # float64 at most, + header
                         limit[f"{name}/kernel"] = 8 * n_in * n_out + 4096
@@ -294,12 +294,7 @@ class NumpyPolicy:
         except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise InputError(f"cannot read {fname}: {first[:200]}", source=source) from None
-        if (
-            h is None
-            or h.shape != ()
-            or not np.issubdtype(h.dtype, np.integer)
-            or not 1 <= int(h) <= 4096
-        ):
+        if h is None or h.shape != () or h.dtype.kind not in "iu" or not 1 <= int(h) <= 4096:
             raise InputError(
                 f"{Path(path).name}: 'hidden' must be an integer from 1 to 4096", source=source
             )
