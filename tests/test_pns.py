@@ -107,3 +107,15 @@ def test_bad_options_are_refused(problems):
         get_solver("pns")(problems[0], fix=1.5)
     with pytest.raises(InputError):
         get_solver("pns")(problems[0], k=0)
+
+
+def test_widening_frees_more_items_and_reaches_the_optimum(problems):
+    for p in problems:
+        base = get_solver("pns")(p, seed=0, time_limit_s=30)
+        res = get_solver("pns")(p, seed=0, time_limit_s=30, widen=True)
+        opt = get_solver("milp")(p, seed=0, time_limit_s=30)
+        rounds = res.stats["sub_rounds"]
+        assert [r["free_items"] for r in rounds][-1] == p.n_items
+        assert all(a["free_items"] <= b["free_items"] for a, b in zip(rounds, rounds[1:]))
+        assert res.status == "feasible" and res.objective <= base.objective + 1e-12
+        assert math.isclose(res.objective, opt.objective, rel_tol=1e-6, abs_tol=1e-9)

@@ -109,12 +109,16 @@ def pns(
     sub_time_s: float | None = None,
     threads: int | None = None,
     checkpoint: str | None = None,
+    widen: bool = False,
 ) -> Outcome:
     """Predict-and-search from the actor's greedy decoding (module docstring).
 
     :param fix: share of the items (most confident first) that keep their decoded column.
     :param k: columns kept per other item (most probable first), besides the decoded one.
-    :param sub_time_s: HiGHS's limit for the sub-MIP (None: all the time left).
+    :param sub_time_s: HiGHS's limit for each sub-MIP (None: all the time left).
+    :param widen: when HiGHS proves a sub-MIP optimal with time left, solve another from its
+        plan with twice the free items (the least confident next) and twice ``k``, until
+        every item is free with every column or the time runs out.
 
     The decoding always finishes, whatever the limit (as ``drl``'s greedy decoding); when it
     gets stuck, the ``greedy`` heuristic's plan is the start, and the items the decoding
@@ -149,49 +153,73 @@ def pns(
     n_fix = min(n, int(round(float(fix) * n)))
     free = np.sort(ranked[n_fix:])
     stats.update(fixed_items=n_fix, free_items=int(free.size))
+    max_k = int(np.diff(problem.item_ptr).max(initial=1))
     if n_fix:
         stats["fixed_min_probability"] = float(conf[ranked[n_fix - 1]])
-    status: Status | None = None
     if free.size == 0:
         return Outcome(plan, None, stats=stats)
-    fixed = st.load.copy()
-    for i in free:
-        r, v = st.column_use(int(plan[i]))
-        fixed[r] -= v
-    np.maximum(fixed, 0.0, out=fixed)
-    fits = np.zeros(problem.n_columns, dtype=bool)
-    lo, hi = problem.item_ptr[free], problem.item_ptr[free + 1]
-    for a, b in zip(lo.tolist(), hi.tolist()):
-        fits[a:b] = st.fits_range(a, b, fixed)
-    keep = shortlist(problem, free, prob, int(k), fits)
-    cols = np.union1d(keep, plan[free])  # the decoded plan stays a solution
-    stats["sub_columns"] = int(cols.size)
-    left = deadline.left()
-    limit = left if sub_time_s is None else min(float(sub_time_s), left)
-    if limit < MIN_HIGHS_TIME_S:
-        stats["stopped"] = "time limit (no time left for the sub-MIP)"
-        return Outcome(plan, "time_limit", stats=stats)
-    t1 = time.perf_counter()
-    opts = HighsOptions(
-        time_limit_s=None if limit == float("inf") else limit,
-        threads=threads,
-        seed=seed,
-        guarded=True,
-    )
-    res, new_cols = solve_columns(problem, cols, opts, start=plan[free], fixed_load=fixed)
+    best, z_best = plan, z0
+    status: Status | None = None
+    n_free, kk, rounds = int(free.size), int(k), []
+    while True:
+        free = np.sort(ranked[n - n_free :])
+        st = PlanState(problem, best)
+        fixed = st.load.copy()
+        for i in free:
+            r, v = st.column_use(int(best[i]))
+            fixed[r] -= v
+        np.maximum(fixed, 0.0, out=fixed)
+        fits = np.zeros(problem.n_columns, dtype=bool)
+        lo, hi = problem.item_ptr[free], problem.item_ptr[free + 1]
+        for a, b in zip(lo.tolist(), hi.tolist()):
+            fits[a:b] = st.fits_range(a, b, fixed)
+        keep = shortlist(problem, free, prob, kk, fits)
+        cols = np.union1d(keep, best[free])  # the plan so far stays a solution
+        left = deadline.left()
+        limit = left if sub_time_s is None else min(float(sub_time_s), left)
+        if limit < MIN_HIGHS_TIME_S:
+            stats["stopped"] = "time limit (no time left for the sub-MIP)"
+            status = "time_limit"
+            break
+        t1 = time.perf_counter()
+        opts = HighsOptions(
+            time_limit_s=None if limit == float("inf") else limit,
+            threads=threads,
+            seed=seed,
+            guarded=True,
+        )
+        res, new_cols = solve_columns(problem, cols, opts, start=best[free], fixed_load=fixed)
+        info: dict[str, Any] = {
+            "free_items": int(free.size),
+            "k": kk,
+            "columns": int(cols.size),
+            "s": round(time.perf_counter() - t1, 4),
+            "termination": res.termination,
+        }
+        if new_cols is not None:
+            cand = best.copy()
+            cand[free] = new_cols
+            ev = evaluate(problem, cand)
+            if ev.feasible and ev.objective < z_best - ASPIRATION_RTOL * max(1.0, abs(z_best)):
+                best, z_best = cand, ev.objective
+                info["objective"] = ev.objective
+        rounds.append(info)
+        if not res.proven_optimal:
+            if deadline.passed():
+                status = "time_limit"
+            break
+        # widening: the sub-MIP is solved with time to spare, so free twice the items (the
+        # least confident first) and keep twice the columns, from the plan so far
+        if not widen or (n_free == n and kk >= max_k):
+            break
+        n_free, kk = min(n, 2 * n_free), min(max_k, 2 * kk)
+    first = rounds[0] if rounds else {}
     stats.update(
-        sub_s=round(time.perf_counter() - t1, 4),
-        sub_termination=res.termination,
-        sub_proven_optimal=bool(res.proven_optimal),
+        sub_columns=first.get("columns"),
+        sub_s=first.get("s"),
+        sub_termination=first.get("termination"),
+        sub_rounds=rounds,
     )
-    if not res.proven_optimal and deadline.passed():
-        status = "time_limit"
-    best = plan
-    if new_cols is not None:
-        cand = plan.copy()
-        cand[free] = new_cols
-        ev = evaluate(problem, cand)
-        if ev.feasible and ev.objective < z0 - ASPIRATION_RTOL * max(1.0, abs(z0)):
-            best = cand
-            stats["sub_objective"] = ev.objective
+    if z_best < z0:
+        stats["sub_objective"] = z_best
     return Outcome(best, status, stats=stats)
