@@ -14,5 +14,6 @@ from edgeopt.solvers import (  # noqa: F401  (imported to register)
     lns,
     local_search,
     milp,
+    pns,
     portfolio,
 )
