@@ -758,3 +758,34 @@ def test_a_checkpoint_whose_feature_list_is_not_a_list_is_one_line(tmp_path, bad
     with pytest.raises(InputError, match="edge features") as err:
         read_checkpoint(ck)
     assert "\n" not in str(err.value)
+
+
+def test_when_greedy_decoding_gets_stuck_the_greedy_heuristic_is_the_repair_at_every_budget(
+    monkeypatch,
+):
+    """A policy that always takes the heaviest fitting column gets stuck on a tight problem: the
+    documented repair (``greedy``'s plan) is the answer, refereed; a budget that decodes a
+    better complete plan returns that instead, never a worse one; repair=False says error."""
+    import edgeopt.solvers.drl as drl_mod
+    from edgeopt.solvers.registry import get_solver
+
+    class Heaviest:
+        def logits(self, obs):
+            return np.where(obs["choice"], obs["candidates"][..., 7], -np.inf)  # capacity_share
+
+    assert FEATURES[7] == "capacity_share"
+    monkeypatch.setattr(drl_mod, "load_policy", lambda checkpoint=None: (Heaviest(), "regret"))
+    drl = get_solver("drl")
+    for seed in range(20):
+        p = gap_problem(seed, tight=0.9)
+        r = drl(p, seed=0, beam=1, samples=0)
+        if "repair" not in r.stats:
+            continue
+        g = get_solver("greedy")(p, seed=0)
+        assert r.objective == pytest.approx(g.objective) and r.evaluation.feasible
+        more = drl(p, seed=0, beam=4, samples=16)
+        assert more.objective <= r.objective + 1e-12
+        bare = drl(p, seed=0, beam=1, samples=0, repair=False)
+        assert bare.status == "error" and bare.assignment is None and "stuck" in bare.message
+        return
+    pytest.fail("no tight problem made the heaviest-column policy stuck")

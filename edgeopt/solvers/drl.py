@@ -47,8 +47,6 @@ def learned_repair(
 #: Sampled plans decoded in one batch at most, and plans × columns per batch at most (each plan
 #: costs about 0.5 kB per column: 2·10⁶ cells are about 1 GB).
 SAMPLE_CHUNK, SAMPLE_CELLS = 256, 2_000_000
-#: Time the greedy repair gets when decoding used up the limit (it plans c50-r400 in milliseconds).
-MIN_REPAIR_S = 0.5
 #: The default budget without a time limit: value-guided beams of width 1, 2, 4, ... up to this,
 #: each plan expanded into at most DEFAULT_EXPAND children per step, and DEFAULT_SAMPLES sampled
 #: plans in rounds of SAMPLE_ROUND between them.
@@ -121,9 +119,10 @@ def drl(
     so far is kept. Status is ``feasible`` (never ``optimal``), or ``time_limit`` when the
     limit cut the default work short.
 
-    When every decoded plan gets stuck (an item with no fitting column), the documented
-    repair is the ``greedy`` heuristic's plan; ``stats['repair']`` says so, and
-    ``repair=False`` reports ``error`` instead.
+    When the greedy decoding gets stuck (an item with no fitting column), the documented
+    repair, the ``greedy`` heuristic's plan, is taken at once and kept unless a decoded plan
+    beats it; ``stats['repair']`` says when it is the answer, and ``repair=False`` reports
+    ``error`` when no decoded plan completes.
     """
     t0 = time.perf_counter()
     samples = int(samples or 0)
@@ -145,6 +144,13 @@ def drl(
     greedy_batch = rollout(policy, [problem], order=order)
     best, best_z, stuck = best_plan([greedy_batch])
     found_by, widths_done, drawn = "greedy", [1], 0
+    repaired = None
+    if best is None and repair:
+        # the documented repair, taken at once so that it is a candidate at every budget (a
+        # sampled plan found later replaces it only when better: larger budgets never end worse)
+        repaired = get_solver("greedy")(problem, seed=seed)
+        if repaired.assignment is not None and repaired.objective is not None:
+            best, best_z, found_by = repaired.assignment, float(repaired.objective), "repair"
 
     def keep(run: Any, stage: str) -> None:
         """Take the run's best plan if it beats the best so far (only the best is kept)."""
@@ -215,23 +221,11 @@ def drl(
     status: Status | None = "time_limit" if timed_out else None
     if timed_out:
         stats["stopped"] = "time limit"
+    if found_by == "repair":
+        stats["repair"] = "greedy heuristic plan (every decoded plan got stuck)"
     if best is None:
-        if not repair:
-            return Outcome(
-                None,
-                status or "error",
-                stats=stats,
-                message="no decoded plan within the time limit"
-                if timed_out
-                else "every decoded plan got stuck (an item had no fitting column)",
-            )
-        left = None if deadline is None else max(deadline - time.perf_counter(), MIN_REPAIR_S)
-        fallback = get_solver("greedy")(problem, seed=seed, time_limit_s=left)
-        stats["repair"] = "greedy heuristic plan (every decoded plan got stuck or was stopped)"
-        return Outcome(
-            fallback.assignment,
-            status,
-            stats=stats,
-            message="" if fallback.assignment is not None else fallback.message,
-        )
+        message = "every decoded plan got stuck (an item had no fitting column)"
+        if repaired is not None:
+            message = repaired.message or "the greedy heuristic found no plan either"
+        return Outcome(None, status or "error", stats=stats, message=message)
     return Outcome(best, status, stats=stats)
