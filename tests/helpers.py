@@ -9,6 +9,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from edgeopt.core.problem import Problem
+
 DATA = Path(__file__).resolve().parent / "data"
 #: Hand-made catalog (round numbers; not measurements), docs/model.md §2.
 FIXTURE_CATALOG = DATA / "fixture_catalog.json"
@@ -156,3 +160,32 @@ def refused(capsys, *argv: object, says: str = "") -> str:
     ), err
     assert says in lines[0], lines[0]
     return lines[0]
+
+
+def gap_problem(
+    seed: int, n_jobs: int = 12, n_agents: int = 3, tight: float = 0.8, twins: bool = False
+) -> Problem:
+    """A random GAP-like core problem: no balanced resource, one column per (job, agent);
+    ``twins``: agents 0 and 1 identical (their columns interchangeable while loads are equal)."""
+    rng = np.random.default_rng(seed)
+    use = rng.integers(5, 25, size=(n_agents, n_jobs)).astype(float)
+    cost = rng.integers(10, 50, size=(n_agents, n_jobs)).astype(float)
+    if twins:
+        use[1], cost[1] = use[0], cost[0]
+    cap = tight * use.sum(axis=1) / n_agents
+    jj, aa = np.meshgrid(np.arange(n_jobs), np.arange(n_agents), indexing="ij")
+    return Problem.from_columns(
+        name=f"gap-{seed}",
+        item_ids=[f"j{k}" for k in range(n_jobs)],
+        bin_ids=[f"a{k}" for k in range(n_agents)],
+        option_ids=["-"],
+        resource_ids=[f"a{k}" for k in range(n_agents)],
+        col_item=jj.ravel(),
+        col_bin=aa.ravel(),
+        col_option=np.zeros(n_jobs * n_agents),
+        col_cost=cost.T.ravel(),
+        use_rows=aa.ravel(),
+        use_cols=np.arange(n_jobs * n_agents),
+        use_vals=use.T.ravel(),
+        capacity=cap,
+    )

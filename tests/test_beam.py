@@ -18,6 +18,7 @@ from edgeopt.policy import decode
 from edgeopt.policy.decode import FirstPass, beam_search, best_plan, rollout
 from edgeopt.policy.features import PolicyBatch
 from edgeopt.scenario.generate import GeneratorConfig, generate
+from tests import helpers
 from tests.helpers import FIXTURE_CATALOG, TINY_DEVICES
 
 
@@ -34,33 +35,9 @@ def scenario_problem(seed: int, *, controllers: int = 3, requests: int = 8) -> P
     return compile_scenario(generate(cfg, cat, TINY_DEVICES["profiles"]))
 
 
-def gap_problem(
-    seed: int, n_jobs: int = 8, n_agents: int = 3, tight: float = 0.8, twins: bool = False
-) -> Problem:
-    """A random GAP-like core problem: no balanced resource, one column per (job, agent);
-    ``twins``: agents 0 and 1 identical (their columns interchangeable while loads are equal)."""
-    rng = np.random.default_rng(seed)
-    use = rng.integers(5, 25, size=(n_agents, n_jobs)).astype(float)
-    cost = rng.integers(10, 50, size=(n_agents, n_jobs)).astype(float)
-    if twins:
-        use[1], cost[1] = use[0], cost[0]
-    cap = tight * use.sum(axis=1) / n_agents
-    jj, aa = np.meshgrid(np.arange(n_jobs), np.arange(n_agents), indexing="ij")
-    return Problem.from_columns(
-        name=f"gap-{seed}",
-        item_ids=[f"j{k}" for k in range(n_jobs)],
-        bin_ids=[f"a{k}" for k in range(n_agents)],
-        option_ids=["-"],
-        resource_ids=[f"a{k}" for k in range(n_agents)],
-        col_item=jj.ravel(),
-        col_bin=aa.ravel(),
-        col_option=np.zeros(n_jobs * n_agents),
-        col_cost=cost.T.ravel(),
-        use_rows=aa.ravel(),
-        use_cols=np.arange(n_jobs * n_agents),
-        use_vals=use.T.ravel(),
-        capacity=cap,
-    )
+def gap_problem(seed: int, n_jobs: int = 8, **kw) -> Problem:
+    """:func:`tests.helpers.gap_problem`, 8 jobs unless told."""
+    return helpers.gap_problem(seed, n_jobs, **kw)
 
 
 _SCENARIOS: dict[int, Problem] = {}

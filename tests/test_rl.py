@@ -19,7 +19,7 @@ from edgeopt.errors import InputError
 from edgeopt.policy.features import FEATURES, PolicyBatch
 from edgeopt.rl.env import PlanningEnv
 from edgeopt.scenario.generate import GeneratorConfig, generate
-from tests.helpers import FIXTURE_CATALOG, TINY_DEVICES
+from tests.helpers import FIXTURE_CATALOG, TINY_DEVICES, gap_problem
 
 MIX = {"small": 1.0, "large": 1.0}
 
@@ -35,30 +35,6 @@ def scenario_problems(
         )
         out.append(compile_scenario(generate(cfg, cat, TINY_DEVICES["profiles"])))
     return out
-
-
-def gap_problem(seed: int, n_jobs: int = 12, n_agents: int = 3, tight: float = 0.8) -> Problem:
-    """A random GAP-like core problem: no balanced resource, one column per (job, agent)."""
-    rng = np.random.default_rng(seed)
-    use = rng.integers(5, 25, size=(n_agents, n_jobs)).astype(float)
-    cost = rng.integers(10, 50, size=(n_agents, n_jobs)).astype(float)
-    cap = tight * use.sum(axis=1) / n_agents
-    jj, aa = np.meshgrid(np.arange(n_jobs), np.arange(n_agents), indexing="ij")
-    return Problem.from_columns(
-        name=f"gap-{seed}",
-        item_ids=[f"j{k}" for k in range(n_jobs)],
-        bin_ids=[f"a{k}" for k in range(n_agents)],
-        option_ids=["-"],
-        resource_ids=[f"a{k}" for k in range(n_agents)],
-        col_item=jj.ravel(),
-        col_bin=aa.ravel(),
-        col_option=np.zeros(n_jobs * n_agents),
-        col_cost=cost.T.ravel(),
-        use_rows=aa.ravel(),
-        use_cols=np.arange(n_jobs * n_agents),
-        use_vals=use.T.ravel(),
-        capacity=cap,
-    )
 
 
 def random_rollout(batch: PolicyBatch, rng: np.random.Generator) -> np.ndarray:

@@ -135,29 +135,18 @@ def particle_search(
         if critic is not None and resample > 0 and n >= 2
         else set()
     )
-    own = isinstance(policy, NumpyPolicy) and type(policy).cost_to_go is NumpyPolicy.cost_to_go
     while not batch.done.all():
         if deadline is not None and time.perf_counter() >= deadline:
             break
         obs = batch.observe()
-        if batch.t in at:
-            if isinstance(policy, NumpyPolicy) and own:
-                logits, v = policy.heads(obs)
-                ctg = np.where(obs["left"] > 0, v.astype(np.float64), 0.0)
-            else:
-                logits = policy.logits(obs)
-                ctg = np.asarray(critic(obs), dtype=np.float64)  # type: ignore[misc]
+        if batch.t in at:  # the critic only (no scores): the copies observe afresh
+            ctg = np.asarray(critic(obs), dtype=np.float64)  # type: ignore[misc]
             z = np.array([st.z() for st in batch.states])
             score = np.where(batch.stuck, np.inf, z + batch.scale * ctg)
-            rank = np.lexsort((np.arange(n), score))
-            keep = rank[: -(-n // 2)]
-            src = np.concatenate([keep, keep])[:n]
-            if not np.array_equal(src, np.arange(n)):
-                batch.copy_rows(np.sort(src))
-                obs = batch.observe()
-                logits = policy.logits(obs)
-        else:
-            logits = policy.logits(obs)
+            keep = np.lexsort((np.arange(n), score))[: -(-n // 2)]
+            batch.copy_rows(np.sort(np.concatenate([keep, keep])[:n]))
+            obs = batch.observe()
+        logits = policy.logits(obs)
         batch.step(choose(logits, obs["choice"], rng))
     return batch
 
